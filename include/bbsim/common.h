@@ -1,0 +1,124 @@
+/* Shared plumbing for every bbsim module: error status + message, declarative
+ * command-line options (one table gives parsing, --help and the saved config),
+ * atomic file writes, TSV provenance headers, and seeded 64-bit GSL streams. */
+#ifndef BBSIM_COMMON_H
+#define BBSIM_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <gsl/gsl_rng.h>
+
+/* ---- status and messages (GSL style: functions return 0 on success) ---- */
+enum { BB_OK = 0, BB_EINPUT = 2, BB_EIO = 3, BB_ENOMEM = 4, BB_EINTR = 5, BB_ENUM = 6 };
+
+typedef struct BbError {
+    char msg[1024];
+} BbError;
+
+/* Fill err->msg (printf-style) and return code. err may be NULL. */
+int bb_fail(BbError *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Abort with a message: programming errors only (never bad input). */
+#define BB_CHECK(cond)                                                                  \
+    do {                                                                                \
+        if (!(cond)) bb_panic(__FILE__, __LINE__, #cond);                               \
+    } while (0)
+void bb_panic(const char *file, int line, const char *what) __attribute__((noreturn));
+
+/* malloc/calloc that abort on failure (allocation failure is not recoverable here). */
+void *bb_malloc(size_t n);
+void *bb_calloc(size_t count, size_t size);
+
+/* ---- declarative options ----
+ * Every subcommand describes its flags in an Opt table. The same table parses argv,
+ * prints --help with current values as defaults, and writes/reads "name value" config
+ * files, so a run's resolved configuration can always be re-read exactly. */
+typedef enum {
+    OPT_INT,    /* int, range [lo, hi] */
+    OPT_LONG,   /* long, range [lo, hi] */
+    OPT_U64,    /* uint64_t seed (no range) */
+    OPT_DOUBLE, /* double, range [lo, hi] */
+    OPT_STR,    /* char[BB_STRLEN] */
+    OPT_FLAG,   /* int set to 1 by the flag (no value); "0"/"1" in config files */
+    OPT_CHOICE, /* int index into choices[] (NULL terminated) */
+    OPT_INTLIST /* BbIntList, comma-separated ints within [lo, hi] */
+} OptKind;
+
+#define BB_STRLEN 1024
+#define BB_MAXLIST 64
+
+typedef struct BbIntList {
+    int n;
+    int v[BB_MAXLIST];
+} BbIntList;
+
+typedef struct Opt {
+    const char *name; /* without the leading "--" */
+    OptKind kind;
+    void *dest;
+    double lo, hi;             /* numeric range (inclusive) */
+    const char *const *choices; /* OPT_CHOICE only */
+    const char *help;
+} Opt;
+
+/* Parse argv[0..argc) (argv[0] is the first flag, not the program name). Positional
+ * arguments are returned in pos[0..*npos) (at most maxpos). Returns BB_EINPUT with a
+ * one-line message naming the flag on unknown flags, missing or bad values. */
+int opts_parse(const Opt *opts, int nopts, int argc, char **argv, char **pos, int maxpos,
+               int *npos, BbError *err);
+/* Set one option from its textual value (used by opts_parse and config files). */
+int opts_set(const Opt *opts, int nopts, const char *name, const char *value, BbError *err);
+/* Print "  --name VALUE  help [default: current]" for every option. */
+void opts_help(FILE *f, const Opt *opts, int nopts);
+/* Write "name value" lines (the resolved configuration). */
+void opts_write(FILE *f, const Opt *opts, int nopts);
+/* Format an option's current value into buf. */
+void opts_format(const Opt *o, char *buf, size_t len);
+/* Read "name value" lines written by opts_write from an open file, stopping at a line
+ * "end" (or EOF). Unknown names are errors; `where` names the file in messages. */
+int opts_read(const Opt *opts, int nopts, FILE *f, const char *where, BbError *err);
+/* Parse "1,2,5" into a list with each value in [lo, hi]. */
+int parse_intlist(const char *s, BbIntList *out, int lo, int hi, BbError *err);
+int intlist_has(const BbIntList *l, int v);
+
+/* ---- atomic output files: write to "<path>.tmp", rename on success ---- */
+typedef struct AtomicFile {
+    FILE *f;
+    char path[BB_STRLEN];
+    char tmp[BB_STRLEN + 8];
+} AtomicFile;
+
+int afile_open(AtomicFile *af, const char *path, BbError *err);
+/* Flush, fsync, check for write errors (full disk), close and rename. On any failure
+ * the temporary file is removed and the destination is left untouched. */
+int afile_commit(AtomicFile *af, BbError *err);
+void afile_abort(AtomicFile *af);
+/* Create a directory (and parents); ok if it exists. */
+int bb_mkdirs(const char *path, BbError *err);
+
+/* ---- provenance: "# key value" lines that head every TSV and config ---- */
+/* The command line of this process, recorded by main() once. */
+void bb_set_cmdline(int argc, char **argv);
+const char *bb_cmdline(void);
+/* Writes "# bbsim <version>", "# command ...", "# threads N", "# blas ...". */
+void bb_write_provenance(FILE *f);
+
+/* ---- random numbers ----
+ * bb_rng_xoshiro: a gsl_rng_type (xoshiro256**, 64-bit state seeded through
+ * splitmix64 from the full 64-bit seed), so every GSL sampler works on it and
+ * distinct 64-bit seeds give distinct streams. */
+extern const gsl_rng_type *bb_rng_xoshiro;
+gsl_rng *bb_rng_alloc(uint64_t seed);
+/* Mix several integers into one 64-bit seed (splitmix64 chain). */
+uint64_t bb_seed_mix(uint64_t a, uint64_t b, uint64_t c);
+
+/* GSL error handler for main(): print and abort (GSL errors are programming errors). */
+void bb_install_gsl_handler(void);
+
+/* Wall clock in seconds (monotonic). */
+double bb_now(void);
+/* Number of OpenMP threads that parallel regions will use. */
+int bb_threads(void);
+
+#endif

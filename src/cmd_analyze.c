@@ -1,0 +1,10 @@
+/* bbsim analyze: placeholder until its issue lands (exits 2 with a message). */
+#include <stdio.h>
+#include "bbsim/cli.h"
+
+int cmd_analyze(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "bbsim analyze: not implemented yet\n");
+    return 2;
+}

@@ -1,0 +1,10 @@
+/* bbsim theory: placeholder until its issue lands (exits 2 with a message). */
+#include <stdio.h>
+#include "bbsim/cli.h"
+
+int cmd_theory(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "bbsim theory: not implemented yet\n");
+    return 2;
+}

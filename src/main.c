@@ -1,0 +1,48 @@
+/* bbsim: command-line entry point. Dispatches to the subcommands of cli.h. */
+#include <stdio.h>
+#include <string.h>
+#include "bbsim/cli.h"
+#include "bbsim/common.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *what;
+} Command;
+
+static const Command commands[] = {
+    {"task", cmd_task, "describe the task: vocabulary, triggers, exact Bayes floor, samples"},
+    {"train", cmd_train, "train a model; writes a run directory (config, metrics.tsv, checkpoints)"},
+    {"bench", cmd_bench, "time training steps; report ms/step, GFLOP/s and the BLAS ceiling"},
+    {"analyze", cmd_analyze, "extreme-token metrics, head table, figure data from a run"},
+    {"intervene", cmd_intervene, "risks before/after interventions on a trained model"},
+    {"theory", cmd_theory, "check the mutual-reinforcement theory (reduced model, toy, simplified model)"},
+};
+enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
+
+static void usage(FILE *f) {
+    fprintf(f, "bbsim %s: simulator and theory checker for the Bigram-Backcopy task\n\n", BBSIM_VERSION);
+    fprintf(f, "usage: bbsim COMMAND [flags]    (bbsim COMMAND --help lists a command's flags)\n\ncommands:\n");
+    for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].what);
+}
+
+int main(int argc, char **argv) {
+    bb_set_cmdline(argc, argv);
+    bb_install_gsl_handler();
+    if (argc < 2) {
+        usage(stderr);
+        return BB_EINPUT;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("bbsim %s (%s)\n", BBSIM_VERSION, BBSIM_BLAS_NAME);
+        return 0;
+    }
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "bbsim: unknown command '%s' (see bbsim --help)\n", argv[1]);
+    return BB_EINPUT;
+}

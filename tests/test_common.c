@@ -1,0 +1,187 @@
+/* Unit tests for the shared plumbing: option parsing and errors, config round trip,
+ * atomic files, the 64-bit GSL stream. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "bbsim/common.h"
+
+static const char *const colours[] = {"red", "green", NULL};
+
+typedef struct {
+    int n;
+    double x;
+    uint64_t seed;
+    char s[BB_STRLEN];
+    int flag, colour;
+    BbIntList list;
+} Cfg;
+
+static int cfg_opts(Cfg *c, Opt *o) {
+    int k = 0;
+    o[k++] = (Opt){"n", OPT_INT, &c->n, 1, 100, NULL, "a count"};
+    o[k++] = (Opt){"x", OPT_DOUBLE, &c->x, 0, 1, NULL, "a probability"};
+    o[k++] = (Opt){"seed", OPT_U64, &c->seed, 0, 0, NULL, "seed"};
+    o[k++] = (Opt){"s", OPT_STR, c->s, 0, 0, NULL, "a string"};
+    o[k++] = (Opt){"flag", OPT_FLAG, &c->flag, 0, 1, NULL, "a flag"};
+    o[k++] = (Opt){"colour", OPT_CHOICE, &c->colour, 0, 0, colours, "a colour"};
+    o[k++] = (Opt){"list", OPT_INTLIST, &c->list, 0, 9, NULL, "layers"};
+    return k;
+}
+
+static void test_parse_ok(void **state) {
+    (void)state;
+    Cfg c = {.n = 5, .x = 0.5};
+    Opt o[8];
+    int n = cfg_opts(&c, o), npos;
+    char *argv[] = {"--n", "7", "--x=0.25", "pos", "--flag", "--colour", "green", "--list", "0,2", "--seed",
+                    "18446744073709551615"};
+    char *pos[2];
+    BbError err;
+    assert_int_equal(opts_parse(o, n, 11, argv, pos, 2, &npos, &err), 0);
+    assert_int_equal(c.n, 7);
+    assert_true(c.x == 0.25);
+    assert_int_equal(c.flag, 1);
+    assert_int_equal(c.colour, 1);
+    assert_int_equal(c.list.n, 2);
+    assert_int_equal(c.list.v[1], 2);
+    assert_true(c.seed == UINT64_MAX);
+    assert_int_equal(npos, 1);
+    assert_string_equal(pos[0], "pos");
+}
+
+static void expect_error(char **argv, int argc, const char *needle) {
+    Cfg c = {.n = 5};
+    Opt o[8];
+    int n = cfg_opts(&c, o), npos;
+    BbError err = {{0}};
+    assert_int_equal(opts_parse(o, n, argc, argv, NULL, 0, &npos, &err), BB_EINPUT);
+    if (!strstr(err.msg, needle)) fail_msg("message '%s' lacks '%s'", err.msg, needle);
+}
+
+static void test_parse_errors(void **state) {
+    (void)state;
+    expect_error((char *[]){"--nope", "1"}, 2, "unknown flag '--nope'");
+    expect_error((char *[]){"--n", "0"}, 2, "out of range");
+    expect_error((char *[]){"--n", "3x"}, 2, "not an integer");
+    expect_error((char *[]){"--n"}, 1, "needs a value");
+    expect_error((char *[]){"--x", "nan"}, 2, "not a finite number");
+    expect_error((char *[]){"--x", "1.5"}, 2, "out of range");
+    expect_error((char *[]){"--colour", "blue"}, 2, "choose one of: red, green");
+    expect_error((char *[]){"--list", "1,10"}, 2, "--list: 10 in '1,10' is out of range");
+    expect_error((char *[]){"--seed", "-1"}, 2, "non-negative");
+    expect_error((char *[]){"stray"}, 1, "unexpected argument 'stray'");
+}
+
+static void test_config_roundtrip(void **state) {
+    (void)state;
+    Cfg a = {.n = 9, .x = 0.1 + 0.2, .seed = 123456789012345ULL, .flag = 1, .colour = 1};
+    strcpy(a.s, "hello world");
+    parse_intlist("3,1,4", &a.list, 0, 9, NULL);
+    Opt oa[8];
+    int n = cfg_opts(&a, oa);
+    char *dir = make_tempdir(), path[1200];
+    snprintf(path, sizeof path, "%s/config", dir);
+    FILE *f = fopen(path, "w");
+    opts_write(f, oa, n);
+    fclose(f);
+    Cfg b = {.n = 1};
+    Opt ob[8];
+    cfg_opts(&b, ob);
+    BbError err;
+    f = fopen(path, "r");
+    assert_int_equal(opts_read(ob, n, f, path, &err), 0);
+    fclose(f);
+    assert_int_equal(b.n, 9);
+    assert_true(b.x == a.x); /* %.17g round-trips exactly */
+    assert_true(b.seed == a.seed);
+    assert_string_equal(b.s, "hello world");
+    assert_int_equal(b.flag, 1);
+    assert_int_equal(b.list.n, 3);
+    assert_int_equal(b.list.v[2], 4);
+    /* a bad line is reported with file:line */
+    write_text(path, "n 5\nbogus 1\n");
+    f = fopen(path, "r");
+    assert_int_equal(opts_read(ob, n, f, path, &err), BB_EINPUT);
+    fclose(f);
+    assert_non_null(strstr(err.msg, ":2: unknown option 'bogus'"));
+    remove_tempdir(dir);
+}
+
+static void test_atomic_file(void **state) {
+    (void)state;
+    char *dir = make_tempdir(), path[1200], tmp[1300];
+    snprintf(path, sizeof path, "%s/out.tsv", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    write_text(path, "old\n");
+    AtomicFile af;
+    BbError err;
+    assert_int_equal(afile_open(&af, path, &err), 0);
+    fputs("new\n", af.f);
+    afile_abort(&af); /* aborted: the old file survives, no temp left */
+    char buf[16] = "";
+    FILE *f = fopen(path, "r");
+    assert_non_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    assert_string_equal(buf, "old\n");
+    assert_int_equal(access(tmp, F_OK), -1);
+    assert_int_equal(afile_open(&af, path, &err), 0);
+    fputs("new\n", af.f);
+    assert_int_equal(afile_commit(&af, &err), 0);
+    f = fopen(path, "r");
+    assert_non_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    assert_string_equal(buf, "new\n");
+    /* a full disk: /dev/full accepts the open and fails on flush; nothing is renamed */
+    if (access("/dev/full", W_OK) == 0) {
+        AtomicFile full = {0};
+        full.f = fopen("/dev/full", "w");
+        snprintf(full.path, sizeof full.path, "%s/never", dir);
+        snprintf(full.tmp, sizeof full.tmp, "%s/never.tmp", dir);
+        for (int i = 0; i < 10000; i++) fputs("xxxxxxxx", full.f);
+        assert_int_equal(afile_commit(&full, &err), BB_EIO);
+        assert_non_null(strstr(err.msg, "No space left"));
+        snprintf(tmp, sizeof tmp, "%s/never", dir);
+        assert_int_equal(access(tmp, F_OK), -1);
+    }
+    /* an unwritable place is a clear error */
+    assert_int_equal(afile_open(&af, "/nonexistent-dir/x.tsv", &err), BB_EIO);
+    assert_non_null(strstr(err.msg, "cannot create /nonexistent-dir/x.tsv.tmp"));
+    remove_tempdir(dir);
+}
+
+static void test_rng(void **state) {
+    (void)state;
+    gsl_rng *a = bb_rng_alloc(42), *b = bb_rng_alloc(42), *c = bb_rng_alloc(43);
+    int same_c = 0;
+    double mean = 0;
+    for (int i = 0; i < 100000; i++) {
+        double x = gsl_rng_uniform(a), y = gsl_rng_uniform(b), z = gsl_rng_uniform(c);
+        assert_true(x == y);
+        assert_true(x >= 0 && x < 1);
+        same_c += x == z;
+        mean += x;
+    }
+    assert_true(same_c < 5);
+    assert_close(mean / 100000, 0.5, 0.005, 0);
+    /* seeds differing only in the high 32 bits give different streams */
+    gsl_rng *h1 = bb_rng_alloc(1ULL << 40), *h2 = bb_rng_alloc(1ULL << 41);
+    assert_true(gsl_rng_get(h1) != gsl_rng_get(h2));
+    assert_true(bb_seed_mix(1, 2, 3) != bb_seed_mix(1, 3, 2));
+    gsl_rng_free(a);
+    gsl_rng_free(b);
+    gsl_rng_free(c);
+    gsl_rng_free(h1);
+    gsl_rng_free(h2);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_ok),      cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_config_roundtrip), cmocka_unit_test(test_atomic_file),
+        cmocka_unit_test(test_rng),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
