@@ -1,10 +1,203 @@
-/* bbsim bench: placeholder until its issue lands (exits 2 with a message). */
+/* bbsim bench: times whole training steps (batch sampling, forward, backward, gradient
+ * sum, optimizer) at the paper's and performance.md's small configurations, and
+ * measures this machine's sgemm rate in the same run and environment for comparison. */
+#include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <gsl/gsl_cblas.h>
+#include "bbsim/blas.h"
 #include "bbsim/cli.h"
+#include "bbsim/checkpoint.h"
+#include "bbsim/train.h"
+
+typedef struct {
+    const char *name;
+    int L, C, T, B;
+    int paper; /* target: >= 70% of the same-shape sgemm rate; else <= 2x the bound */
+} BenchConfig;
+
+static const BenchConfig configs[] = {
+    {"small-1L-d64", 1, 64, 64, 32, 0},  {"small-1L-d128", 1, 128, 128, 64, 0},
+    {"small-3L-d128", 3, 128, 128, 64, 0}, {"paper-1L", 1, 256, 256, 512, 1},
+    {"paper-3L", 3, 256, 256, 512, 1},
+};
+enum { NCONFIGS = sizeof configs / sizeof configs[0] };
+static const char *const which_names[] = {"all", "small", "paper", NULL};
+
+/* GFLOP/s of `threads` threads each running its own single-threaded sgemm
+ * C (M,N) = A (M,K) B (K,N)^T concurrently, as training does, for about `seconds`. */
+static double sgemm_rate(int threads, int M, int N, int K, double seconds) {
+    double rate_sum = 0;
+    double *rates = calloc((size_t)threads, sizeof(double));
+#pragma omp parallel num_threads(threads)
+    {
+        int tid = omp_get_thread_num();
+        float *A = malloc(sizeof(float) * (size_t)M * K), *Bm = malloc(sizeof(float) * (size_t)N * K),
+              *Cm = malloc(sizeof(float) * (size_t)M * N);
+        for (size_t i = 0; i < (size_t)M * K; i++) A[i] = (float)((i * 7919) % 17) * 0.01f;
+        for (size_t i = 0; i < (size_t)N * K; i++) Bm[i] = (float)((i * 104729) % 13) * 0.01f;
+        memset(Cm, 0, sizeof(float) * (size_t)M * N);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, Bm, K, 0.0f, Cm, N); /* warm */
+#pragma omp barrier
+        double t0 = bb_now(), t;
+        long reps = 0;
+        do {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, Bm, K, 0.0f, Cm, N);
+            reps++;
+            t = bb_now() - t0;
+        } while (t < seconds);
+        rates[tid] = 2.0 * M * N * K * (double)reps / t / 1e9;
+        free(A);
+        free(Bm);
+        free(Cm);
+    }
+    for (int i = 0; i < threads; i++) rate_sum += rates[i];
+    free(rates);
+    return rate_sum;
+}
+
+static void cpu_name(char *buf, size_t len) {
+    snprintf(buf, len, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10)) {
+            char *p = strchr(line, ':');
+            if (p) {
+                snprintf(buf, len, "%s", p + 2);
+                buf[strcspn(buf, "\n")] = '\0';
+            }
+            break;
+        }
+    fclose(f);
+}
 
 int cmd_bench(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "bbsim bench: not implemented yet\n");
-    return 2;
+    int which = 0, threads = 0;
+    double min_time = 3.0;
+    char out[BB_STRLEN] = "";
+    Opt o[] = {
+        {"configs", OPT_CHOICE, &which, 0, 0, which_names, "which configurations to time"},
+        {"min-time", OPT_DOUBLE, &min_time, 0, 3600, NULL, "seconds of timed steps per configuration (>= 2 steps)"},
+        {"threads", OPT_INT, &threads, 0, 1024, NULL, "threads (0 = OpenMP default)"},
+        {"out", OPT_STR, out, 0, 0, NULL, "also write the table as TSV to this file"},
+    };
+    const int no = sizeof o / sizeof o[0];
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: bbsim bench [flags]\n\nTimes full training steps (1-layer/3-layer paper configuration and the\n"
+                   "small configurations of performance.md) and this machine's sgemm rate.\n\nflags:\n");
+            opts_help(stdout, o, no);
+            return 0;
+        }
+    BbError err;
+    int npos;
+    if (opts_parse(o, no, argc, argv, NULL, 0, &npos, &err)) {
+        fprintf(stderr, "bbsim bench: %s\n", err.msg);
+        return 2;
+    }
+    if (threads > 0) omp_set_num_threads(threads);
+    blas_set_threads(1);
+    const int nthreads = bb_threads();
+    char cpu[256];
+    cpu_name(cpu, sizeof cpu);
+    printf("# bbsim %s bench on %s, %d threads (batch split across threads, single-threaded GEMMs)\n", BBSIM_VERSION,
+           cpu, nthreads);
+    blas_describe(stdout, "# ");
+    double large = sgemm_rate(nthreads, 2048, 2048, 2048, 1.0);
+    printf("# sgemm ceiling, large shape (2048^3 per thread, %d threads concurrently): %.0f GFLOP/s\n", nthreads, large);
+    printf("%-14s %3s %4s %4s %4s %9s %10s %8s %11s %6s %9s %7s %8s\n", "config", "L", "d", "N", "B", "ms/step",
+           "GFLOP/step", "GFLOP/s", "sgemm-same", "ratio", "bound-ms", "xbound", "mem-MB");
+
+    AtomicFile af = {0};
+    if (out[0]) {
+        if (afile_open(&af, out, &err)) {
+            fprintf(stderr, "bbsim bench: %s\n", err.msg);
+            return 1;
+        }
+        bb_write_provenance(af.f);
+        blas_describe(af.f, "# ");
+        fprintf(af.f, "# cpu %s\n# sgemm_large_gflops %.1f\n", cpu, large);
+        fprintf(af.f, "config\tL\td\tN\tB\tms_per_step\tgflop_per_step\tgflops\tsgemm_same_gflops\tratio_same\t"
+                      "bound_ms_large\tx_bound\tmem_mb\n");
+    }
+    int rc = 0;
+    for (int ci = 0; ci < NCONFIGS; ci++) {
+        const BenchConfig *bc = &configs[ci];
+        if ((which == 1 && bc->paper) || (which == 2 && !bc->paper)) continue;
+        TrainConfig tc;
+        train_config_default(&tc);
+        tc.task.vbase = 65; /* V = 67 as the paper's character tables */
+        tc.task.seq = bc->T;
+        tc.model.L = bc->L;
+        tc.model.C = bc->C;
+        tc.batch = bc->B;
+        Task task;
+        Model model;
+        if (task_build(&task, &tc.task, &err)) {
+            fprintf(stderr, "bbsim bench: %s\n", err.msg);
+            rc = 1;
+            break;
+        }
+        ModelConfig mc = tc.model;
+        train_model_config_from_task(&mc, &task);
+        if (model_build(&model, &mc, &err)) {
+            fprintf(stderr, "bbsim bench: %s\n", err.msg);
+            task_free(&task);
+            rc = 1;
+            break;
+        }
+        Trainer *tr = trainer_alloc(&task, &model, bc->B, 0, 0);
+        Optim opt;
+        optim_alloc(&opt, &tc.optim, model.nparams);
+        int *in = malloc(sizeof(int) * (size_t)bc->B * bc->T), *tg = malloc(sizeof(int) * (size_t)bc->B * bc->T);
+        /* one untimed step touches every buffer */
+        task_batch(&task, 0, bc->B, in, tg);
+        trainer_step(tr, in, tg, bc->B, NULL, NULL);
+        optim_step(&opt, model.params, trainer_grads(tr), 3e-4);
+        long steps = 0;
+        double t0 = bb_now(), elapsed;
+        do {
+            task_batch(&task, steps + 1, bc->B, in, tg);
+            trainer_step(tr, in, tg, bc->B, NULL, NULL);
+            optim_step(&opt, model.params, trainer_grads(tr), 3e-4);
+            steps++;
+            elapsed = bb_now() - t0;
+        } while (elapsed < min_time || steps < 2);
+        double ms = 1000.0 * elapsed / (double)steps;
+        double gflop = 3.0 * model_forward_flops(&model.cfg, bc->B, bc->T) / 1e9;
+        double gflops = gflop / (ms / 1000.0);
+        int Bc = (bc->B + 7) / 8;
+        double same = sgemm_rate(trainer_threads(tr), Bc * bc->T, 4 * bc->C, bc->C, 0.5);
+        double bound_ms = gflop / large * 1000.0;
+        double mem = (double)(trainer_bytes(tr) + 3 * model.nparams * sizeof(float)) / 1048576.0;
+        printf("%-14s %3d %4d %4d %4d %9.1f %10.2f %8.1f %11.1f %6.2f %9.1f %7.2f %8.0f\n", bc->name, bc->L, bc->C,
+               bc->T, bc->B, ms, gflop, gflops, same, gflops / same, bound_ms, ms / bound_ms, mem);
+        fflush(stdout);
+        if (af.f)
+            fprintf(af.f, "%s\t%d\t%d\t%d\t%d\t%.3f\t%.4f\t%.2f\t%.2f\t%.4f\t%.3f\t%.3f\t%.1f\n", bc->name, bc->L, bc->C,
+                    bc->T, bc->B, ms, gflop, gflops, same, gflops / same, bound_ms, ms / bound_ms, mem);
+        free(in);
+        free(tg);
+        optim_free(&opt);
+        trainer_free(tr);
+        model_free(&model);
+        task_free(&task);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("# peak resident memory of this process: %.0f MB\n", (double)ru.ru_maxrss / 1024.0);
+    printf("# ratio = achieved GFLOP/s / sgemm on the model's MLP shape (same threads); xbound = ms/step over the\n"
+           "# FLOP bound at the large-shape sgemm rate. Targets: paper ratio >= 0.70, small xbound <= 2.\n");
+    if (af.f) {
+        if (rc) afile_abort(&af);
+        else if (afile_commit(&af, &err)) {
+            fprintf(stderr, "bbsim bench: %s\n", err.msg);
+            rc = 1;
+        }
+    }
+    return rc;
 }

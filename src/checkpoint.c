@@ -1,0 +1,236 @@
+/* Checkpoint files and run loading. Layout (native little-endian):
+ *   "BBSIMCK\0" | u32 format version | u32 header bytes | header text (the experiment's
+ *   configuration as "name value" lines + "end") | u64 step (= data position: batch s is
+ *   a pure function of s) | u64 nparams | u32 optimizer kind | u64 optimizer updates |
+ *   f32 params[n] | f32 m[n] | f32 v[n] (Adam only) | u64 FNV-1a checksum of all before.
+ * Writes are atomic (temp + rename); reads check every field and the checksum. */
+#include "bbsim/checkpoint.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char MAGIC[8] = {'B', 'B', 'S', 'I', 'M', 'C', 'K', '\0'};
+enum { FORMAT_VERSION = 1 };
+
+typedef struct {
+    FILE *f;
+    uint64_t hash;
+} HashFile;
+
+static void fnv1a(uint64_t *h, const void *data, size_t n) {
+    const unsigned char *p = data;
+    uint64_t x = *h;
+    for (size_t i = 0; i < n; i++) {
+        x ^= p[i];
+        x *= 0x100000001b3ULL;
+    }
+    *h = x;
+}
+
+static void hput(HashFile *hf, const void *data, size_t n) {
+    fnv1a(&hf->hash, data, n);
+    fwrite(data, 1, n, hf->f);
+}
+
+/* 0 ok; -1 short read (truncated) */
+static int hget(HashFile *hf, void *data, size_t n) {
+    if (fread(data, 1, n, hf->f) != n) return -1;
+    fnv1a(&hf->hash, data, n);
+    return 0;
+}
+
+int ckpt_path(char *buf, size_t len, const char *dir, long step) {
+    return snprintf(buf, len, "%s/ckpt/step_%09ld.bbck", dir, step) >= (int)len ? -1 : 0;
+}
+
+int ckpt_write(const char *path, const TrainConfig *cfg, const Model *m, const Optim *o, long step,
+               BbError *err) {
+    AtomicFile af;
+    int rc = afile_open(&af, path, err);
+    if (rc) return rc;
+    /* The header: the experiment's configuration only (no paths or thread counts), so
+     * the same experiment gives the same bytes wherever and however it ran. */
+    char *text = NULL;
+    size_t textlen = 0;
+    FILE *mem = open_memstream(&text, &textlen);
+    train_config_write(mem, cfg, 0);
+    fputs("end\n", mem);
+    fclose(mem);
+    HashFile hf = {af.f, 0xcbf29ce484222325ULL};
+    uint32_t version = FORMAT_VERSION, hlen = (uint32_t)textlen, okind = (uint32_t)o->cfg.kind;
+    uint64_t ustep = (uint64_t)step, n = m->nparams, t = (uint64_t)o->t;
+    hput(&hf, MAGIC, sizeof MAGIC);
+    hput(&hf, &version, sizeof version);
+    hput(&hf, &hlen, sizeof hlen);
+    hput(&hf, text, textlen);
+    hput(&hf, &ustep, sizeof ustep);
+    hput(&hf, &n, sizeof n);
+    hput(&hf, &okind, sizeof okind);
+    hput(&hf, &t, sizeof t);
+    hput(&hf, m->params, n * sizeof(float));
+    hput(&hf, o->m, n * sizeof(float));
+    if (o->v) hput(&hf, o->v, n * sizeof(float));
+    uint64_t sum = hf.hash;
+    fwrite(&sum, sizeof sum, 1, af.f);
+    free(text);
+    return afile_commit(&af, err);
+}
+
+static int truncated(BbError *err, const char *path, const char *what) {
+    return bb_fail(err, BB_EINPUT, "%s: truncated checkpoint (file ends inside %s)", path, what);
+}
+
+int ckpt_read(const char *path, TrainConfig *cfg, Task *task, Model *m, Optim *o, long *step,
+              BbError *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return bb_fail(err, BB_EINPUT, "cannot open checkpoint %s: %s", path, strerror(errno));
+    HashFile hf = {f, 0xcbf29ce484222325ULL};
+    char magic[8];
+    uint32_t version, hlen, okind;
+    uint64_t ustep, n, t;
+    char *text = NULL;
+    int rc = BB_EINPUT, have_task = 0, have_model = 0;
+    if (hget(&hf, magic, sizeof magic) || memcmp(magic, MAGIC, sizeof MAGIC)) {
+        rc = bb_fail(err, BB_EINPUT, "%s: not a bbsim checkpoint (bad magic)", path);
+        goto fail;
+    }
+    if (hget(&hf, &version, sizeof version)) { rc = truncated(err, path, "the version"); goto fail; }
+    if (version != FORMAT_VERSION) {
+        rc = bb_fail(err, BB_EINPUT, "%s: checkpoint format version %u, this bbsim reads version %d", path,
+                     version, FORMAT_VERSION);
+        goto fail;
+    }
+    if (hget(&hf, &hlen, sizeof hlen)) { rc = truncated(err, path, "the header length"); goto fail; }
+    if (hlen > (1u << 20)) { rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (header of %u bytes)", path, hlen); goto fail; }
+    text = bb_malloc(hlen + 1);
+    if (hget(&hf, text, hlen)) { rc = truncated(err, path, "the configuration header"); goto fail; }
+    text[hlen] = '\0';
+    {
+        train_config_default(cfg);
+        FILE *mem = fmemopen(text, hlen, "r");
+        char where[BB_STRLEN + 32];
+        snprintf(where, sizeof where, "%s (configuration header)", path);
+        rc = train_config_read(mem, cfg, where, err);
+        fclose(mem);
+        if (rc) goto fail;
+    }
+    if (hget(&hf, &ustep, sizeof ustep) || hget(&hf, &n, sizeof n) || hget(&hf, &okind, sizeof okind) ||
+        hget(&hf, &t, sizeof t)) {
+        rc = truncated(err, path, "the step and sizes");
+        goto fail;
+    }
+    if ((rc = task_build(task, &cfg->task, err))) goto fail;
+    have_task = 1;
+    ModelConfig mc = cfg->model;
+    train_model_config_from_task(&mc, task);
+    if ((rc = model_build(m, &mc, err))) goto fail;
+    have_model = 1;
+    if (n != m->nparams) {
+        rc = bb_fail(err, BB_EINPUT, "%s: checkpoint holds %llu parameters, its configuration needs %zu", path,
+                     (unsigned long long)n, m->nparams);
+        goto fail;
+    }
+    if ((int)okind != cfg->optim.kind) {
+        rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (optimizer kind %u, configuration says %s)", path,
+                     okind, optim_kind_names[cfg->optim.kind]);
+        goto fail;
+    }
+    if (hget(&hf, m->params, n * sizeof(float))) { rc = truncated(err, path, "the parameters"); goto fail; }
+    Optim tmp;
+    optim_alloc(&tmp, &cfg->optim, n);
+    tmp.t = (long)t;
+    if (hget(&hf, tmp.m, n * sizeof(float)) || (tmp.v && hget(&hf, tmp.v, n * sizeof(float)))) {
+        optim_free(&tmp);
+        rc = truncated(err, path, "the optimizer state");
+        goto fail;
+    }
+    uint64_t expect = hf.hash, sum;
+    if (fread(&sum, sizeof sum, 1, f) != 1) {
+        optim_free(&tmp);
+        rc = truncated(err, path, "the checksum");
+        goto fail;
+    }
+    if (sum != expect) {
+        optim_free(&tmp);
+        rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (checksum mismatch)", path);
+        goto fail;
+    }
+    if (fgetc(f) != EOF) {
+        optim_free(&tmp);
+        rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (trailing bytes after the checksum)", path);
+        goto fail;
+    }
+    if (o) *o = tmp;
+    else optim_free(&tmp);
+    *step = (long)ustep;
+    free(text);
+    fclose(f);
+    return BB_OK;
+fail:
+    if (have_model) model_free(m);
+    if (have_task) task_free(task);
+    free(text);
+    fclose(f);
+    return rc;
+}
+
+static int cmp_long(const void *a, const void *b) {
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+int run_checkpoints(const char *dir, long **steps, int *n, BbError *err) {
+    char path[BB_STRLEN + 16];
+    snprintf(path, sizeof path, "%s/ckpt", dir);
+    DIR *d = opendir(path);
+    *steps = NULL;
+    *n = 0;
+    if (!d) return bb_fail(err, BB_EINPUT, "%s: not a run directory (cannot open %s: %s)", dir, path, strerror(errno));
+    int cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long s;
+        char tail[8];
+        if (sscanf(e->d_name, "step_%ld.bbc%7s", &s, tail) == 2 && strcmp(tail, "k") == 0) {
+            if (*n == cap) *steps = realloc(*steps, sizeof(long) * (size_t)(cap = cap ? 2 * cap : 64));
+            if (!*steps) { closedir(d); return bb_fail(err, BB_ENOMEM, "out of memory"); }
+            (*steps)[(*n)++] = s;
+        }
+    }
+    closedir(d);
+    if (*n == 0) return bb_fail(err, BB_EINPUT, "%s: no checkpoints in %s", dir, path);
+    qsort(*steps, (size_t)*n, sizeof(long), cmp_long);
+    return BB_OK;
+}
+
+int run_load(Run *r, const char *dir, long step, BbError *err) {
+    memset(r, 0, sizeof *r);
+    if (step < 0) {
+        long *steps;
+        int n;
+        int rc = run_checkpoints(dir, &steps, &n, err);
+        if (rc) return rc;
+        step = steps[n - 1];
+        free(steps);
+    }
+    if (ckpt_path(r->path, sizeof r->path, dir, step))
+        return bb_fail(err, BB_EINPUT, "run directory path too long: %s", dir);
+    struct stat st;
+    if (stat(r->path, &st) != 0)
+        return bb_fail(err, BB_EINPUT, "%s: no checkpoint at step %ld (%s)", dir, step, r->path);
+    long got;
+    int rc = ckpt_read(r->path, &r->cfg, &r->task, &r->model, NULL, &got, err);
+    if (rc) return rc;
+    r->step = got;
+    snprintf(r->cfg.out, sizeof r->cfg.out, "%s", dir);
+    return BB_OK;
+}
+
+void run_free(Run *r) {
+    model_free(&r->model);
+    task_free(&r->task);
+    memset(r, 0, sizeof *r);
+}

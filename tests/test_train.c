@@ -1,0 +1,349 @@
+/* Tests of the optimizers, the training loop, checkpoints and resume. Training runs
+ * use tiny models (milliseconds per step). */
+#include "testutil.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "bbsim/checkpoint.h"
+#include "bbsim/optim.h"
+#include "bbsim/train.h"
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- optimizers against the formulas of training.md, in double ---- */
+
+static void test_adamw_formula(void **state) {
+    (void)state;
+    OptimConfig c;
+    optim_config_default(&c);
+    c.lr = 0.01;
+    c.wd = 0.1;
+    float p[3] = {1.0f, -2.0f, 0.5f};
+    double ref[3] = {1.0, -2.0, 0.5}, m[3] = {0}, v[3] = {0};
+    Optim o;
+    optim_alloc(&o, &c, 3);
+    for (int t = 1; t <= 5; t++) {
+        float g[3] = {0.3f * t, -0.1f, 2.0f / t};
+        optim_step(&o, p, g, c.lr);
+        for (int i = 0; i < 3; i++) {
+            ref[i] *= 1 - c.lr * c.wd;
+            m[i] = c.beta1 * m[i] + (1 - c.beta1) * g[i];
+            v[i] = c.beta2 * v[i] + (1 - c.beta2) * (double)g[i] * g[i];
+            double mh = m[i] / (1 - pow(c.beta1, t)), vh = v[i] / (1 - pow(c.beta2, t));
+            ref[i] -= c.lr * mh / (sqrt(vh) + c.eps);
+        }
+    }
+    double got[3] = {p[0], p[1], p[2]};
+    assert_allclose(got, ref, 3, 1e-6, 1e-5);
+    optim_free(&o);
+}
+
+static void test_sgd_and_adam_formula(void **state) {
+    (void)state;
+    OptimConfig c;
+    optim_config_default(&c);
+    c.kind = OPTIM_SGD;
+    c.lr = 0.03;
+    c.wd = 0.01;
+    float p[2] = {1.0f, -1.0f};
+    double ref[2] = {1.0, -1.0}, buf[2] = {0};
+    Optim o;
+    optim_alloc(&o, &c, 2);
+    assert_null(o.v);
+    for (int t = 1; t <= 4; t++) {
+        float g[2] = {0.5f, (float)t};
+        optim_step(&o, p, g, c.lr);
+        for (int i = 0; i < 2; i++) {
+            double gg = g[i] + c.wd * ref[i];
+            buf[i] = t == 1 ? gg : c.momentum * buf[i] + gg; /* buf = g at step 1 */
+            ref[i] -= c.lr * buf[i];
+        }
+    }
+    double got[2] = {p[0], p[1]};
+    assert_allclose(got, ref, 2, 1e-6, 1e-5);
+    optim_free(&o);
+    /* adam: L2 decay inside the gradient (differs from adamw) */
+    c.kind = OPTIM_ADAM;
+    c.wd = 0.1;
+    float pa[1] = {2.0f}, pw[1] = {2.0f}, g[1] = {0.0f};
+    Optim oa, ow;
+    optim_alloc(&oa, &c, 1);
+    OptimConfig cw = c;
+    cw.kind = OPTIM_ADAMW;
+    optim_alloc(&ow, &cw, 1);
+    optim_step(&oa, pa, g, 0.1);
+    optim_step(&ow, pw, g, 0.1);
+    /* adam: g = wd p = 0.2, and the first Adam step is lr sign(g): 2 - 0.1;
+     * adamw: p (1 - lr wd) = 1.98, then a zero-gradient step moves nothing */
+    assert_close(pa[0], 1.9, 1e-5, 0);
+    assert_close(pw[0], 1.98, 1e-5, 0);
+    optim_free(&oa);
+    optim_free(&ow);
+}
+
+static void test_lr_schedule(void **state) {
+    (void)state;
+    OptimConfig c;
+    optim_config_default(&c);
+    assert_close(optim_lr(&c, 0, 100), 3e-4, 0, 1e-12);
+    assert_close(optim_lr(&c, 99, 100), 3e-4, 0, 1e-12); /* no schedule by default */
+    c.warmup = 10;
+    c.cosine = 1;
+    assert_close(optim_lr(&c, 0, 110), 3e-5, 0, 1e-9);
+    assert_close(optim_lr(&c, 9, 110), 3e-4, 0, 1e-9);
+    assert_close(optim_lr(&c, 60, 110), 1.5e-4, 0, 1e-9);
+}
+
+/* ---- runs through the CLI ---- */
+
+#define TINY "--vocab 12 --seq 16 --dim 16 --batch 8 --lr 3e-3 --eval-batch 16 --quiet"
+
+static long file_size(const char *p) {
+    struct stat st;
+    return stat(p, &st) ? -1 : (long)st.st_size;
+}
+
+static int files_equal(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    if (!fa || !fb) {
+        if (fa) fclose(fa);
+        if (fb) fclose(fb);
+        return 0;
+    }
+    int eq = 1, ca, cb;
+    do {
+        ca = fgetc(fa);
+        cb = fgetc(fb);
+        if (ca != cb) eq = 0;
+    } while (eq && ca != EOF);
+    fclose(fa);
+    fclose(fb);
+    return eq;
+}
+
+static void test_resume_and_threads_bit_exact(void **state) {
+    (void)state;
+    char *d = make_tempdir(), *out = NULL;
+    /* one run of 120 steps; one of 60 stopped and resumed for 60 more; one on 1 thread */
+    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 120 --out %s/a --threads 2", d), 0);
+    free(out);
+    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 60 --out %s/b --threads 2", d), 0);
+    free(out);
+    assert_int_equal(run_bbsim(&out, "train --resume %s/b --steps 120 --quiet", d), 0);
+    free(out);
+    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 120 --out %s/c --threads 1", d), 0);
+    free(out);
+    char pa[1200], pb[1200], pc[1200];
+    snprintf(pa, sizeof pa, "%s/a/ckpt/step_000000120.bbck", d);
+    snprintf(pb, sizeof pb, "%s/b/ckpt/step_000000120.bbck", d);
+    snprintf(pc, sizeof pc, "%s/c/ckpt/step_000000120.bbck", d);
+    assert_true(file_size(pa) > 1000);
+    assert_true(files_equal(pa, pb)); /* resume is bit-exact */
+    assert_true(files_equal(pa, pc)); /* thread count does not matter */
+    /* metrics.tsv of the resumed run has each step once */
+    snprintf(pb, sizeof pb, "%s/b/metrics.tsv", d);
+    FILE *f = fopen(pb, "r");
+    char line[1024];
+    long expect = 1, rows = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || !strncmp(line, "step", 4)) continue;
+        assert_int_equal(atol(line), expect);
+        expect++;
+        rows++;
+    }
+    fclose(f);
+    assert_int_equal(rows, 120);
+    /* a fresh run into an existing run directory is refused, nothing lost */
+    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 5 --out %s/a", d), 2);
+    assert_non_null(strstr(out, "already holds a run"));
+    free(out);
+    /* --resume with experiment flags is refused */
+    assert_int_equal(run_bbsim(&out, "train --resume %s/a --lr 1", d), 2);
+    assert_non_null(strstr(out, "--lr cannot be combined with --resume"));
+    free(out);
+    remove_tempdir(d);
+}
+
+static void test_bad_checkpoints(void **state) {
+    (void)state;
+    char *d = make_tempdir(), *out = NULL;
+    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 3 --out %s/r", d), 0);
+    free(out);
+    char good[1200], path[1200], cmd[2600];
+    snprintf(good, sizeof good, "%s/r/ckpt/step_000000003.bbck", d);
+    long size = file_size(good);
+    Run r;
+    BbError err;
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/r", d);
+    assert_int_equal(run_load(&r, dir, -1, &err), 0);
+    assert_int_equal(r.step, 3);
+    run_free(&r);
+    /* truncated */
+    snprintf(path, sizeof path, "%s/r/ckpt/step_000000004.bbck", d);
+    snprintf(cmd, sizeof cmd, "head -c %ld %s > %s", size - 100, good, path);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(run_load(&r, dir, 4, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "truncated checkpoint"));
+    /* corrupt: flip one byte in the parameters */
+    snprintf(cmd, sizeof cmd, "cp %s %s && printf '\\x55' | dd of=%s bs=1 seek=%ld conv=notrunc 2>/dev/null", good,
+             path, path, size / 2);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(run_load(&r, dir, 4, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "checksum mismatch"));
+    /* foreign file */
+    write_text(path, "this is not a checkpoint at all\n");
+    assert_int_equal(run_load(&r, dir, 4, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "not a bbsim checkpoint"));
+    /* missing step, missing directory */
+    assert_int_equal(run_load(&r, dir, 77, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "no checkpoint at step 77"));
+    assert_int_equal(run_load(&r, "/nonexistent/run", -1, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "not a run directory"));
+    /* resuming from the corrupt last checkpoint fails with the message */
+    assert_int_equal(run_bbsim(&out, "train --resume %s --steps 10", dir), 2);
+    assert_non_null(strstr(out, "not a bbsim checkpoint"));
+    free(out);
+    remove_tempdir(d);
+}
+
+static void test_ctrl_c_saves(void **state) {
+    (void)state;
+    char *d = make_tempdir();
+    char cmd[2048], log[1200];
+    snprintf(log, sizeof log, "%s/log", d);
+    pid_t pid = fork();
+    if (pid == 0) {
+        snprintf(cmd, sizeof cmd, "%s/r", d);
+        if (!freopen(log, "w", stderr)) _exit(99);
+        execl(BBSIM_EXE, BBSIM_EXE, "train", "--vocab", "12", "--seq", "16", "--dim", "16", "--batch", "8",
+              "--steps", "100000000", "--ckpt-every", "1000000", "--ckpt-dense", "0", "--quiet", "--out", cmd,
+              (char *)NULL);
+        _exit(98);
+    }
+    /* wait for the step-0 checkpoint, then a little training, then Ctrl-C */
+    char ck0[1200];
+    snprintf(ck0, sizeof ck0, "%s/r/ckpt/step_000000000.bbck", d);
+    for (int i = 0; i < 200 && file_size(ck0) <= 0; i++) sleep_ms(50);
+    sleep_ms(300);
+    kill(pid, SIGINT);
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 130);
+    FILE *f = fopen(log, "r");
+    char text[2048] = "";
+    size_t k = fread(text, 1, sizeof text - 1, f);
+    text[k] = '\0';
+    fclose(f);
+    assert_non_null(strstr(text, "interrupted at step"));
+    long step = atol(strstr(text, "interrupted at step") + 20);
+    assert_true(step > 0);
+    /* the checkpoint is there and loads */
+    Run r;
+    BbError err;
+    snprintf(cmd, sizeof cmd, "%s/r", d);
+    assert_int_equal(run_load(&r, cmd, -1, &err), 0);
+    assert_int_equal(r.step, step);
+    run_free(&r);
+    /* no temporary files left behind */
+    snprintf(cmd, sizeof cmd, "ls %s/r/ckpt | grep -c tmp", d);
+    char *out = NULL;
+    FILE *p = popen(cmd, "r");
+    char buf[16] = "";
+    if (fgets(buf, sizeof buf, p)) (void)0;
+    pclose(p);
+    assert_int_equal(atoi(buf), 0);
+    free(out);
+    remove_tempdir(d);
+}
+
+static void test_nonfinite_stops(void **state) {
+    (void)state;
+    char *d = make_tempdir(), *out = NULL;
+    /* SGD at an absurd learning rate diverges within a few steps */
+    int rc = run_bbsim(&out, "train " TINY " --optim sgd --lr 100 --wd 0 --steps 2000 --out %s/r", d);
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(out, "non-finite"));
+    assert_non_null(strstr(out, "at step"));
+    assert_non_null(strstr(out, "last good checkpoint is step"));
+    free(out);
+    Run r;
+    BbError err;
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/r", d);
+    assert_int_equal(run_load(&r, dir, -1, &err), 0); /* the kept checkpoint is finite */
+    for (size_t i = 0; i < r.model.nparams; i++) assert_true(isfinite(r.model.params[i]));
+    run_free(&r);
+    remove_tempdir(d);
+}
+
+static void test_smoke_learns_backcopy(void **state) {
+    (void)state;
+    char *d = make_tempdir(), *out = NULL;
+    assert_int_equal(run_bbsim(&out, "train --vocab 16 --seq 32 --dim 32 --batch 16 --lr 3e-3 --steps 400 --quiet "
+                                     "--out %s/r",
+                               d),
+                     0);
+    free(out);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/r/metrics.tsv", d);
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    double first = NAN, last = NAN;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || !strncmp(line, "step", 4)) continue;
+        long step;
+        double loss, bc;
+        assert_int_equal(sscanf(line, "%ld\t%lf\t%lf", &step, &loss, &bc), 3);
+        if (step <= 10) first = isnan(first) ? bc : fmax(first, bc);
+        if (step > 380) last = isnan(last) ? bc : fmax(last, bc);
+    }
+    fclose(f);
+    /* backcopy starts near log V and must fall far below it */
+    assert_true(first > 1.5);
+    if (!(last < 0.2 * first)) fail_msg("backcopy loss %.3f at the end vs %.3f at the start", last, first);
+    remove_tempdir(d);
+}
+
+static void test_bad_flags(void **state) {
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(run_bbsim(&out, "train --bogus 1"), 2);
+    assert_non_null(strstr(out, "unknown flag '--bogus'"));
+    free(out);
+    assert_int_equal(run_bbsim(&out, "train --optim lion"), 2);
+    assert_non_null(strstr(out, "choose one of: adamw, sgd, adam"));
+    free(out);
+    assert_int_equal(run_bbsim(&out, "train --batch 0"), 2);
+    assert_non_null(strstr(out, "--batch"));
+    free(out);
+    assert_int_equal(run_bbsim(&out, "train --help"), 0);
+    assert_non_null(strstr(out, "--ckpt-growth"));
+    free(out);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_adamw_formula),
+        cmocka_unit_test(test_sgd_and_adam_formula),
+        cmocka_unit_test(test_lr_schedule),
+        cmocka_unit_test(test_bad_flags),
+        cmocka_unit_test(test_resume_and_threads_bit_exact),
+        cmocka_unit_test(test_bad_checkpoints),
+        cmocka_unit_test(test_ctrl_c_saves),
+        cmocka_unit_test(test_nonfinite_stops),
+        cmocka_unit_test(test_smoke_learns_backcopy),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
