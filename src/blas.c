@@ -1,5 +1,9 @@
 /* Which CBLAS is linked and how it is set up; see blas.h. */
+#define _GNU_SOURCE /* dladdr: which shared object really provides cblas_sgemm */
 #include "bbsim/blas.h"
+
+#include <dlfcn.h>
+#include <gsl/gsl_cblas.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +33,15 @@ int blas_get_threads(void) {
 #endif
 }
 
+const char *blas_sgemm_library(void) {
+    Dl_info info;
+    void *fn = (void *)&cblas_sgemm;
+    if (dladdr(fn, &info) && info.dli_fname) return info.dli_fname;
+    return "(statically linked)";
+}
+
 void blas_describe(FILE *f, const char *prefix) {
+    fprintf(f, "%scblas_sgemm from %s\n", prefix, blas_sgemm_library());
 #ifdef BBSIM_HAVE_OPENBLAS
     fprintf(f, "%sblas %s; core %s; threads %d; config %s\n", prefix, BBSIM_BLAS_NAME, openblas_get_corename(),
             openblas_get_num_threads(), openblas_get_config());

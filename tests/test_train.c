@@ -179,7 +179,7 @@ static void test_bad_checkpoints(void **state) {
     char *d = make_tempdir(), *out = NULL;
     assert_int_equal(run_bbsim(&out, "train " TINY " --steps 3 --out %s/r", d), 0);
     free(out);
-    char good[1200], path[1200], cmd[2600];
+    char good[1200], path[1200], cmd[4096];
     snprintf(good, sizeof good, "%s/r/ckpt/step_000000003.bbck", d);
     long size = file_size(good);
     Run r;
