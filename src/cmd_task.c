@@ -1,10 +1,113 @@
-/* bbsim task: placeholder until its issue lands (exits 2 with a message). */
+/* bbsim task: describe the task a configuration defines: vocabulary, triggers, the
+ * Bayes floor (exact, or Monte-Carlo for induction and packing) and, with --sample N,
+ * N decoded sequences of the evaluation batch with the triggers in brackets. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "bbsim/cli.h"
+#include "bbsim/common.h"
+#include "bbsim/task.h"
+
+static int fail(const BbError *err, int rc) {
+    fprintf(stderr, "bbsim task: %s\n", err->msg);
+    return rc;
+}
+
+/* Character tables (every ordinary label one character, or an escape like \n or ' ')
+ * print as running text; other tables as space-separated labels. */
+static int char_like(const Task *t) {
+    for (int a = 0; a < t->vbase; a++) {
+        const char *l = task_label(t, a);
+        if (!(strlen(l) == 1 || (l[0] == '\\' && strlen(l) == 2) || !strcmp(l, "' '"))) return 0;
+    }
+    return 1;
+}
+
+static void print_token(const Task *t, int id, int chars, int first) {
+    const char *l = task_label(t, id);
+    if (chars && !strcmp(l, "' '")) l = " ";
+    const char *sep = chars || first ? "" : " ";
+    if (id < t->vbase && t->is_trigger[id] && t->cfg.kind != TASK_MARKOV) printf("%s[%s]", sep, l);
+    else printf("%s%s", sep, l);
+}
+
+static void print_summary(const Task *t, const BayesFloor *fl) {
+    const TaskConfig *c = &t->cfg;
+    printf("task        %s, N = %d positions, %d BOS%s\n", task_kind_names[c->kind], c->seq, c->bos,
+           c->packing ? ", packed windows" : "");
+    if (c->kind == TASK_BB_MIX) printf("mix-p       %g (probability of the backcopy at a trigger)\n", c->mix_p);
+    if (c->corpus[0]) printf("table       corpus %s\n", c->corpus);
+    else if (c->transitions[0]) printf("table       transitions %s%s%s\n", c->transitions,
+                                       c->marginal[0] ? ", marginal " : "", c->marginal);
+    else printf("table       built-in (table seed %llu)\n", (unsigned long long)c->table_seed);
+    printf("vocabulary  V = %d: %d ordinary tokens 0..%d, BOS %s = %d, delimiter %s = %d (unused)\n", t->V, t->vbase,
+           t->vbase - 1, task_label(t, t->bos_id), t->bos_id, task_label(t, t->delim_id), t->delim_id);
+    double mass = 0;
+    printf("triggers    %d:", t->ntrig);
+    for (int j = 0; j < t->ntrig; j++) {
+        printf("%s %d=%s", j ? "," : "", t->trig[j], task_label(t, t->trig[j]));
+        mass += t->pi[t->trig[j]];
+    }
+    printf("%s\n", c->triggers[0] ? " (from --triggers)" : " (most frequent by pi)");
+    printf("pi(T)       %.4f (unigram mass of the triggers)\n", mass);
+    if (fl->exact) printf("Bayes floor (exact)\n");
+    else
+        printf("Bayes floor (Monte-Carlo estimate over %ld sequences, standard error %.1e)\n", fl->mc_sequences,
+               fl->mc_stderr);
+    printf("  overall              %.6f nats/position\n", fl->floor);
+    printf("  non-trigger          %.6f nats/position\n", fl->floor_nontrigger);
+    printf("  trigger              %.6f nats/position\n", fl->floor_trigger);
+    printf("  trigger positions    %.4f of all positions\n", fl->frac_trigger);
+}
 
 int cmd_task(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "bbsim task: not implemented yet\n");
-    return 2;
+    TaskConfig cfg;
+    task_config_default(&cfg);
+    int nsample = 0;
+    Opt opts[TASK_NOPTS + 1];
+    int nopts = task_opts(&cfg, opts);
+    opts[nopts++] = (Opt){"sample", OPT_INT, &nsample, 0, 1 << 20, NULL,
+                          "print N sequences of the evaluation batch, triggers in [brackets]"};
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: bbsim task [flags]\n\nDescribe the task: vocabulary, triggers, Bayes floor, samples.\n\n"
+                   "flags:\n");
+            opts_help(stdout, opts, nopts);
+            return 0;
+        }
+    BbError err = {{0}};
+    int npos, rc;
+    if ((rc = opts_parse(opts, nopts, argc, argv, NULL, 0, &npos, &err))) return fail(&err, rc);
+    Task t;
+    if ((rc = task_build(&t, &cfg, &err))) return fail(&err, rc);
+    BayesFloor fl;
+    if ((rc = task_bayes_floor(&t, &fl, &err))) {
+        task_free(&t);
+        return fail(&err, rc);
+    }
+    print_summary(&t, &fl);
+    if (nsample > 0) {
+        const int N = cfg.seq;
+        int *in = malloc((size_t)nsample * N * sizeof(int)), *tg = malloc((size_t)nsample * N * sizeof(int));
+        if (!in || !tg) {
+            free(in);
+            free(tg);
+            task_free(&t);
+            fprintf(stderr, "bbsim task: out of memory for --sample %d\n", nsample);
+            return BB_ENOMEM;
+        }
+        task_eval_batch(&t, nsample, in, tg);
+        const int chars = char_like(&t);
+        printf("samples (evaluation batch, eval seed %llu; [x] = trigger)\n", (unsigned long long)cfg.eval_seed);
+        for (int b = 0; b < nsample; b++) {
+            printf("%d: ", b);
+            for (int i = 0; i < N; i++) print_token(&t, in[(size_t)b * N + i], chars, i == 0);
+            print_token(&t, tg[(size_t)b * N + N - 1], chars, 0);
+            printf("\n");
+        }
+        free(in);
+        free(tg);
+    }
+    task_free(&t);
+    return 0;
 }

@@ -78,6 +78,8 @@ typedef struct BayesFloor {
     double floor_trigger;    /* over trigger positions */
     double frac_trigger;     /* expected fraction of trigger positions */
     int exact;               /* 1 exact, 0 Monte-Carlo estimate (variants without a closed form) */
+    double mc_stderr;        /* standard error of `floor` when exact == 0 (0 when exact) */
+    long mc_sequences;       /* sequences behind the Monte-Carlo estimate (0 when exact) */
 } BayesFloor;
 int task_bayes_floor(const Task *t, BayesFloor *out, BbError *err);
 

@@ -1,0 +1,458 @@
+/* The three sources of the task's tables (spec/task.md, "Vocabulary and tables"):
+ * the built-in synthetic chain, a text corpus, and a numeric transition-matrix file
+ * (with optional marginal and label files). Each gives V_base, P(b|a), pi and labels.
+ *
+ * Built-in default table (no file needed), deterministic for (V_base, table seed):
+ *   - Tokens are characters. For V_base <= 96 the tokens are the first V_base
+ *     characters of FREQ_ORDER (space, e, t, a, o, ... in rough English order, then
+ *     newline, punctuation, capitals), re-numbered in byte order as a corpus table
+ *     would be; rank(c) = position in FREQ_ORDER. Larger V_base: labels are the ids,
+ *     rank = id.
+ *   - A shared Zipf-like base law b(c) ∝ (rank(c) + ZIPF_Q)^(-ZIPF_S).
+ *   - Each row mixes the base with a few row-specific dominant successors:
+ *         P(.|a) = (1 - LAMBDA) b + LAMBDA sum_j theta_aj delta(c_aj),
+ *     with DOMINANT successors c_aj drawn independently with probability ∝ b and
+ *     weights theta_a ~ Dirichlet(ALPHA, ..., ALPHA) (sparse: one or two successors
+ *     dominate each row). Since E[P(.|a)] = b, the stationary law is b up to the
+ *     rows' noise: Zipf-like. Every entry is > 0, so the chain is ergodic.
+ *   - pi = the chain's stationary law (exact linear solve, task_stationary).
+ *   The constants are tuned so that, as with character data and k = 3, the three
+ *   triggers (space, e, t for the default seed) cover about a quarter of the positions
+ *   of generated BB text (bbsim task prints the exact fraction).
+ *
+ * Corpus tables: tokens are the distinct bytes in byte order, pi = byte frequencies,
+ * P = adjacent-pair counts row-normalised. A byte that only occurs as the last byte has
+ * no successor; its row is set to the unigram law pi (so every row is a law). */
+#include "task_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_randist.h>
+
+/* Built-in chain constants (see the comment above). */
+#define ZIPF_Q 1.3
+#define ZIPF_S 1.0
+#define LAMBDA 0.6
+#define DOMINANT 4
+#define ALPHA 0.5
+
+/* Characters by rough frequency in English prose; the rest of printable ASCII follows. */
+static const char FREQ_ORDER[] = " etaoinshrdlu\nmcwyfgpb,.vkTIAESOHNMLRWDBCGF'YU;:!?-jxKPVqzJQZX&$3";
+
+void table_free(TaskTable *tb) {
+    free(tb->P);
+    free(tb->pi);
+    free(tb->labels);
+    memset(tb, 0, sizeof *tb);
+}
+
+static void table_alloc(TaskTable *tb, int vbase) {
+    tb->vbase = vbase;
+    tb->P = bb_calloc((size_t)vbase * vbase, sizeof(double));
+    tb->pi = bb_calloc((size_t)vbase, sizeof(double));
+    tb->labels = bb_calloc((size_t)vbase, TASK_LABEL_LEN);
+}
+
+void task_escape_label(const unsigned char *s, size_t n, char out[TASK_LABEL_LEN]) {
+    if (n == 1 && s[0] == ' ') {
+        strcpy(out, "' '");
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char piece[8];
+        unsigned char c = s[i];
+        if (c == '\n') strcpy(piece, "\\n");
+        else if (c == '\t') strcpy(piece, "\\t");
+        else if (c == '\r') strcpy(piece, "\\r");
+        else if (c == ' ') strcpy(piece, "_");
+        else if (c > 32 && c < 127) piece[0] = (char)c, piece[1] = '\0';
+        else snprintf(piece, sizeof piece, "\\x%02X", c);
+        size_t m = strlen(piece);
+        if (k + m > TASK_LABEL_LEN - 1) break; /* truncate on a character boundary */
+        memcpy(out + k, piece, m);
+        k += m;
+    }
+    out[k] = '\0';
+}
+
+static void label_id(char out[TASK_LABEL_LEN], int id) { snprintf(out, TASK_LABEL_LEN, "%d", id); }
+
+/* ------------------------------------------------------------- stationary law */
+
+/* pi solves pi (I - P) = 0, sum(pi) = 1: the transposed system with its last equation
+ * replaced by the normalisation. A (numerically) singular system means several closed
+ * classes; then the lazy chain (I + P)/2 (same stationary laws, aperiodic) is iterated
+ * from the uniform law. */
+void task_stationary(const double *P, int n, double *pi) {
+    gsl_matrix *A = gsl_matrix_alloc((size_t)n, (size_t)n);
+    gsl_vector *b = gsl_vector_calloc((size_t)n);
+    gsl_vector *x = gsl_vector_alloc((size_t)n);
+    gsl_permutation *perm = gsl_permutation_alloc((size_t)n);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) gsl_matrix_set(A, i, j, (i == j) - P[(size_t)j * n + i]);
+    for (int j = 0; j < n; j++) gsl_matrix_set(A, n - 1, j, 1.0);
+    gsl_vector_set(b, n - 1, 1.0);
+    int signum, ok = 1;
+    gsl_linalg_LU_decomp(A, perm, &signum);
+    for (int i = 0; i < n; i++)
+        if (fabs(gsl_matrix_get(A, i, i)) < 1e-11) ok = 0;
+    if (ok) {
+        gsl_linalg_LU_solve(A, perm, b, x);
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            double v = gsl_vector_get(x, i);
+            if (!(v > -1e-9)) ok = 0;
+            pi[i] = v > 0 ? v : 0.0;
+            s += pi[i];
+        }
+        if (ok && s > 0)
+            for (int i = 0; i < n; i++) pi[i] /= s;
+        else ok = 0;
+    }
+    if (!ok) {
+        double *next = bb_malloc((size_t)n * sizeof(double));
+        for (int i = 0; i < n; i++) pi[i] = 1.0 / n;
+        for (int it = 0; it < 200000; it++) {
+            for (int j = 0; j < n; j++) next[j] = 0.5 * pi[j];
+            for (int i = 0; i < n; i++) {
+                double w = 0.5 * pi[i];
+                const double *row = P + (size_t)i * n;
+                for (int j = 0; j < n; j++) next[j] += w * row[j];
+            }
+            double diff = 0, s = 0;
+            for (int j = 0; j < n; j++) s += next[j];
+            for (int j = 0; j < n; j++) {
+                next[j] /= s;
+                diff += fabs(next[j] - pi[j]);
+                pi[j] = next[j];
+            }
+            if (diff < 1e-14) break;
+        }
+        free(next);
+    }
+    gsl_permutation_free(perm);
+    gsl_vector_free(x);
+    gsl_vector_free(b);
+    gsl_matrix_free(A);
+}
+
+/* --------------------------------------------------------------- built-in */
+
+int table_builtin(TaskTable *tb, int vbase, uint64_t seed, BbError *err) {
+    if (vbase < 2 || vbase > TASK_MAX_VBASE)
+        return bb_fail(err, BB_EINPUT, "--vocab %d is out of range [2, %d]", vbase, TASK_MAX_VBASE);
+    /* the alphabet: FREQ_ORDER, then the remaining printable ASCII in byte order */
+    char alphabet[97];
+    int na = 0;
+    for (const char *c = FREQ_ORDER; *c; c++) alphabet[na++] = *c;
+    for (int c = 32; c < 127; c++)
+        if (!memchr(FREQ_ORDER, c, sizeof FREQ_ORDER - 1)) alphabet[na++] = (char)c;
+    BB_CHECK(na == 96);
+    table_alloc(tb, vbase);
+    int *rank = bb_malloc((size_t)vbase * sizeof(int));
+    if (vbase <= na) {
+        /* id = position in byte order of the first vbase alphabet characters */
+        for (int r = 0; r < vbase; r++) {
+            int id = 0;
+            for (int q = 0; q < vbase; q++)
+                if ((unsigned char)alphabet[q] < (unsigned char)alphabet[r]) id++;
+            rank[id] = r;
+            unsigned char ch = (unsigned char)alphabet[r];
+            task_escape_label(&ch, 1, tb->labels[id]);
+        }
+    } else {
+        for (int id = 0; id < vbase; id++) {
+            rank[id] = id;
+            label_id(tb->labels[id], id);
+        }
+    }
+    double *base = bb_malloc((size_t)vbase * sizeof(double));
+    double z = 0;
+    for (int c = 0; c < vbase; c++) z += base[c] = pow(rank[c] + ZIPF_Q, -ZIPF_S);
+    for (int c = 0; c < vbase; c++) base[c] /= z;
+
+    gsl_rng *r = bb_rng_alloc(bb_seed_mix(seed, 0x7461626c65ULL /* "table" */, (uint64_t)vbase));
+    const int m = DOMINANT;
+    gsl_ran_discrete_t *base_sampler = gsl_ran_discrete_preproc((size_t)vbase, base);
+    double alpha[DOMINANT], theta[DOMINANT];
+    for (int j = 0; j < m; j++) alpha[j] = ALPHA;
+    for (int a = 0; a < vbase; a++) {
+        double *row = tb->P + (size_t)a * vbase;
+        for (int c = 0; c < vbase; c++) row[c] = (1.0 - LAMBDA) * base[c];
+        gsl_ran_dirichlet(r, (size_t)m, alpha, theta);
+        for (int j = 0; j < m; j++) row[(int)gsl_ran_discrete(r, base_sampler)] += LAMBDA * theta[j];
+        double s = 0;
+        for (int c = 0; c < vbase; c++) s += row[c];
+        for (int c = 0; c < vbase; c++) row[c] /= s;
+    }
+    gsl_rng_free(r);
+    gsl_ran_discrete_free(base_sampler);
+    free(base);
+    free(rank);
+    task_stationary(tb->P, vbase, tb->pi);
+    return BB_OK;
+}
+
+/* ----------------------------------------------------------------- corpus */
+
+int table_corpus(TaskTable *tb, const char *path, BbError *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return bb_fail(err, BB_EINPUT, "cannot open corpus %s: %s", path, strerror(errno));
+    static const size_t CHUNK = 1 << 16;
+    unsigned char *buf = bb_malloc(CHUNK);
+    double *count = bb_calloc(256, sizeof(double));
+    double *pair = bb_calloc(256 * 256, sizeof(double));
+    int prev = -1;
+    size_t n, total = 0;
+    while ((n = fread(buf, 1, CHUNK, f)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            int c = buf[i];
+            count[c] += 1;
+            if (prev >= 0) pair[prev * 256 + c] += 1;
+            prev = c;
+        }
+        total += n;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    free(buf);
+    int rc = BB_OK;
+    if (bad) rc = bb_fail(err, BB_EINPUT, "cannot read corpus %s", path);
+    else if (total == 0) rc = bb_fail(err, BB_EINPUT, "%s: empty corpus (no characters)", path);
+    if (rc) {
+        free(count);
+        free(pair);
+        return rc;
+    }
+    int byte_of[256], vbase = 0;
+    for (int c = 0; c < 256; c++)
+        if (count[c] > 0) byte_of[vbase++] = c;
+    table_alloc(tb, vbase);
+    for (int a = 0; a < vbase; a++) {
+        unsigned char ch = (unsigned char)byte_of[a];
+        task_escape_label(&ch, 1, tb->labels[a]);
+        tb->pi[a] = count[byte_of[a]] / (double)total;
+    }
+    for (int a = 0; a < vbase; a++) {
+        double s = 0, *row = tb->P + (size_t)a * vbase;
+        for (int b = 0; b < vbase; b++) s += row[b] = pair[byte_of[a] * 256 + byte_of[b]];
+        if (s > 0)
+            for (int b = 0; b < vbase; b++) row[b] /= s;
+        else /* only ever the last byte: no successor observed, use the unigram law */
+            memcpy(row, tb->pi, (size_t)vbase * sizeof(double));
+    }
+    free(count);
+    free(pair);
+    return BB_OK;
+}
+
+/* ------------------------------------------------------------ number files */
+
+/* Parse one number starting at *p (no leading blanks). On success advance *p. */
+static int parse_entry(const char *path, int line, const char *unit, int col, char **p, double *out, BbError *err) {
+    char *s = *p, *end;
+    size_t len = strcspn(s, " \t\r\n");
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end != s + len || len == 0)
+        return bb_fail(err, BB_EINPUT, "%s:%d: %s %d: '%.*s' is not a number", path, line, unit, col,
+                       (int)(len > 40 ? 40 : len), s);
+    if (!isfinite(v))
+        return bb_fail(err, BB_EINPUT, "%s:%d: %s %d: '%.*s' is not a finite number (NaN/Inf)", path,
+                       line, unit, col, (int)(len > 40 ? 40 : len), s);
+    if (v < 0)
+        return bb_fail(err, BB_EINPUT, "%s:%d: %s %d: negative entry %g", path, line, unit, col, v);
+    *out = v == 0 ? 0.0 : v; /* -0 -> 0 */
+    *p = end;
+    return BB_OK;
+}
+
+/* Strip a '#' comment and the line ending; return the first non-blank character. */
+static char *clean_line(char *line) {
+    char *h = strchr(line, '#');
+    if (h) *h = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    return line + strspn(line, " \t");
+}
+
+static int read_matrix(const char *path, double **Pout, int *nout, BbError *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) return bb_fail(err, BB_EINPUT, "cannot open transitions file %s: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0, cols = 0, rows = 0, rc = BB_OK;
+    double *M = NULL;
+    int *row_line = NULL;
+    while (getline(&line, &cap, f) >= 0) {
+        lineno++;
+        char *p = clean_line(line);
+        if (*p == '\0') continue;
+        /* count the columns first (for the square / too-large messages) */
+        int ncol = 0;
+        for (char *q = p; *q;) {
+            q += strcspn(q, " \t");
+            ncol++;
+            q += strspn(q, " \t");
+        }
+        if (rows == 0) {
+            if (ncol > TASK_MAX_VBASE) {
+                rc = bb_fail(err, BB_EINPUT,
+                             "%s:%d: row 1 has %d columns: tables larger than %d tokens are refused (too large)",
+                             path, lineno, ncol, TASK_MAX_VBASE);
+                break;
+            }
+            cols = ncol;
+            M = bb_malloc((size_t)cols * cols * sizeof(double));
+            row_line = bb_malloc((size_t)cols * sizeof(int));
+        } else if (ncol != cols) {
+            rc = bb_fail(err, BB_EINPUT, "%s:%d: row %d has %d columns but row 1 has %d (the matrix must be square)",
+                         path, lineno, rows + 1, ncol, cols);
+            break;
+        }
+        if (rows == cols) {
+            rc = bb_fail(err, BB_EINPUT, "%s:%d: row %d is one row too many: rows have %d columns (the matrix must be square)",
+                         path, lineno, rows + 1, cols);
+            break;
+        }
+        for (int c = 0; c < cols && rc == BB_OK; c++) {
+            rc = parse_entry(path, lineno, "column", c + 1, &p, &M[(size_t)rows * cols + c], err);
+            p += strspn(p, " \t");
+        }
+        if (rc) break;
+        row_line[rows++] = lineno;
+    }
+    if (rc == BB_OK && ferror(f)) rc = bb_fail(err, BB_EINPUT, "cannot read transitions file %s", path);
+    if (rc == BB_OK && rows == 0) rc = bb_fail(err, BB_EINPUT, "%s: empty table: the file has no numbers", path);
+    if (rc == BB_OK && rows != cols)
+        rc = bb_fail(err, BB_EINPUT, "%s:%d: the matrix ends after row %d but rows have %d columns (the matrix must be square)",
+                     path, row_line[rows - 1], rows, cols);
+    for (int a = 0; rc == BB_OK && a < rows; a++) {
+        double s = 0;
+        for (int b = 0; b < cols; b++) s += M[(size_t)a * cols + b];
+        if (!(s > 0) || !isfinite(s))
+            rc = bb_fail(err, BB_EINPUT, "%s:%d: row %d %s (every token needs a successor law)", path,
+                         row_line[a], a + 1, s > 0 ? "overflows" : "sums to zero");
+    }
+    free(line);
+    fclose(f);
+    if (rc) {
+        free(M);
+        free(row_line);
+        return rc;
+    }
+    free(row_line);
+    *Pout = M;
+    *nout = cols;
+    return BB_OK;
+}
+
+static int read_marginal(const char *path, int n, double *pi, BbError *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) return bb_fail(err, BB_EINPUT, "cannot open marginal file %s: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0, got = 0, rc = BB_OK;
+    while (rc == BB_OK && getline(&line, &cap, f) >= 0) {
+        lineno++;
+        char *p = clean_line(line);
+        while (*p && rc == BB_OK) {
+            if (got == n) {
+                rc = bb_fail(err, BB_EINPUT, "%s:%d: more than %d values (the marginal needs one per token)", path,
+                             lineno, n);
+                break;
+            }
+            rc = parse_entry(path, lineno, "value", got + 1, &p, &pi[got], err);
+            got++;
+            p += strspn(p, " \t");
+        }
+    }
+    free(line);
+    fclose(f);
+    if (rc) return rc;
+    if (got != n)
+        return bb_fail(err, BB_EINPUT, "%s: %d values but the table has %d tokens (the marginal needs one per token)",
+                       path, got, n);
+    double s = 0;
+    for (int i = 0; i < n; i++) s += pi[i];
+    if (!(s > 0) || !isfinite(s)) return bb_fail(err, BB_EINPUT, "%s: the marginal sums to zero", path);
+    for (int i = 0; i < n; i++) pi[i] /= s;
+    return BB_OK;
+}
+
+static int read_labels(const char *path, int n, char (*labels)[TASK_LABEL_LEN], BbError *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) return bb_fail(err, BB_EINPUT, "cannot open labels file %s: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int lineno = 0, rc = BB_OK;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        if (len == 0) {
+            rc = bb_fail(err, BB_EINPUT, "%s:%d: empty label (one label per line, one line per token)", path, lineno);
+            break;
+        }
+        if (lineno > n) {
+            rc = bb_fail(err, BB_EINPUT, "%s:%d: more than %d labels (one label per line, one line per token)", path,
+                         lineno, n);
+            break;
+        }
+        task_escape_label((const unsigned char *)line, (size_t)len, labels[lineno - 1]);
+    }
+    free(line);
+    fclose(f);
+    if (rc == BB_OK && lineno != n)
+        rc = bb_fail(err, BB_EINPUT, "%s: %d labels but the table has %d tokens (one label per line)", path, lineno, n);
+    return rc;
+}
+
+int table_transitions(TaskTable *tb, const char *path, const char *marginal, const char *labels,
+                      BbError *err) {
+    double *M = NULL;
+    int n = 0, rc;
+    if ((rc = read_matrix(path, &M, &n, err))) return rc;
+    table_alloc(tb, n);
+    /* a count matrix: all entries integers and the rows are not already laws */
+    int integer = 1, stochastic = 1;
+    for (int a = 0; a < n; a++) {
+        double s = 0;
+        for (int b = 0; b < n; b++) {
+            double v = M[(size_t)a * n + b];
+            s += v;
+            if (v != floor(v) || v > 9007199254740992.0) integer = 0;
+        }
+        if (fabs(s - 1.0) > 1e-9) stochastic = 0;
+    }
+    const int counts = integer && !stochastic;
+    double total = 0;
+    for (int a = 0; a < n; a++) {
+        double s = 0;
+        for (int b = 0; b < n; b++) s += M[(size_t)a * n + b];
+        for (int b = 0; b < n; b++) tb->P[(size_t)a * n + b] = M[(size_t)a * n + b] / s;
+        tb->pi[a] = s;
+        total += s;
+    }
+    free(M);
+    if (marginal[0]) {
+        if ((rc = read_marginal(marginal, n, tb->pi, err))) goto fail;
+    } else if (counts) {
+        for (int a = 0; a < n; a++) tb->pi[a] /= total;
+    } else {
+        task_stationary(tb->P, n, tb->pi);
+    }
+    if (labels[0]) {
+        if ((rc = read_labels(labels, n, tb->labels, err))) goto fail;
+    } else {
+        for (int a = 0; a < n; a++) label_id(tb->labels[a], a);
+    }
+    return BB_OK;
+fail:
+    table_free(tb);
+    return rc;
+}

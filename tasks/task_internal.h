@@ -1,0 +1,51 @@
+/* Private interface between the task module's files: the table loaders (tables.c),
+ * sequence generation and the oracle (sample.c) and the Bayes floor (floor.c).
+ * Not part of the public API (include/bbsim/task.h). */
+#ifndef BBSIM_TASK_INTERNAL_H
+#define BBSIM_TASK_INTERNAL_H
+
+#include <stdint.h>
+#include <gsl/gsl_rng.h>
+#include "bbsim/task.h"
+
+#define TASK_LABEL_LEN 16 /* bytes per label, terminating NUL included */
+
+/* A transition table before the triggers are chosen: the output of one table source. */
+typedef struct TaskTable {
+    int vbase;
+    double *P;                  /* (vbase, vbase) row-stochastic */
+    double *pi;                 /* (vbase) marginal, sums to 1 */
+    char (*labels)[TASK_LABEL_LEN]; /* (vbase) printable labels of the ordinary tokens */
+} TaskTable;
+
+void table_free(TaskTable *tb);
+/* Built-in synthetic character-like chain (construction documented in tables.c). */
+int table_builtin(TaskTable *tb, int vbase, uint64_t seed, BbError *err);
+/* Distinct bytes of a text file, unigram and adjacent-pair counts. */
+int table_corpus(TaskTable *tb, const char *path, BbError *err);
+/* A numeric V_base x V_base matrix file (+ optional marginal and label files; "" = none). */
+int table_transitions(TaskTable *tb, const char *path, const char *marginal, const char *labels,
+                      BbError *err);
+/* Stationary law of the row-stochastic n x n matrix P (exact linear solve; lazy power
+ * iteration from the uniform law when the chain has several closed classes). */
+void task_stationary(const double *P, int n, double *pi);
+/* Printable label of the bytes s[0..n): a lone space is "' '", newline "\n", tab "\t",
+ * other control or non-ASCII bytes "\xHH", spaces inside longer labels "_". */
+void task_escape_label(const unsigned char *s, size_t n, char out[TASK_LABEL_LEN]);
+
+/* Shannon entropy (nats) of p[0..n). */
+double task_entropy(const double *p, int n);
+/* Law of the first ordinary token of a sequence: pi for markov, pi' otherwise. */
+const double *task_first_law(const Task *t);
+
+/* ---- sample.c ---- */
+/* Seeds: training sequence b of step s, the evaluation sequences, the Monte-Carlo
+ * floor. Distinct domains, so the evaluation batch never equals a training batch. */
+uint64_t task_train_seed(const Task *t, long step, int b);
+uint64_t task_eval_seed(const Task *t, int b);
+uint64_t task_mc_seed(const Task *t, int b);
+/* Fill B sequences (inputs and targets (B, N)) from the per-sequence seeds seed_of(t, tag, b). */
+void task_fill_batch(const Task *t, int B, long tag, int domain, int *inputs, int *targets);
+enum { TASK_DOMAIN_TRAIN = 0, TASK_DOMAIN_EVAL = 1, TASK_DOMAIN_MC = 2 };
+
+#endif
