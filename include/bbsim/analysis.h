@@ -1,0 +1,131 @@
+/* The analysis drivers behind `bbsim analyze` and `bbsim intervene` (spec/analysis.md):
+ * run the instrumented forward pass over the fixed evaluation batch in fixed chunks
+ * (one Workspace per thread, accumulators merged in chunk order, so the numbers never
+ * depend on the thread count), turn the activations into metrics (src/metrics.c), and
+ * write the tidy TSVs the figures read. */
+#ifndef BBSIM_ANALYSIS_H
+#define BBSIM_ANALYSIS_H
+
+#include <stdio.h>
+#include "bbsim/metrics.h"
+#include "bbsim/model.h"
+#include "bbsim/train.h"
+
+typedef struct AnalysisConfig {
+    int chunk;        /* sequences per forward call (fixed: results depend on it only through
+                         float rounding inside the model, never on threads) [8] */
+    int sink_key;     /* k of alpha_k and Sink_k (0 = the first token) [0] */
+    double sink_eps;  /* eps of Sink_k^eps [0.3] */
+    double tau_sink;  /* head classifier: dormant needs Attn<s> above this [0.9] */
+    double tau_loss;  /* ... and a removal effect below this (nats) [0.01] */
+} AnalysisConfig;
+
+void analysis_config_default(AnalysisConfig *c);
+
+/* The fixed evaluation batch with each position's domain bits (metrics.h). */
+typedef struct EvalBatch {
+    int B, T;
+    int *inputs, *targets;      /* (B,T) */
+    unsigned char *dom;         /* (B,T) */
+    unsigned char *token_set;   /* (V) the user's token domain, or NULL */
+} EvalBatch;
+
+/* task_eval_batch(B) + domains. token_set (V) is copied (NULL: no token domain). */
+void analysis_batch(EvalBatch *eb, const Task *t, int B, const unsigned char *token_set);
+void analysis_batch_free(EvalBatch *eb);
+
+/* The model's shape as the analyses see it (the simplified model: one layer, one head). */
+int analysis_layers(const Model *m);
+int analysis_heads(const Model *m);
+int analysis_has_attn(const Model *m, int l);
+int analysis_has_mlp(const Model *m, int l);
+int analysis_has_resid(const Model *m); /* 0 for the simplified model (no residual stream) */
+
+/* Every finished number of one pass over the batch. */
+typedef struct Analysis {
+    int L, H, V, B, T;
+    Risks risks;
+    HeadMetrics head[BB_MAXL * BB_MAXH];  /* [l*H + h], valid where analysis_has_attn(l) */
+    ResidMetrics resid[BB_MAXL];          /* after layer l, valid when analysis_has_resid */
+    double *dlogit_type;                  /* (L*H, V) mean dlogit<s> per input token type */
+    long *dlogit_count;                   /* (L*H, V) positions behind each */
+    double *key_profile;                  /* (L*H, DOM_N, T) mean share on each key position */
+    double sink_rate;                     /* Sink_k^eps in percent over the heads with attention */
+    double sink_chance;                   /* H_T / T: uniform causal attention at key 0 */
+} Analysis;
+
+enum { ANALYSIS_RISKS = 1, ANALYSIS_ALL = 3 };
+
+/* Forward the batch in chunks with intervention iv (NULL: none) and collect `what`.
+ * threads <= 1 runs serially (use inside an outer parallel region). */
+void analysis_collect(Analysis *out, const Model *m, const Task *t, const EvalBatch *eb, const Intervention *iv,
+                      const AnalysisConfig *ac, int what, int threads);
+void analysis_free(Analysis *a);
+
+/* Risks per domain with each attention head removed (zero_head), in removed[l*H + h]
+ * (only heads of layers with attention are filled). */
+void analysis_head_removal(Risks *removed, const Model *m, const Task *t, const EvalBatch *eb,
+                           const AnalysisConfig *ac, int threads);
+
+/* One sequence's activations for the figures: attention maps, value and residual norms. */
+typedef struct SeqDump {
+    int L, H, T, index;
+    int *tokens;        /* (T) */
+    float *att;         /* (L,H,T,T) weights a_ij (0 for j > i and for layers without attention) */
+    double *share;      /* (L,H,T,T) shares |a_ij| / (sum_j' |a_ij'| + |slot_i|) */
+    double *value_norm; /* (L,H,T) ||Wo_h v_j|| (simplified model: ||Wo b|| at j = 0, |w[x_j]| else) */
+    double *resid_norm; /* (L,T) ||h_i|| after layer l (NULL for the simplified model) */
+} SeqDump;
+
+void analysis_sequence(SeqDump *d, const Model *m, const EvalBatch *eb, int b, const Intervention *iv);
+void analysis_sequence_free(SeqDump *d);
+
+/* The "active" sequence has the most trigger positions among its first min(T, 32)
+ * positions (ties: the earliest first trigger, then the lowest index); the "dormant" one
+ * has its first trigger latest (no trigger at all counts as T; ties: lowest index). */
+void analysis_pick_sequences(const EvalBatch *eb, int *active, int *dormant);
+
+/* ---- output files (all through AtomicFile, "#" provenance header) ---- */
+
+/* bb_write_provenance + "# run DIR", "# checkpoint STEP" (omitted when step < 0),
+ * "# eval_batch B", the analysis settings and the run's configuration "# name value". */
+void analysis_header(FILE *f, const Run *run, long step, int eval_batch, const AnalysisConfig *ac);
+
+/* Each writer opens DIR/NAME atomically, writes the header and the table, commits. */
+int analysis_write_risks(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                         const Analysis *a, BbError *err);
+int analysis_write_metrics(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                           const Analysis *a, BbError *err);
+int analysis_write_heads(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                         const Analysis *a, const Risks *removed, BbError *err);
+int analysis_write_dlogit(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                          const Analysis *a, BbError *err);
+int analysis_write_keys(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                        const Analysis *a, BbError *err);
+int analysis_write_sink(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                        const Analysis *a, BbError *err);
+/* attention_<name>_l<L>h<H>.tsv, values_<name>.tsv, norms_<name>.tsv of one sequence. */
+int analysis_write_sequence(const char *dir, const char *name, const Run *run, const EvalBatch *eb,
+                            const AnalysisConfig *ac, const SeqDump *d, BbError *err);
+/* dynamics.tsv: one row per checkpoint (a[k] at steps[k]). */
+int analysis_write_dynamics(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                            const long *steps, const Analysis *a, int n, BbError *err);
+
+/* ---- interventions ----
+ * Apply one flag of `bbsim intervene` to iv, checked against the model: head flags
+ * "no-attn", "zero-bos-value", "oracle-attn", "all-bos" take "L.H" (or "L": every head of
+ * layer L); layer flags "no-mlp", "no-layer" (attention and MLP), "zero-bos-residual" take
+ * "L"; comma lists allowed. Bad syntax or an index the model does not have: BB_EINPUT. */
+int analysis_intervention_add(Intervention *iv, const Model *m, const char *flag, const char *value, BbError *err);
+
+/* ---- the metric table as (name, value) pairs, shared by metrics.tsv, dynamics.tsv and
+ * intervention_metrics.tsv: model-level scalars (layer = head = -1), per-layer (head = -1)
+ * and per-head ones. Returns the number of entries written (at most cap). */
+typedef struct MetricEntry {
+    int layer, head;
+    char name[32];
+    double value;
+} MetricEntry;
+int analysis_metric_entries(const Analysis *a, const Model *m, int has_tokens, MetricEntry *out, int cap);
+
+#endif

@@ -1,0 +1,750 @@
+/* The analysis drivers (include/bbsim/analysis.h): the evaluation batch is cut into
+ * fixed chunks, each chunk is forwarded on one thread with its own Workspace and reduced
+ * into its own accumulators, and the accumulators are merged in chunk order, so every
+ * number is the same for any thread count. Also the TSV writers and the parser of the
+ * intervention flags. */
+#include "bbsim/analysis.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include "bbsim/blas.h"
+
+void analysis_config_default(AnalysisConfig *c) {
+    c->chunk = 8;
+    c->sink_key = 0;
+    c->sink_eps = 0.3;
+    c->tau_sink = 0.9;
+    c->tau_loss = 0.01;
+}
+
+/* ------------------------------------------------------------ batch, shape */
+
+void analysis_batch(EvalBatch *eb, const Task *t, int B, const unsigned char *token_set) {
+    const int T = t->cfg.seq;
+    memset(eb, 0, sizeof *eb);
+    eb->B = B;
+    eb->T = T;
+    eb->inputs = bb_malloc((size_t)B * T * sizeof(int));
+    eb->targets = bb_malloc((size_t)B * T * sizeof(int));
+    eb->dom = bb_malloc((size_t)B * T);
+    task_eval_batch(t, B, eb->inputs, eb->targets);
+    if (token_set) {
+        eb->token_set = bb_malloc((size_t)t->V);
+        memcpy(eb->token_set, token_set, (size_t)t->V);
+    }
+    metrics_domains(t, eb->inputs, B, T, eb->token_set, eb->dom);
+}
+
+void analysis_batch_free(EvalBatch *eb) {
+    free(eb->inputs);
+    free(eb->targets);
+    free(eb->dom);
+    free(eb->token_set);
+    memset(eb, 0, sizeof *eb);
+}
+
+static int is_simple(const Model *m) { return m->cfg.kind == MODEL_SIMPLE; }
+int analysis_layers(const Model *m) { return is_simple(m) ? 1 : m->cfg.L; }
+int analysis_heads(const Model *m) { return is_simple(m) ? 1 : m->cfg.H; }
+int analysis_has_attn(const Model *m, int l) {
+    return l >= 0 && l < analysis_layers(m) && (is_simple(m) || m->p.wo[l] != NULL);
+}
+int analysis_has_mlp(const Model *m, int l) {
+    return l >= 0 && l < analysis_layers(m) && (is_simple(m) || m->p.w1[l] != NULL);
+}
+int analysis_has_resid(const Model *m) { return !is_simple(m); }
+
+/* ------------------------------------------------------------ collection */
+
+typedef struct ChunkAcc {
+    RiskAcc risk;
+    HeadAcc *head;               /* (L*H) */
+    ResidAcc resid[BB_MAXL];
+} ChunkAcc;
+
+/* Value norms of the simplified model: v_0 = Wo b (ws->s_v0), v_j = w[x_j] e_{x_j}. */
+static void simple_values(HeadAcc *a, const Model *m, const Workspace *ws, const int *inputs, int B, int T,
+                          double *norms) {
+    const int V = m->cfg.V;
+    double ss = 0;
+    for (int v = 0; v < V; v++) ss += (double)ws->s_v0[v] * ws->s_v0[v];
+    const double v0 = sqrt(ss);
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < T; j++) {
+            double nrm = j == 0 ? v0 : fabs((double)m->p.s_value[inputs[b * T + j]]);
+            if (norms) norms[b * T + j] = nrm;
+            if (!a) continue;
+            if (j == 0) {
+                a->val_bos += nrm;
+                a->nval_bos++;
+            } else {
+                a->val_other += nrm;
+                a->nval_other++;
+            }
+        }
+}
+
+static void chunk_run(ChunkAcc *acc, const Model *m, const Task *t, const EvalBatch *eb, int b0, int nb,
+                      const Intervention *iv, const AnalysisConfig *ac, int what, Workspace *ws, float *scratch,
+                      double *pscratch) {
+    const int T = eb->T, V = m->cfg.V, C = m->cfg.C, L = analysis_layers(m), H = analysis_heads(m);
+    const int *in = eb->inputs + (size_t)b0 * T, *tg = eb->targets + (size_t)b0 * T;
+    const unsigned char *dom = eb->dom + (size_t)b0 * T;
+    model_forward(m, ws, in, tg, nb, iv);
+    metrics_risk_accumulate(&acc->risk, t, in, tg, ws->logits, dom, nb, T, V, pscratch);
+    if (what != ANALYSIS_ALL) return;
+    for (int l = 0; l < L; l++) {
+        if (!analysis_has_attn(m, l)) continue;
+        for (int h = 0; h < H; h++) {
+            HeadAcc *ha = &acc->head[l * H + h];
+            for (int b = 0; b < nb; b++) {
+                const size_t slab = ((size_t)b * H + h) * T; /* (B,H,T,...) */
+                metrics_head_attention(ha, ws->att[l] + slab * T, ws->att_slot[l] ? ws->att_slot[l] + slab : NULL,
+                                       ws->preatt[l] + slab * T, in + (size_t)b * T, dom + (size_t)b * T, T,
+                                       ac->sink_key, ac->sink_eps);
+            }
+            if (is_simple(m)) simple_values(ha, m, ws, in, nb, T, NULL);
+            else metrics_head_values_gemm(ha, m->p.wo[l], ws->qkv[l], nb, T, C, H, h, scratch, NULL);
+        }
+    }
+    if (analysis_has_resid(m))
+        for (int l = 0; l < L; l++)
+            for (int b = 0; b < nb; b++)
+                metrics_resid(&acc->resid[l], ws->resid[l + 1] + (size_t)b * T * C, T, C, NULL);
+}
+
+void analysis_collect(Analysis *out, const Model *m, const Task *t, const EvalBatch *eb, const Intervention *iv,
+                      const AnalysisConfig *ac, int what, int threads) {
+    const int B = eb->B, T = eb->T, V = m->cfg.V, L = analysis_layers(m), H = analysis_heads(m);
+    BB_CHECK(B >= 1 && T == t->cfg.seq && ac->chunk >= 1 && ac->sink_key >= 0 && ac->sink_key < T);
+    const int Bc = ac->chunk < B ? ac->chunk : B, nchunk = (B + Bc - 1) / Bc;
+    const int nt = threads < 1 ? 1 : threads < nchunk ? threads : nchunk;
+
+    ChunkAcc *acc = bb_calloc((size_t)nchunk, sizeof *acc);
+    for (int c = 0; c < nchunk; c++) {
+        acc[c].head = bb_calloc((size_t)L * H, sizeof *acc[c].head);
+        for (int k = 0; k < L * H; k++) metrics_head_init(&acc[c].head[k], V, T);
+    }
+    /* each thread runs single-threaded GEMMs on its chunks (callers inside an outer
+     * parallel region pass threads = 1 and leave the BLAS setting alone) */
+    const int blas_saved = blas_get_threads();
+    if (nt > 1) blas_set_threads(1);
+    Workspace **ws = bb_calloc((size_t)nt, sizeof *ws);
+    float **scratch = bb_calloc((size_t)nt, sizeof *scratch);
+    double **pscratch = bb_calloc((size_t)nt, sizeof *pscratch);
+    for (int k = 0; k < nt; k++) {
+        ws[k] = workspace_alloc(m, Bc, T);
+        if (!is_simple(m)) scratch[k] = bb_malloc((size_t)Bc * T * m->cfg.C * sizeof(float));
+        pscratch[k] = bb_malloc((size_t)V * sizeof(double));
+    }
+    /* chunks are independent; each writes only acc[c] and its thread's buffers */
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
+    for (int c = 0; c < nchunk; c++) {
+        const int k = omp_get_thread_num(), b0 = c * Bc, nb = b0 + Bc <= B ? Bc : B - b0;
+        chunk_run(&acc[c], m, t, eb, b0, nb, iv, ac, what, ws[k], scratch[k], pscratch[k]);
+    }
+    for (int k = 0; k < nt; k++) {
+        workspace_free(ws[k]);
+        free(scratch[k]);
+        free(pscratch[k]);
+    }
+    free(ws);
+    free(scratch);
+    free(pscratch);
+    if (nt > 1) blas_set_threads(blas_saved);
+
+    /* merge in chunk order */
+    for (int c = 1; c < nchunk; c++) {
+        metrics_risk_merge(&acc[0].risk, &acc[c].risk);
+        for (int k = 0; k < L * H; k++) metrics_head_merge(&acc[0].head[k], &acc[c].head[k], V);
+        for (int l = 0; l < L; l++) metrics_resid_merge(&acc[0].resid[l], &acc[c].resid[l]);
+    }
+
+    memset(out, 0, sizeof *out);
+    out->L = L;
+    out->H = H;
+    out->V = V;
+    out->B = B;
+    out->T = T;
+    metrics_risks(&acc[0].risk, &out->risks);
+    out->dlogit_type = bb_calloc((size_t)L * H * V, sizeof *out->dlogit_type);
+    out->dlogit_count = bb_calloc((size_t)L * H * V, sizeof *out->dlogit_count);
+    out->key_profile = bb_calloc((size_t)L * H * DOM_N * T, sizeof *out->key_profile);
+    out->sink_rate = NAN;
+    out->sink_chance = metrics_sink_chance(T);
+    for (int l = 0; l < L; l++) out->resid[l] = (ResidMetrics){NAN, NAN, NAN, NAN};
+    if (what == ANALYSIS_ALL) {
+        HeadAcc *present = bb_calloc((size_t)L * H, sizeof *present);
+        int np = 0;
+        for (int l = 0; l < L; l++)
+            for (int h = 0; h < H; h++) {
+                const HeadAcc *ha = &acc[0].head[l * H + h];
+                metrics_head_finish(ha, t->is_trigger, V, &out->head[l * H + h],
+                                    out->dlogit_type + (size_t)(l * H + h) * V,
+                                    out->key_profile + (size_t)(l * H + h) * DOM_N * T);
+                memcpy(out->dlogit_count + (size_t)(l * H + h) * V, ha->dlogit_n, (size_t)V * sizeof(long));
+                if (analysis_has_attn(m, l)) present[np++] = *ha; /* shallow copy: only counts are read */
+            }
+        out->sink_rate = metrics_sink_rate(present, np);
+        free(present);
+        if (analysis_has_resid(m))
+            for (int l = 0; l < L; l++) metrics_resid_finish(&acc[0].resid[l], &out->resid[l]);
+    }
+    for (int c = 0; c < nchunk; c++) {
+        for (int k = 0; k < L * H; k++) metrics_head_free(&acc[c].head[k]);
+        free(acc[c].head);
+    }
+    free(acc);
+}
+
+void analysis_free(Analysis *a) {
+    free(a->dlogit_type);
+    free(a->dlogit_count);
+    free(a->key_profile);
+    a->dlogit_type = NULL;
+    a->dlogit_count = NULL;
+    a->key_profile = NULL;
+}
+
+void analysis_head_removal(Risks *removed, const Model *m, const Task *t, const EvalBatch *eb,
+                           const AnalysisConfig *ac, int threads) {
+    const int L = analysis_layers(m), H = analysis_heads(m);
+    for (int l = 0; l < L; l++) {
+        if (!analysis_has_attn(m, l)) continue;
+        for (int h = 0; h < H; h++) {
+            Intervention iv;
+            memset(&iv, 0, sizeof iv);
+            iv.is_trigger = t->is_trigger;
+            iv.zero_head[l][h] = 1;
+            Analysis a;
+            analysis_collect(&a, m, t, eb, &iv, ac, ANALYSIS_RISKS, threads);
+            removed[l * H + h] = a.risks;
+            analysis_free(&a);
+        }
+    }
+}
+
+/* ------------------------------------------------------------ one sequence */
+
+void analysis_sequence(SeqDump *d, const Model *m, const EvalBatch *eb, int b, const Intervention *iv) {
+    const int T = eb->T, L = analysis_layers(m), H = analysis_heads(m), C = m->cfg.C;
+    BB_CHECK(b >= 0 && b < eb->B);
+    memset(d, 0, sizeof *d);
+    d->L = L;
+    d->H = H;
+    d->T = T;
+    d->index = b;
+    const int *in = eb->inputs + (size_t)b * T;
+    d->tokens = bb_malloc((size_t)T * sizeof(int));
+    memcpy(d->tokens, in, (size_t)T * sizeof(int));
+    const size_t maps = (size_t)L * H * T * T;
+    d->att = bb_calloc(maps, sizeof *d->att);
+    d->share = bb_calloc(maps, sizeof *d->share);
+    d->value_norm = bb_calloc((size_t)L * H * T, sizeof *d->value_norm);
+    Workspace *ws = workspace_alloc(m, 1, T);
+    model_forward(m, ws, in, eb->targets + (size_t)b * T, 1, iv);
+    for (int l = 0; l < L; l++) {
+        if (!analysis_has_attn(m, l)) {
+            for (size_t k = 0; k < (size_t)H * T; k++) d->value_norm[(size_t)l * H * T + k] = NAN;
+            continue;
+        }
+        for (int h = 0; h < H; h++) {
+            const size_t slab = (size_t)h * T, out = ((size_t)l * H + h) * T;
+            const float *att = ws->att[l] + slab * T, *slot = ws->att_slot[l] ? ws->att_slot[l] + slab : NULL;
+            memcpy(d->att + out * T, att, (size_t)T * T * sizeof(float));
+            for (int i = 0; i < T; i++)
+                for (int j = 0; j <= i; j++)
+                    d->share[(out + i) * T + j] = metrics_attn_share(att + (size_t)i * T, slot ? slot[i] : 0.0f, i, j);
+            if (is_simple(m)) simple_values(NULL, m, ws, in, 1, T, d->value_norm + out);
+            else metrics_head_values(NULL, m->p.wo[l], ws->qkv[l], T, C, H, h, d->value_norm + out);
+        }
+    }
+    if (analysis_has_resid(m)) {
+        d->resid_norm = bb_calloc((size_t)L * T, sizeof *d->resid_norm);
+        for (int l = 0; l < L; l++) metrics_resid(NULL, ws->resid[l + 1], T, C, d->resid_norm + (size_t)l * T);
+    }
+    workspace_free(ws);
+}
+
+void analysis_sequence_free(SeqDump *d) {
+    free(d->tokens);
+    free(d->att);
+    free(d->share);
+    free(d->value_norm);
+    free(d->resid_norm);
+    memset(d, 0, sizeof *d);
+}
+
+void analysis_pick_sequences(const EvalBatch *eb, int *active, int *dormant) {
+    const int T = eb->T, W = T < 32 ? T : 32;
+    int best_count = -1, best_first = T + 1, latest = -1;
+    *active = *dormant = 0;
+    for (int b = 0; b < eb->B; b++) {
+        const unsigned char *dom = eb->dom + (size_t)b * T;
+        int first = T, count = 0;
+        for (int i = 0; i < T; i++)
+            if (dom[i] & DOM_BIT(DOM_TRIGGER)) {
+                if (first == T) first = i;
+                if (i < W) count++;
+            }
+        if (count > best_count || (count == best_count && first < best_first)) {
+            best_count = count;
+            best_first = first;
+            *active = b;
+        }
+        if (first > latest) {
+            latest = first;
+            *dormant = b;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ metric table */
+
+static void entry(MetricEntry *out, int cap, int *n, int layer, int head, const char *name, double value) {
+    if (*n < cap) {
+        out[*n].layer = layer;
+        out[*n].head = head;
+        snprintf(out[*n].name, sizeof out[*n].name, "%s", name);
+        out[*n].value = value;
+    }
+    (*n)++;
+}
+
+int analysis_metric_entries(const Analysis *a, const Model *m, int has_tokens, MetricEntry *out, int cap) {
+    int n = 0;
+    const Risks *r = &a->risks;
+    entry(out, cap, &n, -1, -1, "loss", r->loss[DOM_ALL]);
+    entry(out, cap, &n, -1, -1, "risk", r->risk[DOM_ALL]);
+    entry(out, cap, &n, -1, -1, "oracle_risk", r->oracle[DOM_ALL]);
+    entry(out, cap, &n, -1, -1, "excess", r->excess[DOM_ALL]);
+    entry(out, cap, &n, -1, -1, "backcopy_risk", r->risk[DOM_TRIGGER]);
+    entry(out, cap, &n, -1, -1, "backcopy_oracle", r->oracle[DOM_TRIGGER]);
+    entry(out, cap, &n, -1, -1, "backcopy_excess", r->excess[DOM_TRIGGER]);
+    entry(out, cap, &n, -1, -1, "bigram_risk", r->risk[DOM_NONTRIGGER]);
+    entry(out, cap, &n, -1, -1, "bigram_oracle", r->oracle[DOM_NONTRIGGER]);
+    entry(out, cap, &n, -1, -1, "bigram_excess", r->excess[DOM_NONTRIGGER]);
+    if (has_tokens) {
+        entry(out, cap, &n, -1, -1, "tokens_risk", r->risk[DOM_TOKENS]);
+        entry(out, cap, &n, -1, -1, "tokens_excess", r->excess[DOM_TOKENS]);
+    }
+    entry(out, cap, &n, -1, -1, "trigger_frac", r->n[DOM_ALL] ? (double)r->n[DOM_TRIGGER] / r->n[DOM_ALL] : NAN);
+    entry(out, cap, &n, -1, -1, "sink_rate", a->sink_rate);
+    entry(out, cap, &n, -1, -1, "sink_chance", 100.0 * a->sink_chance);
+    for (int l = 0; l < a->L; l++) {
+        if (analysis_has_resid(m)) {
+            entry(out, cap, &n, l, -1, "resid_bos", a->resid[l].bos);
+            entry(out, cap, &n, l, -1, "resid_other", a->resid[l].other);
+            entry(out, cap, &n, l, -1, "resid_gap", a->resid[l].gap);
+            entry(out, cap, &n, l, -1, "resid_ratio", a->resid[l].ratio);
+        }
+        if (!analysis_has_attn(m, l)) continue;
+        for (int h = 0; h < a->H; h++) {
+            const HeadMetrics *hm = &a->head[l * a->H + h];
+            entry(out, cap, &n, l, h, "attn_bos", hm->attn_bos[DOM_NONTRIGGER]);
+            entry(out, cap, &n, l, h, "attn_bos_trigger", hm->attn_bos[DOM_TRIGGER]);
+            entry(out, cap, &n, l, h, "attn_bos_all", hm->attn_bos[DOM_ALL]);
+            if (has_tokens) entry(out, cap, &n, l, h, "attn_bos_tokens", hm->attn_bos[DOM_TOKENS]);
+            entry(out, cap, &n, l, h, "attn_prev", hm->attn_prev);
+            entry(out, cap, &n, l, h, "attn_mass", hm->attn_mass[DOM_NONTRIGGER]);
+            entry(out, cap, &n, l, h, "attn_mass_trigger", hm->attn_mass[DOM_TRIGGER]);
+            entry(out, cap, &n, l, h, "attn_slot", hm->attn_slot[DOM_NONTRIGGER]);
+            entry(out, cap, &n, l, h, "attn_slot_trigger", hm->attn_slot[DOM_TRIGGER]);
+            entry(out, cap, &n, l, h, "dlogit_mean", hm->dlogit_mean);
+            entry(out, cap, &n, l, h, "dlogit_p10", hm->dlogit_p10);
+            entry(out, cap, &n, l, h, "dlogit_p90", hm->dlogit_p90);
+            entry(out, cap, &n, l, h, "dlogit_types", hm->dlogit_ntypes);
+            entry(out, cap, &n, l, h, "val_bos", hm->val_bos);
+            entry(out, cap, &n, l, h, "val_other", hm->val_other);
+            entry(out, cap, &n, l, h, "val_ratio", hm->val_ratio);
+            entry(out, cap, &n, l, h, "importance", hm->importance);
+            entry(out, cap, &n, l, h, "sink_frac", hm->sink_frac);
+            entry(out, cap, &n, l, h, "top_key", hm->top_key);
+            entry(out, cap, &n, l, h, "top_key_share", hm->top_key_share);
+        }
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------ writers */
+
+/* %.9g, with NaN spelled "NaN" (as metrics.tsv of a run) and infinities "Inf". */
+static void put_num(FILE *f, double x) {
+    if (isnan(x)) fputs("NaN", f);
+    else if (isinf(x)) fputs(x > 0 ? "Inf" : "-Inf", f);
+    else fprintf(f, "%.9g", x);
+}
+
+/* Token labels without whitespace (the space character's label is "' '"). */
+static void put_label(FILE *f, const Task *t, int id) {
+    for (const char *s = task_label(t, id); *s; s++) fputc(*s == ' ' || *s == '\t' || *s == '\n' ? '_' : *s, f);
+}
+
+void analysis_header(FILE *f, const Run *run, long step, int eval_batch, const AnalysisConfig *ac) {
+    bb_write_provenance(f);
+    fprintf(f, "# run %s\n", run->cfg.out);
+    if (step >= 0) fprintf(f, "# checkpoint %ld\n", step);
+    fprintf(f, "# eval_batch %d\n", eval_batch);
+    fprintf(f, "# analysis chunk %d sink_key %d sink_eps %g tau_sink %g tau_loss %g\n", ac->chunk, ac->sink_key,
+            ac->sink_eps, ac->tau_sink, ac->tau_loss);
+    TrainConfig cfg = run->cfg;
+    Opt o[TRAIN_NOPTS];
+    int n = train_opts(&cfg, o);
+    for (int i = 0; i < n; i++) {
+        char val[BB_STRLEN + 64];
+        opts_format(&o[i], val, sizeof val);
+        fprintf(f, "# config %s %s\n", o[i].name, val);
+    }
+}
+
+static int table_open(AtomicFile *af, const char *dir, const char *name, const Run *run, long step,
+                      const EvalBatch *eb, const AnalysisConfig *ac, BbError *err) {
+    char path[BB_STRLEN + 256];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
+        return bb_fail(err, BB_EINPUT, "output path too long: %s/%s", dir, name);
+    int rc = afile_open(af, path, err);
+    if (rc) return rc;
+    analysis_header(af->f, run, step, eb->B, ac);
+    if (eb->token_set) {
+        fputs("# tokens", af->f);
+        for (int v = 0, k = 0; v < run->task.V; v++)
+            if (eb->token_set[v]) fprintf(af->f, "%s%d", k++ ? "," : " ", v);
+        fputc('\n', af->f);
+    }
+    return BB_OK;
+}
+
+int analysis_write_risks(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                         const Analysis *a, BbError *err) {
+    AtomicFile af;
+    int rc = table_open(&af, dir, "risks.tsv", run, run->step, eb, ac, err);
+    if (rc) return rc;
+    FILE *f = af.f;
+    fputs("# risk = mean CE(p*, model) over the domain's positions; oracle_risk = mean entropy of p*;\n"
+          "# trigger = backcopy positions, nontrigger = bigram positions (position 0 included);\n"
+          "# loss = mean -log q(target), the training loss on these data\n",
+          f);
+    fputs("domain\tpositions\trisk\toracle_risk\texcess\tloss\n", f);
+    for (int d = 0; d < DOM_N; d++) {
+        if (d == DOM_TOKENS && !eb->token_set) continue;
+        fprintf(f, "%s\t%ld\t", metrics_domain_names[d], a->risks.n[d]);
+        put_num(f, a->risks.risk[d]);
+        fputc('\t', f);
+        put_num(f, a->risks.oracle[d]);
+        fputc('\t', f);
+        put_num(f, a->risks.excess[d]);
+        fputc('\t', f);
+        put_num(f, a->risks.loss[d]);
+        fputc('\n', f);
+    }
+    return afile_commit(&af, err);
+}
+
+#define MAX_ENTRIES (32 + BB_MAXL * (4 + BB_MAXH * 24))
+
+int analysis_write_metrics(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                           const Analysis *a, BbError *err) {
+    AtomicFile af;
+    int rc = table_open(&af, dir, "metrics.tsv", run, run->step, eb, ac, err);
+    if (rc) return rc;
+    FILE *f = af.f;
+    fputs("# layer -1: the whole model; head -1: the residual stream after the layer.\n"
+          "# attn_bos = Attn<s> (share on key 0) over non-trigger positions; attn_prev = share on key i-1 over\n"
+          "# trigger positions; dlogit_* = s_i0 - mean_{1<=j<i} s_ij per token type, mean/10%/90% over\n"
+          "# non-trigger types; val_bos = ||Wo_h v_0||, val_other = mean ||Wo_h v_j|| (j >= 1);\n"
+          "# importance = alpha_k; sink_frac = share of sequences with alpha_k > eps; sink_rate, sink_chance in %;\n"
+          "# top_key = key position with the largest mean share over non-trigger rows, top_key_share that share\n",
+          f);
+    fputs("layer\thead\tmetric\tvalue\n", f);
+    MetricEntry *e = bb_malloc(MAX_ENTRIES * sizeof *e);
+    int n = analysis_metric_entries(a, &run->model, eb->token_set != NULL, e, MAX_ENTRIES);
+    BB_CHECK(n <= MAX_ENTRIES);
+    for (int k = 0; k < n; k++) {
+        fprintf(f, "%d\t%d\t%s\t", e[k].layer, e[k].head, e[k].name);
+        put_num(f, e[k].value);
+        fputc('\n', f);
+    }
+    free(e);
+    return afile_commit(&af, err);
+}
+
+int analysis_write_heads(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                         const Analysis *a, const Risks *removed, BbError *err) {
+    AtomicFile af;
+    int rc = table_open(&af, dir, "heads.tsv", run, run->step, eb, ac, err);
+    if (rc) return rc;
+    FILE *f = af.f;
+    fprintf(f,
+            "# dormant: attn_bos > %g and |delta_risk| < %g; active: attn_bos < %g and delta_risk > %g; else mixed.\n"
+            "# attn_bos = mean share on key 0 over the domain's positions; delta_risk = the domain's risk with the\n"
+            "# head's output zeroed - the full model's; attn_prev = share on key i-1 over trigger positions\n",
+            ac->tau_sink, ac->tau_loss, METRICS_ACTIVE_MAX_BOS, ac->tau_loss);
+    fputs("layer\thead\tdomain\tpositions\tattn_bos\tattn_prev\trisk_full\trisk_removed\tdelta_risk\tlabel\n", f);
+    const int doms[3] = {DOM_TRIGGER, DOM_NONTRIGGER, DOM_TOKENS};
+    for (int l = 0; l < a->L; l++) {
+        if (!analysis_has_attn(&run->model, l)) continue;
+        for (int h = 0; h < a->H; h++) {
+            const HeadMetrics *hm = &a->head[l * a->H + h];
+            const Risks *rm = &removed[l * a->H + h];
+            for (int k = 0; k < 3; k++) {
+                const int d = doms[k];
+                if (d == DOM_TOKENS && !eb->token_set) continue;
+                double delta = rm->risk[d] - a->risks.risk[d];
+                HeadLabel lab = metrics_classify(hm->attn_bos[d], delta, ac->tau_sink, ac->tau_loss);
+                fprintf(f, "%d\t%d\t%s\t%ld\t", l, h, metrics_domain_names[d], hm->n[d]);
+                put_num(f, hm->attn_bos[d]);
+                fputc('\t', f);
+                put_num(f, hm->attn_prev);
+                fputc('\t', f);
+                put_num(f, a->risks.risk[d]);
+                fputc('\t', f);
+                put_num(f, rm->risk[d]);
+                fputc('\t', f);
+                put_num(f, delta);
+                fprintf(f, "\t%s\n", head_label_names[lab]);
+            }
+        }
+    }
+    return afile_commit(&af, err);
+}
+
+int analysis_write_dlogit(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                          const Analysis *a, BbError *err) {
+    AtomicFile af;
+    int rc = table_open(&af, dir, "dlogit.tsv", run, run->step, eb, ac, err);
+    if (rc) return rc;
+    FILE *f = af.f;
+    fputs("# dlogit<s> = s_i0 - mean_{1<=j<=i-1} s_ij at positions i >= 2, averaged per input token type\n", f);
+    fputs("layer\thead\ttoken\ttrigger\tpositions\tdlogit\tlabel\n", f);
+    for (int l = 0; l < a->L; l++) {
+        if (!analysis_has_attn(&run->model, l)) continue;
+        for (int h = 0; h < a->H; h++)
+            for (int v = 0; v < a->V; v++) {
+                const size_t k = (size_t)(l * a->H + h) * a->V + v;
+                if (!a->dlogit_count[k]) continue;
+                fprintf(f, "%d\t%d\t%d\t%d\t%ld\t", l, h, v, run->task.is_trigger[v], a->dlogit_count[k]);
+                put_num(f, a->dlogit_type[k]);
+                fputc('\t', f);
+                put_label(f, &run->task, v);
+                fputc('\n', f);
+            }
+    }
+    return afile_commit(&af, err);
+}
+
+int analysis_write_keys(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                        const Analysis *a, BbError *err) {
+    AtomicFile af;
+    int rc = table_open(&af, dir, "keys.tsv", run, run->step, eb, ac, err);
+    if (rc) return rc;
+    FILE *f = af.f;
+    fputs("# mean share on key position j over the domain's query rows (rows i < j count as 0)\n", f);
+    fputs(eb->token_set ? "layer\thead\tkey\tshare_all\tshare_trigger\tshare_nontrigger\tshare_tokens\n"
+                        : "layer\thead\tkey\tshare_all\tshare_trigger\tshare_nontrigger\n",
+          f);
+    const int T = a->T, ndom = eb->token_set ? DOM_N : DOM_N - 1;
+    for (int l = 0; l < a->L; l++) {
+        if (!analysis_has_attn(&run->model, l)) continue;
+        for (int h = 0; h < a->H; h++) {
+            const double *kp = a->key_profile + (size_t)(l * a->H + h) * DOM_N * T;
+            for (int j = 0; j < T; j++) {
+                fprintf(f, "%d\t%d\t%d", l, h, j);
+                for (int d = 0; d < ndom; d++) {
+                    fputc('\t', f);
+                    put_num(f, kp[(size_t)d * T + j]);
+                }
+                fputc('\n', f);
+            }
+        }
+    }
+    return afile_commit(&af, err);
+}
+
+int analysis_write_sink(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                        const Analysis *a, BbError *err) {
+    AtomicFile af;
+    int rc = table_open(&af, dir, "sink.tsv", run, run->step, eb, ac, err);
+    if (rc) return rc;
+    FILE *f = af.f;
+    int heads = 0;
+    for (int l = 0; l < a->L; l++) heads += analysis_has_attn(&run->model, l) ? a->H : 0;
+    fputs("# sink_rate = Sink_k^eps: % of (layer, head) pairs with alpha_k > eps, averaged over sequences;\n"
+          "# alpha_k = (1/(N-k)) sum_{i>=k} share_ik; chance = 100 H_N / N (uniform causal attention, k = 0)\n",
+          f);
+    fputs("key\teps\tsink_rate\tchance\theads\tsequences\n", f);
+    fprintf(f, "%d\t%g\t", ac->sink_key, ac->sink_eps);
+    put_num(f, a->sink_rate);
+    fputc('\t', f);
+    put_num(f, 100.0 * a->sink_chance);
+    fprintf(f, "\t%d\t%d\n", heads, a->B);
+    return afile_commit(&af, err);
+}
+
+int analysis_write_sequence(const char *dir, const char *name, const Run *run, const EvalBatch *eb,
+                            const AnalysisConfig *ac, const SeqDump *d, BbError *err) {
+    const int T = d->T, H = d->H;
+    char fname[256];
+    AtomicFile af;
+    int rc;
+    for (int l = 0; l < d->L; l++) {
+        if (!analysis_has_attn(&run->model, l)) continue;
+        for (int h = 0; h < H; h++) {
+            snprintf(fname, sizeof fname, "attention_%s_l%dh%d.tsv", name, l, h);
+            if ((rc = table_open(&af, dir, fname, run, run->step, eb, ac, err))) return rc;
+            fprintf(af.f, "# sequence %d of the evaluation batch; layer %d head %d\n", d->index, l, h);
+            fputs("# weight = a_ij; share = |a_ij| / (sum_j' |a_ij'| + |slot_i|); keys j <= i\n", af.f);
+            fputs("i\tj\tweight\tshare\n", af.f);
+            const size_t base = ((size_t)l * H + h) * T * T;
+            for (int i = 0; i < T; i++)
+                for (int j = 0; j <= i; j++) {
+                    fprintf(af.f, "%d\t%d\t", i, j);
+                    put_num(af.f, d->att[base + (size_t)i * T + j]);
+                    fputc('\t', af.f);
+                    put_num(af.f, d->share[base + (size_t)i * T + j]);
+                    fputc('\n', af.f);
+                }
+            if ((rc = afile_commit(&af, err))) return rc;
+        }
+    }
+    snprintf(fname, sizeof fname, "values_%s.tsv", name);
+    if ((rc = table_open(&af, dir, fname, run, run->step, eb, ac, err))) return rc;
+    fprintf(af.f, "# sequence %d of the evaluation batch; value_norm = ||Wo_h v_j||\n", d->index);
+    fputs("position\ttoken\ttrigger\tlayer\thead\tvalue_norm\tlabel\n", af.f);
+    for (int l = 0; l < d->L; l++) {
+        if (!analysis_has_attn(&run->model, l)) continue;
+        for (int h = 0; h < H; h++)
+            for (int j = 0; j < T; j++) {
+                int x = d->tokens[j];
+                fprintf(af.f, "%d\t%d\t%d\t%d\t%d\t", j, x, run->task.is_trigger[x], l, h);
+                put_num(af.f, d->value_norm[((size_t)l * H + h) * T + j]);
+                fputc('\t', af.f);
+                put_label(af.f, &run->task, x);
+                fputc('\n', af.f);
+            }
+    }
+    if ((rc = afile_commit(&af, err))) return rc;
+    if (!d->resid_norm) return BB_OK;
+    snprintf(fname, sizeof fname, "norms_%s.tsv", name);
+    if ((rc = table_open(&af, dir, fname, run, run->step, eb, ac, err))) return rc;
+    fprintf(af.f, "# sequence %d of the evaluation batch; resid_norm = ||h_i|| after layer l (before LN_f)\n",
+            d->index);
+    fputs("position\ttoken\ttrigger\tlayer\tresid_norm\tlabel\n", af.f);
+    for (int l = 0; l < d->L; l++)
+        for (int i = 0; i < T; i++) {
+            int x = d->tokens[i];
+            fprintf(af.f, "%d\t%d\t%d\t%d\t", i, x, run->task.is_trigger[x], l);
+            put_num(af.f, d->resid_norm[(size_t)l * T + i]);
+            fputc('\t', af.f);
+            put_label(af.f, &run->task, x);
+            fputc('\n', af.f);
+        }
+    return afile_commit(&af, err);
+}
+
+int analysis_write_dynamics(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                            const long *steps, const Analysis *a, int n, BbError *err) {
+    AtomicFile af;
+    int rc = table_open(&af, dir, "dynamics.tsv", run, -1, eb, ac, err);
+    if (rc) return rc;
+    FILE *f = af.f;
+    fputs("# one row per checkpoint; l<L>_*: residual stream after layer L; l<L>h<H>_*: head H of layer L;\n"
+          "# names as in metrics.tsv (attn_bos = Attn<s> over non-trigger positions)\n",
+          f);
+    MetricEntry *e = bb_malloc(MAX_ENTRIES * sizeof *e);
+    const int has_tokens = eb->token_set != NULL;
+    int ne = analysis_metric_entries(&a[0], &run->model, has_tokens, e, MAX_ENTRIES);
+    BB_CHECK(ne <= MAX_ENTRIES);
+    fputs("step", f);
+    for (int k = 0; k < ne; k++) {
+        if (e[k].layer < 0) fprintf(f, "\t%s", e[k].name);
+        else if (e[k].head < 0) fprintf(f, "\tl%d_%s", e[k].layer, e[k].name);
+        else fprintf(f, "\tl%dh%d_%s", e[k].layer, e[k].head, e[k].name);
+    }
+    fputc('\n', f);
+    for (int r = 0; r < n; r++) {
+        int nr = analysis_metric_entries(&a[r], &run->model, has_tokens, e, MAX_ENTRIES);
+        BB_CHECK(nr == ne);
+        fprintf(f, "%ld", steps[r]);
+        for (int k = 0; k < nr; k++) {
+            fputc('\t', f);
+            put_num(f, e[k].value);
+        }
+        fputc('\n', f);
+    }
+    free(e);
+    return afile_commit(&af, err);
+}
+
+/* ------------------------------------------------------------ interventions */
+
+static int parse_index(const char **s, int *v) {
+    char *end;
+    long x = strtol(*s, &end, 10);
+    if (end == *s || x < 0 || x > 1000000) return -1;
+    *v = (int)x;
+    *s = end;
+    return 0;
+}
+
+int analysis_intervention_add(Intervention *iv, const Model *m, const char *flag, const char *value, BbError *err) {
+    enum { HEAD_FLAG, LAYER_FLAG };
+    static const struct {
+        const char *name;
+        int kind;
+    } flags[] = {{"no-attn", HEAD_FLAG},        {"zero-bos-value", HEAD_FLAG}, {"oracle-attn", HEAD_FLAG},
+                 {"all-bos", HEAD_FLAG},        {"no-mlp", LAYER_FLAG},        {"no-layer", LAYER_FLAG},
+                 {"zero-bos-residual", LAYER_FLAG}};
+    int which = -1;
+    for (int k = 0; k < (int)(sizeof flags / sizeof flags[0]); k++)
+        if (!strcmp(flag, flags[k].name)) which = k;
+    if (which < 0) return bb_fail(err, BB_EINPUT, "unknown intervention --%s", flag);
+    const int L = analysis_layers(m), H = analysis_heads(m);
+    const char *s = value;
+    if (!*s) goto bad;
+    while (*s) {
+        int l, h = -1;
+        if (parse_index(&s, &l)) goto bad;
+        if (*s == '.') {
+            if (flags[which].kind != HEAD_FLAG) goto bad;
+            s++;
+            if (parse_index(&s, &h)) goto bad;
+        }
+        if (*s == ',') s++;
+        else if (*s) goto bad;
+        if (l >= L)
+            return bb_fail(err, BB_EINPUT, "--%s %s: layer %d out of range (the model has %d layer%s: 0..%d)", flag,
+                           value, l, L, L > 1 ? "s" : "", L - 1);
+        if (h >= H)
+            return bb_fail(err, BB_EINPUT, "--%s %s: head %d out of range (the model has %d head%s: 0..%d)", flag,
+                           value, h, H, H > 1 ? "s" : "", H - 1);
+        const int needs_attn = flags[which].kind == HEAD_FLAG;
+        if (needs_attn && !analysis_has_attn(m, l))
+            return bb_fail(err, BB_EINPUT, "--%s %s: layer %d has no attention (trained with --no-attn)", flag,
+                           value, l);
+        if (!strcmp(flag, "no-mlp") && !analysis_has_mlp(m, l))
+            return bb_fail(err, BB_EINPUT, "--no-mlp %s: layer %d has no MLP (trained with --no-mlp)", value, l);
+        if (!strcmp(flag, "zero-bos-residual") && !analysis_has_resid(m))
+            return bb_fail(err, BB_EINPUT, "--zero-bos-residual: the simplified model has no residual stream");
+        for (int hh = 0; hh < H; hh++) {
+            if (h >= 0 && hh != h) continue;
+            switch (which) {
+            case 0: iv->zero_head[l][hh] = 1; break;
+            case 1: iv->zero_bos_value[l][hh] = 1; break;
+            case 2: iv->oracle_attn[l][hh] = 1; break;
+            case 3: iv->all_bos[l][hh] = 1; break;
+            case 5:
+                if (analysis_has_attn(m, l)) iv->zero_head[l][hh] = 1;
+                break;
+            default: break;
+            }
+        }
+        if (which == 4 || (which == 5 && analysis_has_mlp(m, l))) iv->no_mlp[l] = 1;
+        if (which == 6) iv->zero_bos_resid[l] = 1;
+    }
+    return BB_OK;
+bad:
+    return bb_fail(err, BB_EINPUT, "--%s '%s': expected %s (comma lists allowed)", flag, value,
+                   flags[which].kind == HEAD_FLAG ? "L.H or L (every head of layer L)" : "a layer index L");
+}

@@ -1,0 +1,518 @@
+/* Tests of the analysis drivers (src/analysis.c, bbsim analyze / intervene): the
+ * interventions equal the models they stand for (a removed head = zero Wo columns, a
+ * removed MLP = zero W2), the uninstrumented risks reproduce the training loss, the
+ * numbers do not depend on the thread count, the simplified model's metrics, and on a
+ * tiny trained one-layer model the head is active on triggers and dormant elsewhere. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "bbsim/analysis.h"
+#include "bbsim/checkpoint.h"
+#include "bbsim/train.h"
+
+/* A small random (untrained) model on a small task. */
+static void build_small(Task *t, Model *m, int L, int H, int C) {
+    TaskConfig tc;
+    task_config_default(&tc);
+    tc.vbase = 16;
+    tc.seq = 16;
+    tc.eval_batch = 12;
+    BbError err;
+    if (task_build(t, &tc, &err)) fail_msg("task_build: %s", err.msg);
+    ModelConfig mc;
+    model_config_default(&mc);
+    mc.L = L;
+    mc.H = H;
+    mc.C = C;
+    train_model_config_from_task(&mc, t);
+    if (model_build(m, &mc, &err)) fail_msg("model_build: %s", err.msg);
+}
+
+static void copy_model(Model *dst, const Model *src) {
+    BbError err;
+    if (model_build(dst, &src->cfg, &err)) fail_msg("model_build: %s", err.msg);
+    memcpy(dst->params, src->params, src->nparams * sizeof(float));
+}
+
+static void forward_logits(const Model *m, const EvalBatch *eb, const Intervention *iv, double *out) {
+    Workspace *ws = workspace_alloc(m, eb->B, eb->T);
+    model_forward(m, ws, eb->inputs, eb->targets, eb->B, iv);
+    const size_t n = (size_t)eb->B * eb->T * m->cfg.V;
+    for (size_t k = 0; k < n; k++) out[k] = ws->logits[k];
+    workspace_free(ws);
+}
+
+static void assert_risks_close(const Risks *a, const Risks *b, double tol) {
+    for (int d = 0; d < DOM_N; d++) {
+        assert_int_equal(a->n[d], b->n[d]);
+        if (!a->n[d]) continue;
+        assert_close(a->risk[d], b->risk[d], tol, tol);
+        assert_close(a->loss[d], b->loss[d], tol, tol);
+    }
+}
+
+/* Zeroing head h of layer l = a model whose Wo columns h*hs .. h*hs+hs-1 are zero. */
+static void test_zero_head_is_zero_wo(void **state) {
+    (void)state;
+    Task t;
+    Model m;
+    build_small(&t, &m, 2, 2, 16);
+    EvalBatch eb;
+    analysis_batch(&eb, &t, 6, NULL);
+    AnalysisConfig ac;
+    analysis_config_default(&ac);
+    const int C = 16, hs = 8, V = t.V;
+    const size_t n = (size_t)eb.B * eb.T * V;
+    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    const int cases[3][2] = {{0, 1}, {1, 0}, {1, 1}};
+    for (int k = 0; k < 3; k++) {
+        const int l = cases[k][0], h = cases[k][1];
+        Intervention iv;
+        memset(&iv, 0, sizeof iv);
+        iv.zero_head[l][h] = 1;
+        Model z;
+        copy_model(&z, &m);
+        for (int c = 0; c < C; c++)
+            for (int j = 0; j < hs; j++) z.p.wo[l][c * C + h * hs + j] = 0.0f;
+        forward_logits(&m, &eb, &iv, a);
+        forward_logits(&z, &eb, NULL, b);
+        assert_allclose(a, b, n, 1e-5, 1e-5);
+        Analysis ra, rb;
+        analysis_collect(&ra, &m, &t, &eb, &iv, &ac, ANALYSIS_RISKS, 1);
+        analysis_collect(&rb, &z, &t, &eb, NULL, &ac, ANALYSIS_RISKS, 1);
+        assert_risks_close(&ra.risks, &rb.risks, 1e-6);
+        /* and it changes something: the head mattered */
+        forward_logits(&m, &eb, NULL, b);
+        double diff = 0;
+        for (size_t i = 0; i < n; i++) diff = fmax(diff, fabs(a[i] - b[i]));
+        assert_true(diff > 1e-4);
+        analysis_free(&ra);
+        analysis_free(&rb);
+        model_free(&z);
+    }
+    free(a);
+    free(b);
+    analysis_batch_free(&eb);
+    model_free(&m);
+    task_free(&t);
+}
+
+/* Deleting layer l's MLP = a model whose W2 (layer l) is zero. */
+static void test_no_mlp_is_zero_w2(void **state) {
+    (void)state;
+    Task t;
+    Model m;
+    build_small(&t, &m, 2, 2, 16);
+    EvalBatch eb;
+    analysis_batch(&eb, &t, 6, NULL);
+    AnalysisConfig ac;
+    analysis_config_default(&ac);
+    const size_t n = (size_t)eb.B * eb.T * t.V;
+    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    for (int l = 0; l < 2; l++) {
+        Intervention iv;
+        memset(&iv, 0, sizeof iv);
+        iv.no_mlp[l] = 1;
+        Model z;
+        copy_model(&z, &m);
+        memset(z.p.w2[l], 0, (size_t)16 * 4 * 16 * sizeof(float));
+        forward_logits(&m, &eb, &iv, a);
+        forward_logits(&z, &eb, NULL, b);
+        assert_allclose(a, b, n, 1e-5, 1e-5);
+        Analysis ra, rb;
+        analysis_collect(&ra, &m, &t, &eb, &iv, &ac, ANALYSIS_ALL, 2);
+        analysis_collect(&rb, &z, &t, &eb, NULL, &ac, ANALYSIS_ALL, 2);
+        assert_risks_close(&ra.risks, &rb.risks, 1e-6);
+        assert_close(ra.resid[1].bos, rb.resid[1].bos, 1e-5, 1e-5);
+        analysis_free(&ra);
+        analysis_free(&rb);
+        model_free(&z);
+    }
+    free(a);
+    free(b);
+    analysis_batch_free(&eb);
+    model_free(&m);
+    task_free(&t);
+}
+
+/* Without intervention, the analysis reproduces the training loss (trainer_step) on the
+ * same batch, overall and on trigger / non-trigger positions. */
+static void test_loss_matches_training(void **state) {
+    (void)state;
+    Task t;
+    Model m;
+    build_small(&t, &m, 2, 2, 16);
+    EvalBatch eb;
+    analysis_batch(&eb, &t, 12, NULL);
+    AnalysisConfig ac;
+    analysis_config_default(&ac);
+    ac.chunk = 5; /* unequal chunks on purpose */
+    Analysis a;
+    analysis_collect(&a, &m, &t, &eb, NULL, &ac, ANALYSIS_ALL, 2);
+    Trainer *tr = trainer_alloc(&t, &m, eb.B, 0, 0);
+    double bc, bg;
+    double loss = trainer_step(tr, eb.inputs, eb.targets, eb.B, &bc, &bg);
+    trainer_free(tr);
+    assert_close(a.risks.loss[DOM_ALL], loss, 1e-6, 1e-5);
+    assert_close(a.risks.loss[DOM_TRIGGER], bc, 1e-6, 1e-5);
+    assert_close(a.risks.loss[DOM_NONTRIGGER], bg, 1e-6, 1e-5);
+    assert_int_equal(a.risks.n[DOM_ALL], eb.B * eb.T);
+    /* risk >= oracle risk (CE >= entropy) */
+    assert_true(a.risks.excess[DOM_ALL] > 0);
+    analysis_free(&a);
+    analysis_batch_free(&eb);
+    model_free(&m);
+    task_free(&t);
+}
+
+/* Every number is bitwise the same for 1 and 2 threads. */
+static void test_thread_determinism(void **state) {
+    (void)state;
+    Task t;
+    Model m;
+    build_small(&t, &m, 2, 2, 16);
+    unsigned char *set = calloc(t.V, 1);
+    set[3] = set[5] = 1;
+    EvalBatch eb;
+    analysis_batch(&eb, &t, 12, set);
+    AnalysisConfig ac;
+    analysis_config_default(&ac);
+    ac.chunk = 3;
+    Analysis a1, a2;
+    analysis_collect(&a1, &m, &t, &eb, NULL, &ac, ANALYSIS_ALL, 1);
+    analysis_collect(&a2, &m, &t, &eb, NULL, &ac, ANALYSIS_ALL, 2);
+    assert_memory_equal(&a1.risks, &a2.risks, sizeof a1.risks);
+    assert_memory_equal(a1.head, a2.head, 4 * sizeof a1.head[0]);
+    assert_memory_equal(a1.resid, a2.resid, 2 * sizeof a1.resid[0]);
+    assert_memory_equal(a1.dlogit_count, a2.dlogit_count, 4 * (size_t)t.V * sizeof(long));
+    assert_true(a1.sink_rate == a2.sink_rate);
+    assert_true(a1.risks.n[DOM_TOKENS] > 0);
+    /* sanity of the finished numbers on a random model */
+    for (int k = 0; k < 4; k++) {
+        assert_true(a1.head[k].attn_bos[DOM_ALL] > 0 && a1.head[k].attn_bos[DOM_ALL] <= 1);
+        assert_true(a1.head[k].val_bos > 0 && a1.head[k].val_other > 0);
+        assert_close(a1.head[k].attn_mass[DOM_ALL], 1.0, 1e-5, 0); /* softmax rows */
+    }
+    assert_close(a1.sink_chance, metrics_sink_chance(16), 0, 0);
+    analysis_free(&a1);
+    analysis_free(&a2);
+    analysis_batch_free(&eb);
+    free(set);
+    model_free(&m);
+    task_free(&t);
+}
+
+/* The interventions as they appear in a forward pass: zero BOS value, oracle and all-BOS
+ * attention show up in the metrics. */
+static void test_intervention_metrics(void **state) {
+    (void)state;
+    Task t;
+    Model m;
+    build_small(&t, &m, 2, 2, 16);
+    EvalBatch eb;
+    analysis_batch(&eb, &t, 6, NULL);
+    AnalysisConfig ac;
+    analysis_config_default(&ac);
+    Intervention iv;
+    memset(&iv, 0, sizeof iv);
+    iv.is_trigger = t.is_trigger;
+    iv.zero_bos_value[0][1] = 1;
+    iv.all_bos[1][0] = 1;
+    iv.oracle_attn[1][1] = 1;
+    iv.zero_bos_resid[0] = 1;
+    Analysis a;
+    analysis_collect(&a, &m, &t, &eb, &iv, &ac, ANALYSIS_ALL, 2);
+    assert_close(a.head[1].val_bos, 0.0, 0, 0);               /* l0h1: v_0 = 0 */
+    assert_true(a.head[0].val_bos > 0);                        /* l0h0 untouched */
+    assert_close(a.head[2].attn_bos[DOM_ALL], 1.0, 0, 1e-12);  /* l1h0: all on BOS */
+    assert_close(a.head[3].attn_bos[DOM_NONTRIGGER], 1.0, 0, 1e-12); /* l1h1: oracle */
+    if (a.risks.n[DOM_TRIGGER]) {
+        assert_close(a.head[3].attn_prev, 1.0, 0, 1e-12);
+        assert_close(a.head[3].attn_bos[DOM_TRIGGER], 0.0, 0, 0);
+    }
+    assert_close(a.resid[0].bos, 0.0, 0, 0); /* h_0 := 0 after layer 0 */
+    analysis_free(&a);
+    analysis_batch_free(&eb);
+    model_free(&m);
+    task_free(&t);
+}
+
+static void expect_iv_error(const Model *m, const char *flag, const char *value, const char *needle) {
+    Intervention iv;
+    memset(&iv, 0, sizeof iv);
+    BbError err = {{0}};
+    assert_int_equal(analysis_intervention_add(&iv, m, flag, value, &err), BB_EINPUT);
+    if (!strstr(err.msg, needle)) fail_msg("--%s %s: message '%s' lacks '%s'", flag, value, err.msg, needle);
+}
+
+static void test_intervention_flags(void **state) {
+    (void)state;
+    Task t;
+    Model m;
+    build_small(&t, &m, 2, 2, 16);
+    Intervention iv;
+    memset(&iv, 0, sizeof iv);
+    BbError err;
+    assert_int_equal(analysis_intervention_add(&iv, &m, "no-attn", "0.1,1", &err), 0);
+    assert_int_equal(iv.zero_head[0][1], 1);
+    assert_int_equal(iv.zero_head[0][0], 0);
+    assert_int_equal(iv.zero_head[1][0] + iv.zero_head[1][1], 2);
+    assert_int_equal(analysis_intervention_add(&iv, &m, "no-layer", "0", &err), 0);
+    assert_int_equal(iv.zero_head[0][0] + iv.no_mlp[0], 2);
+    assert_int_equal(iv.no_mlp[1], 0);
+    assert_int_equal(analysis_intervention_add(&iv, &m, "zero-bos-residual", "1", &err), 0);
+    assert_int_equal(iv.zero_bos_resid[1], 1);
+    assert_int_equal(analysis_intervention_add(&iv, &m, "oracle-attn", "1.0", &err), 0);
+    assert_int_equal(iv.oracle_attn[1][0], 1);
+    expect_iv_error(&m, "no-attn", "2.0", "layer 2 out of range");
+    expect_iv_error(&m, "no-attn", "0.2", "head 2 out of range");
+    expect_iv_error(&m, "no-attn", "x", "expected L.H");
+    expect_iv_error(&m, "no-attn", "", "expected L.H");
+    expect_iv_error(&m, "no-attn", "0.", "expected L.H");
+    expect_iv_error(&m, "no-mlp", "0.1", "expected a layer index");
+    expect_iv_error(&m, "zero-bos-residual", "5", "out of range");
+    expect_iv_error(&m, "bogus", "0", "unknown intervention");
+    model_free(&m);
+    /* a model without attention in layer 1 and without an MLP in layer 0 */
+    ModelConfig mc;
+    model_config_default(&mc);
+    mc.L = 2;
+    mc.C = 16;
+    mc.no_attn.n = 1;
+    mc.no_attn.v[0] = 1;
+    mc.no_mlp.n = 1;
+    mc.no_mlp.v[0] = 0;
+    train_model_config_from_task(&mc, &t);
+    if (model_build(&m, &mc, &err)) fail_msg("model_build: %s", err.msg);
+    expect_iv_error(&m, "no-attn", "1.0", "layer 1 has no attention");
+    expect_iv_error(&m, "no-mlp", "0", "layer 0 has no MLP");
+    assert_int_equal(analysis_has_attn(&m, 0), 1);
+    assert_int_equal(analysis_has_attn(&m, 1), 0);
+    /* the metrics skip the missing parts */
+    EvalBatch eb;
+    analysis_batch(&eb, &t, 4, NULL);
+    AnalysisConfig ac;
+    analysis_config_default(&ac);
+    Analysis a;
+    analysis_collect(&a, &m, &t, &eb, NULL, &ac, ANALYSIS_ALL, 2);
+    assert_true(!isnan(a.head[0].attn_bos[DOM_ALL]));
+    assert_true(isnan(a.head[1].attn_bos[DOM_ALL]));
+    assert_true(!isnan(a.resid[1].gap));
+    analysis_free(&a);
+    analysis_batch_free(&eb);
+    model_free(&m);
+    task_free(&t);
+}
+
+/* The simplified model: |Val<s>| = ||Wo b||, the other values |w[x_j]|, dlogit<s> of a
+ * non-trigger type v = a[v] (every other score is 0). */
+static void test_simple_model(void **state) {
+    (void)state;
+    TaskConfig tc;
+    task_config_default(&tc);
+    tc.vbase = 16;
+    tc.seq = 16;
+    Task t;
+    BbError err;
+    if (task_build(&t, &tc, &err)) fail_msg("task_build: %s", err.msg);
+    ModelConfig mc;
+    model_config_default(&mc);
+    mc.kind = MODEL_SIMPLE;
+    mc.simple_hidden = 8;
+    train_model_config_from_task(&mc, &t);
+    Model m;
+    if (model_build(&m, &mc, &err)) fail_msg("model_build: %s", err.msg);
+    const int V = t.V;
+    for (int v = 0; v < V; v++) {
+        m.p.s_bos_logit[v] = 0.25f * (float)v;
+        m.p.s_value[v] = v % 2 ? 2.0f : -2.0f;
+    }
+    double ss = 0;
+    for (int v = 0; v < V; v++) {
+        double o = 0;
+        for (int u = 0; u < V; u++) o += (double)m.p.s_wo[v * V + u] * m.p.s_bos_value[u];
+        ss += o * o;
+    }
+    EvalBatch eb;
+    analysis_batch(&eb, &t, 8, NULL);
+    AnalysisConfig ac;
+    analysis_config_default(&ac);
+    Analysis a;
+    analysis_collect(&a, &m, &t, &eb, NULL, &ac, ANALYSIS_ALL, 2);
+    assert_int_equal(a.L, 1);
+    assert_int_equal(a.H, 1);
+    assert_close(a.head[0].val_bos, sqrt(ss), 1e-5, 1e-5);
+    assert_close(a.head[0].val_other, 2.0, 0, 1e-12);
+    for (int v = 0; v < V; v++)
+        if (a.dlogit_count[v] && !t.is_trigger[v]) assert_close(a.dlogit_type[v], 0.25 * v, 1e-6, 1e-6);
+    assert_true(isnan(a.resid[0].bos)); /* no residual stream */
+    SeqDump d;
+    analysis_sequence(&d, &m, &eb, 1, NULL);
+    assert_close(d.value_norm[0], sqrt(ss), 1e-5, 1e-5);
+    assert_close(d.value_norm[3], 2.0, 0, 0);
+    assert_null(d.resid_norm);
+    analysis_sequence_free(&d);
+    analysis_free(&a);
+    analysis_batch_free(&eb);
+    model_free(&m);
+    task_free(&t);
+}
+
+static void test_pick_sequences(void **state) {
+    (void)state;
+    enum { B = 4, T = 10 };
+    unsigned char dom[B * T];
+    EvalBatch eb = {.B = B, .T = T, .dom = dom};
+    const unsigned char nt = DOM_BIT(DOM_ALL) | DOM_BIT(DOM_NONTRIGGER), tr = DOM_BIT(DOM_ALL) | DOM_BIT(DOM_TRIGGER);
+    for (int k = 0; k < B * T; k++) dom[k] = nt;
+    /* seq 0: trigger at 5; seq 1: triggers at 2, 4, 6; seq 2: trigger at 8; seq 3: 3, 5, 7 */
+    dom[0 * T + 5] = tr;
+    dom[1 * T + 2] = dom[1 * T + 4] = dom[1 * T + 6] = tr;
+    dom[2 * T + 8] = tr;
+    dom[3 * T + 3] = dom[3 * T + 5] = dom[3 * T + 7] = tr;
+    int active, dormant;
+    analysis_pick_sequences(&eb, &active, &dormant);
+    assert_int_equal(active, 1);  /* 3 triggers, earliest first */
+    assert_int_equal(dormant, 2); /* first trigger latest */
+    dom[0 * T + 5] = nt;          /* seq 0 now has none */
+    analysis_pick_sequences(&eb, &active, &dormant);
+    assert_int_equal(dormant, 0);
+}
+
+static int file_exists(const char *dir, const char *name) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    struct stat st;
+    return stat(p, &st) == 0 && st.st_size > 0;
+}
+
+/* Non-comment lines of a TSV containing every needle (tab-separated fields are matched
+ * as text). */
+static int count_rows(const char *dir, const char *name, const char *needle1, const char *needle2) {
+    char p[1200], line[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "r");
+    if (!f) return -1;
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        if (line[0] != '#' && strstr(line, needle1) && (!needle2 || strstr(line, needle2))) n++;
+    fclose(f);
+    return n;
+}
+
+/* Train a tiny one-layer model (a few seconds) and check the paper's picture: the head
+ * is active on trigger positions and dormant on the others; then the CLI end to end. */
+static void test_trained_head(void **state) {
+    (void)state;
+    char *tmp = make_tempdir();
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/run", tmp);
+    TrainConfig c;
+    train_config_default(&c);
+    c.task.seq = 32;
+    c.task.eval_batch = 64;
+    c.model.C = 32;
+    c.batch = 16;
+    c.optim.lr = 1e-2;
+    c.steps = 400;
+    c.ckpt_every = 200;
+    c.ckpt_dense = 400;
+    c.threads = 1;
+    c.quiet = 1;
+    snprintf(c.out, sizeof c.out, "%s", dir);
+    BbError err;
+    if (train_run(&c, &err)) fail_msg("train_run: %s", err.msg);
+
+    Run run;
+    if (run_load(&run, dir, -1, &err)) fail_msg("run_load: %s", err.msg);
+    assert_int_equal(run.step, 400);
+    EvalBatch eb;
+    analysis_batch(&eb, &run.task, 64, NULL);
+    AnalysisConfig ac;
+    analysis_config_default(&ac);
+    Analysis a;
+    analysis_collect(&a, &run.model, &run.task, &eb, NULL, &ac, ANALYSIS_ALL, 2);
+    Risks removed;
+    analysis_head_removal(&removed, &run.model, &run.task, &eb, &ac, 2);
+    const HeadMetrics *h = &a.head[0];
+    double dt = removed.risk[DOM_TRIGGER] - a.risks.risk[DOM_TRIGGER];
+    double dn = removed.risk[DOM_NONTRIGGER] - a.risks.risk[DOM_NONTRIGGER];
+    HeadLabel lt = metrics_classify(h->attn_bos[DOM_TRIGGER], dt, ac.tau_sink, ac.tau_loss);
+    HeadLabel ln = metrics_classify(h->attn_bos[DOM_NONTRIGGER], dn, ac.tau_sink, ac.tau_loss);
+    if (lt != HEAD_ACTIVE || ln != HEAD_DORMANT)
+        fail_msg("trigger: %s (Attn<s> %.3f, removal %+.4f), nontrigger: %s (Attn<s> %.3f, removal %+.4f)",
+                 head_label_names[lt], h->attn_bos[DOM_TRIGGER], dt, head_label_names[ln],
+                 h->attn_bos[DOM_NONTRIGGER], dn);
+    assert_true(h->attn_prev > 0.9);
+    assert_true(dt > 1.0);                         /* removing the head destroys backcopy */
+    assert_true(a.risks.excess[DOM_TRIGGER] < 0.2); /* backcopy learned */
+    assert_true(h->val_ratio < 1.0);                /* the BOS value is the small one */
+    assert_true(h->dlogit_mean > 0);
+    assert_true(a.sink_rate > 100.0 * a.sink_chance);
+    analysis_free(&a);
+    analysis_batch_free(&eb);
+    run_free(&run);
+
+    /* the CLI */
+    char *out = NULL;
+    int rc = run_bbsim(&out, "analyze %s --out %s/an --seqs 5 --tokens 1,2", dir, tmp);
+    if (rc != 0) fail_msg("bbsim analyze exited %d: %s", rc, out);
+    free(out);
+    char an[600];
+    snprintf(an, sizeof an, "%s/an", tmp);
+    const char *files[] = {"risks.tsv", "metrics.tsv", "heads.tsv", "dlogit.tsv", "sink.tsv",
+                           "attention_active_l0h0.tsv", "attention_dormant_l0h0.tsv", "attention_seq5_l0h0.tsv",
+                           "values_active.tsv", "norms_dormant.tsv", "values_seq5.tsv", "keys.tsv"};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
+        if (!file_exists(an, files[k])) fail_msg("bbsim analyze did not write %s", files[k]);
+    assert_int_equal(count_rows(an, "heads.tsv", "\ttrigger\t", "\tactive"), 1);
+    assert_int_equal(count_rows(an, "heads.tsv", "\tnontrigger\t", "\tdormant"), 1);
+    assert_int_equal(count_rows(an, "heads.tsv", "\ttokens\t", NULL), 1);
+    assert_int_equal(count_rows(an, "risks.tsv", "tokens\t", NULL), 1);
+    assert_int_equal(count_rows(an, "metrics.tsv", "\tattn_prev\t", NULL), 1);
+    /* attention maps: T (T+1) / 2 rows + the column names */
+    assert_int_equal(count_rows(an, "attention_active_l0h0.tsv", "\t", NULL), 32 * 33 / 2 + 1);
+
+    rc = run_bbsim(&out, "analyze %s --ckpt all --out %s/dyn --quiet", dir, tmp);
+    if (rc != 0) fail_msg("bbsim analyze --ckpt all exited %d: %s", rc, out);
+    free(out);
+    snprintf(an, sizeof an, "%s/dyn", tmp);
+    assert_int_equal(count_rows(an, "dynamics.tsv", "\t", NULL), 1 + 3); /* steps 0, 200, 400 */
+    assert_int_equal(count_rows(an, "dynamics.tsv", "l0h0_attn_bos\t", "step\t"), 1);
+
+    rc = run_bbsim(&out, "intervene %s --set no_attn --no-attn 0.0 --set no_mlp --no-mlp 0 --out %s/iv", dir, tmp);
+    if (rc != 0) fail_msg("bbsim intervene exited %d: %s", rc, out);
+    free(out);
+    snprintf(an, sizeof an, "%s/iv", tmp);
+    assert_int_equal(count_rows(an, "interventions.tsv", "no_attn\t", NULL), 3);
+    assert_int_equal(count_rows(an, "interventions.tsv", "full\ttrigger\t", NULL), 1);
+    assert_true(count_rows(an, "intervention_metrics.tsv", "no_mlp\t", NULL) > 10);
+
+    /* bad input: one line on stderr, exit 2 */
+    rc = run_bbsim(&out, "analyze %s/nope", tmp);
+    assert_int_equal(rc, 2);
+    if (!strstr(out, "bbsim analyze: ")) fail_msg("message: %s", out);
+    free(out);
+    rc = run_bbsim(&out, "intervene %s --no-attn 1.0", dir);
+    assert_int_equal(rc, 2);
+    if (!strstr(out, "bbsim intervene: --no-attn 1.0: layer 1 out of range")) fail_msg("message: %s", out);
+    free(out);
+    rc = run_bbsim(&out, "analyze %s --ckpt 7", dir);
+    assert_int_equal(rc, 2);
+    free(out);
+    remove_tempdir(tmp);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_zero_head_is_zero_wo), cmocka_unit_test(test_no_mlp_is_zero_w2),
+        cmocka_unit_test(test_loss_matches_training), cmocka_unit_test(test_thread_determinism),
+        cmocka_unit_test(test_intervention_metrics), cmocka_unit_test(test_intervention_flags),
+        cmocka_unit_test(test_simple_model),         cmocka_unit_test(test_pick_sequences),
+        cmocka_unit_test(test_trained_head),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
