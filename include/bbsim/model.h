@@ -36,12 +36,46 @@ void model_config_default(ModelConfig *c);
 #define MODEL_NOPTS 12
 int model_opts(ModelConfig *c, Opt *out);
 
-/* The parameter table: ONE X-macro lists every tensor. Columns: name, element count
- * (an expression in C, V, T=maxT, H, F=MLP width, S=simple_hidden), initialiser, and
- * the condition for the tensor to exist in layer l (globals: always).
- * Initialisers: INIT_NORMAL N(0,1) (embeddings), INIT_FANIN(n) U(-1/sqrt n, 1/sqrt n),
- * INIT_ONE, INIT_ZERO. */
+/* The parameter table: ONE X-macro lists every tensor; it generates ParamPtrs below,
+ * the flat layout, the checkpoint names (TensorInfo) and the initialisation (src/model.c).
+ * Columns: X(name, where, count, init, fan_in, present)
+ *   where:   PRE (global, laid out before the layers), LAYER (one per layer l: field is
+ *            an array [BB_MAXL], name "l<l>.<name>"), POST (global, after the layers).
+ *   count:   elements, an expression in C, V, T (= maxT), H, F (MLP width of layer l:
+ *            4C, or C for --linear-mlp), S (= simple_hidden).
+ *   init:    INIT_NORMAL N(0,1) (embeddings), INIT_FANIN U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+ *            (PyTorch's default for linear weights), INIT_ONE, INIT_ZERO.
+ *   present: TF / SIMPLE (model kind), ATTN / MLP / LINEAR (layer l has attention, an
+ *            MLP, a linear MLP), KEYBIAS (--attn softmax-keybias).
+ * Layout and initialisation order: PRE rows in table order, then for l = 0..L-1 the
+ * LAYER rows in table order, then POST rows; random draws from one bb_rng_alloc(init_seed)
+ * stream in that order (so layer 0 of an L=1 and an L=3 model start equal). */
 typedef enum { INIT_ZERO, INIT_ONE, INIT_NORMAL, INIT_FANIN } InitKind;
+
+#define BB_PARAMS(X)                                                                                  \
+    /* transformer */                                                                                 \
+    X(wte, PRE, V * C, INIT_NORMAL, 0, TF)                       /* (V, C) token embedding E */       \
+    X(wpe, PRE, T * C, INIT_NORMAL, 0, TF)                       /* (maxT, C) position embedding */   \
+    X(ln1_w, LAYER, C, INIT_ONE, 0, TF && ATTN)                  /* (C) */                            \
+    X(ln1_b, LAYER, C, INIT_ZERO, 0, TF && ATTN)                 /* (C) */                            \
+    X(wqkv, LAYER, 3 * C * C, INIT_FANIN, C, TF && ATTN)         /* (3C, C): rows [q; k; v] */        \
+    X(wo, LAYER, C * C, INIT_FANIN, C, TF && ATTN)               /* (C, C) */                         \
+    X(keyslot, LAYER, C, INIT_ZERO, 0, TF && ATTN && KEYBIAS)    /* (H, C/H) learnable key k_s */     \
+    X(ln2_w, LAYER, C, INIT_ONE, 0, TF && MLP)                   /* (C) */                            \
+    X(ln2_b, LAYER, C, INIT_ZERO, 0, TF && MLP)                  /* (C) */                            \
+    X(w1, LAYER, F * C, INIT_FANIN, C, TF && MLP)                /* (F, C): (4C, C) or (C, C) */      \
+    X(w2, LAYER, C * F, INIT_FANIN, F, TF && MLP && !LINEAR)     /* (C, 4C); absent if linear */      \
+    X(lnf_w, POST, C, INIT_ONE, 0, TF)                           /* (C) */                            \
+    X(lnf_b, POST, C, INIT_ZERO, 0, TF)                          /* (C) */                            \
+    X(wout, POST, V * C, INIT_FANIN, C, TF)                      /* (V, C) untied output map */       \
+    /* simplified model: a = c = 0 (uniform attention), w = 1, the rest fan-in uniform */             \
+    X(s_bos_logit, POST, V, INIT_ZERO, 0, SIMPLE)                /* a (V) BOS logit per token */      \
+    X(s_prev_logit, POST, V, INIT_ZERO, 0, SIMPLE)               /* c (V) prev-token logit */         \
+    X(s_value, POST, V, INIT_ONE, 0, SIMPLE)                     /* w (V) value scales */             \
+    X(s_bos_value, POST, V, INIT_FANIN, V, SIMPLE)               /* b (V) BOS value */                \
+    X(s_wo, POST, V * V, INIT_FANIN, V, SIMPLE)                  /* (V, V) */                         \
+    X(s_w1, POST, S * V, INIT_FANIN, V, SIMPLE)                  /* (S, V) */                         \
+    X(s_w2, POST, V * S, INIT_FANIN, S, SIMPLE)                  /* (V, S) */
 
 typedef struct TensorInfo {
     char name[32];  /* "wqkv" or "l1.wqkv" */
@@ -50,30 +84,15 @@ typedef struct TensorInfo {
     int layer;      /* -1 for globals */
 } TensorInfo;
 
-/* Named pointers into a flat buffer (params, grads or moments). Per-layer tensors are
- * arrays indexed by layer; absent tensors are NULL. */
+/* Named pointers into a flat buffer (params, grads or moments), generated from the
+ * table: globals `float *wte;`, per-layer tensors `float *wqkv[BB_MAXL];` indexed by
+ * layer. Absent tensors are NULL. */
+#define BB_PARAM_FIELD_PRE(name) float *name;
+#define BB_PARAM_FIELD_POST(name) float *name;
+#define BB_PARAM_FIELD_LAYER(name) float *name[BB_MAXL];
+#define BB_PARAM_FIELD(name, where, count, init, fan_in, present) BB_PARAM_FIELD_##where(name)
 typedef struct ParamPtrs {
-    /* transformer globals */
-    float *wte;    /* (V, C) */
-    float *wpe;    /* (maxT, C) */
-    float *lnf_w, *lnf_b; /* (C) */
-    float *wout;   /* (V, C) */
-    /* transformer layers */
-    float *ln1_w[BB_MAXL], *ln1_b[BB_MAXL]; /* (C) */
-    float *wqkv[BB_MAXL];   /* (3C, C): rows [q; k; v] */
-    float *wo[BB_MAXL];     /* (C, C) */
-    float *keyslot[BB_MAXL]; /* (H, C/H) softmax-keybias only: the learnable key k_s */
-    float *ln2_w[BB_MAXL], *ln2_b[BB_MAXL]; /* (C) */
-    float *w1[BB_MAXL];     /* (4C, C), or (C, C) for --linear-mlp */
-    float *w2[BB_MAXL];     /* (C, 4C); absent for --linear-mlp */
-    /* simplified model */
-    float *s_bos_logit;  /* a (V) */
-    float *s_prev_logit; /* c (V) */
-    float *s_value;      /* w (V) */
-    float *s_bos_value;  /* b (V) */
-    float *s_wo;         /* (V, V) */
-    float *s_w1;         /* (S, V) */
-    float *s_w2;         /* (V, S) */
+    BB_PARAMS(BB_PARAM_FIELD)
 } ParamPtrs;
 
 typedef struct Model {
@@ -92,7 +111,10 @@ void model_free(Model *m);
 /* Named pointers into any flat buffer laid out like m->params (grads, moments). */
 void model_point(const Model *m, float *base, ParamPtrs *out);
 
-/* Interventions applied inside the forward pass (analysis.md). All zero = none. */
+/* Interventions applied inside the forward pass (analysis.md). All zero = none.
+ * Entries for layers without attention / without an MLP are ignored. When a head has
+ * both all_bos and oracle_attn, all_bos wins. The simplified model honours layer 0,
+ * head 0 of zero_head, zero_bos_value (Wo b := 0), oracle_attn, all_bos and no_mlp. */
 typedef struct Intervention {
     unsigned char zero_head[BB_MAXL][BB_MAXH];      /* head's attention output := 0 */
     unsigned char zero_bos_value[BB_MAXL][BB_MAXH]; /* v_0 := 0 for that head */
@@ -113,16 +135,18 @@ typedef struct Workspace {
     float *ln1[BB_MAXL];       /* (B,T,C) */
     float *ln1_mean[BB_MAXL], *ln1_rstd[BB_MAXL]; /* (B,T) */
     float *qkv[BB_MAXL];       /* (B,T,3C): q | k | v, head h at columns h*hs.. */
-    float *preatt[BB_MAXL];    /* (B,H,T,T) scores s_ij (masked j>i: unused) */
+    float *preatt[BB_MAXL];    /* (B,H,T,T) scores s_ij (0 for j>i) */
     float *att[BB_MAXL];       /* (B,H,T,T) weights a_ij (0 for j>i) */
-    float *att_slot[BB_MAXL];  /* (B,H,T) weight on the key slot / the softmax1 zero logit */
+    float *att_slot[BB_MAXL];  /* (B,H,T) weight on the key slot / the softmax1 zero logit
+                                  (NULL for the other activations) */
     float *atty[BB_MAXL];      /* (B,T,C) concat_heads(sum_j a_ij v_j) */
     float *attn_out[BB_MAXL];  /* (B,T,C) Wo atty */
-    float *resid_mid[BB_MAXL]; /* (B,T,C) after attention, before the MLP */
+    float *resid_mid[BB_MAXL]; /* (B,T,C) after attention, before the MLP (= resid[l]
+                                  when the layer has no attention) */
     float *ln2[BB_MAXL];
     float *ln2_mean[BB_MAXL], *ln2_rstd[BB_MAXL];
-    float *fch[BB_MAXL];       /* (B,T,F) pre-ReLU (F = 4C, or C for linear) */
-    float *fch_act[BB_MAXL];   /* (B,T,F) post-ReLU */
+    float *fch[BB_MAXL];       /* (B,T,4C) pre-ReLU; linear MLP: aliases mlp_out (B,T,C) */
+    float *fch_act[BB_MAXL];   /* (B,T,4C) post-ReLU; linear MLP: aliases mlp_out */
     float *mlp_out[BB_MAXL];   /* (B,T,C) */
     float *lnf;                /* (B,T,C) */
     float *lnf_mean, *lnf_rstd;
@@ -131,9 +155,16 @@ typedef struct Workspace {
     float *losses;             /* (B,T) per-token cross-entropy (nats) */
     int *inputs, *targets;     /* (B,T) copies of the last forward's tokens */
     int B;                     /* B of the last forward */
+    /* simplified model only (NULL for the transformer); its attention is att[0],
+     * preatt[0] (B,1,T,T), its outputs logits/probs/losses as above */
+    float *s_v0;               /* (V) the BOS value Wo b */
+    float *s_hidden;           /* (V,S) W1 e_x (pre-ReLU) for every input token type x */
+    float *s_mlp;              /* (V,V) W2 relu(W1 e_x) for every input token type x */
     /* private: one flat buffer of activations, one of activation gradients, scratch */
     float *acts_mem, *grad_mem, *scratch;
-    size_t acts_size, grad_size, scratch_size;
+    size_t acts_size, grad_size, scratch_size; /* floats */
+    int *int_mem;              /* inputs | targets | forced-attention keys (2 x (B,T)) */
+    int backward_ready;        /* the last forward had targets and no intervention */
 } Workspace;
 
 Workspace *workspace_alloc(const Model *m, int Bmax, int T);
@@ -151,7 +182,16 @@ float model_forward(const Model *m, Workspace *ws, const int *inputs, const int 
  * dloss = 1 / (total tokens of the whole batch) gives the mean-loss gradient. */
 void model_backward(const Model *m, Workspace *ws, float *grads, float dloss);
 
-/* FLOPs of one forward pass over B sequences (dense attention, as performance.md). */
+/* FLOPs of one forward pass over B sequences (dense attention, as performance.md):
+ * per layer 2n 12C^2 + 4 B T^2 C, plus 2 n C V for the output map (n = B T), with the
+ * ablated parts left out (attention 2n 4C^2 + 4 B T^2 C, MLP 2n 8C^2, linear MLP
+ * 2n C^2). The simplified model counts its O(B T^2) attention and O(n V) output. */
 double model_forward_flops(const ModelConfig *c, int B, int T);
+
+/* Internal: the simplified model's passes (src/simple.c), called by model_forward and
+ * model_backward (which copy the tokens into ws, check the arguments and do the
+ * cross-entropy). simple_forward fills s_v0, s_hidden, s_mlp, preatt[0], att[0], logits. */
+void simple_forward(const Model *m, Workspace *ws, int B, const Intervention *iv);
+void simple_backward(const Model *m, Workspace *ws, float *grads, float dloss);
 
 #endif

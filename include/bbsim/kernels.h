@@ -1,0 +1,72 @@
+/* The transformer's numerical kernels (spec/model.md) as matched forward/backward pairs
+ * over flat row-major float buffers, plus plain-loop reference versions the tests check
+ * the fast (CBLAS) ones against. N = B*T rows. Backward kernels ACCUMULATE (+=) into
+ * their gradients, so the caller zeroes a gradient buffer once before its first use. */
+#ifndef BBSIM_KERNELS_H
+#define BBSIM_KERNELS_H
+
+#include <stddef.h>
+
+#define BB_LN_EPS 1e-5f
+
+/* exp of an array, vectorisable (relative error < 1e-7 on [-87, 88], clamped outside):
+ * the exponential every kernel here uses (softmaxes, sigmoids, cross-entropy). */
+void vec_exp(float *out, const float *inp, size_t n);
+
+/* ---- embedding: out[b,t] = wte[inp[b,t]] + wpe[t] ---- */
+void encoder_forward(float *out, const int *inp, const float *wte, const float *wpe, int B, int T, int C);
+void encoder_backward(float *dwte, float *dwpe, const float *dout, const int *inp, int B, int T, int C);
+
+/* ---- LayerNorm over the last axis (eps 1e-5, biased variance) ---- */
+void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                       const float *bias, int N, int C);
+void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                        const float *weight, const float *mean, const float *rstd, int N, int C);
+
+/* ---- bias-free linear map: out = inp weight^T (one sgemm) ---- */
+void matmul_forward(float *out, const float *inp, const float *weight, int N, int C, int OC);
+void matmul_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight,
+                     int N, int C, int OC);
+void matmul_forward_ref(float *out, const float *inp, const float *weight, int N, int C, int OC);
+void matmul_backward_ref(float *dinp, float *dweight, const float *dout, const float *inp,
+                         const float *weight, int N, int C, int OC);
+
+/* ---- elementwise ---- */
+void residual_forward(float *out, const float *inp1, const float *inp2, size_t n);
+void residual_backward(float *dinp1, float *dinp2, const float *dout, size_t n);
+void relu_forward(float *out, const float *inp, size_t n);
+void relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+
+/* ---- causal multi-head attention (the activations of model.h's AttnKind) ----
+ * qkv (B,T,3C) holds q | k | v; head h uses columns h*hs..(h+1)*hs-1 of each, hs = C/H.
+ * preatt (B,H,T,T): s_ij = q_i.k_j / sqrt(hs) for j <= i, 0 for j > i.
+ * att (B,H,T,T): the weights a_ij (0 for j > i).
+ * att_slot (B,H,T): weight on the extra key slot (softmax-keybias: the learnable key
+ *   keyslot (H,hs); softmax1: a fixed zero logit); both slots carry the value 0.
+ *   NULL for the other activations, as is keyslot except for softmax-keybias.
+ * force_key: NULL, or H pointers each NULL or (B,T): row i of sequence b of head h is
+ *   then one-hot on key force_key[h][b*T+i] (interventions; preatt still holds the
+ *   real scores, att_slot 0). Forward only.
+ * atty (B,T,C): concat_heads(sum_j a_ij v_j). */
+void attention_forward(float *atty, float *preatt, float *att, float *att_slot, const float *qkv,
+                       const float *keyslot, const int *const *force_key, int B, int T, int C, int H,
+                       int attn_kind);
+/* scratch: T*T floats. */
+void attention_backward(float *dqkv, float *dkeyslot, float *scratch, const float *datty, const float *qkv,
+                        const float *keyslot, const float *preatt, const float *att, const float *att_slot,
+                        int B, int T, int C, int H, int attn_kind);
+void attention_forward_ref(float *atty, float *preatt, float *att, float *att_slot, const float *qkv,
+                           const float *keyslot, const int *const *force_key, int B, int T, int C, int H,
+                           int attn_kind);
+void attention_backward_ref(float *dqkv, float *dkeyslot, const float *datty, const float *qkv,
+                            const float *keyslot, const float *preatt, const float *att,
+                            const float *att_slot, int B, int T, int C, int H, int attn_kind);
+
+/* ---- softmax + cross-entropy over V classes ----
+ * probs = softmax(logits); losses[n] = -log probs[n, targets[n]] (targets may be NULL:
+ * probs only, losses untouched). */
+void crossentropy_forward(float *losses, float *probs, const float *logits, const int *targets, int N, int V);
+/* dlogits += dloss * (probs - onehot(targets)) */
+void crossentropy_backward(float *dlogits, const float *probs, const int *targets, float dloss, int N, int V);
+
+#endif

@@ -1,0 +1,562 @@
+/* The model (spec/model.md): configuration and flags, the parameter table's layout and
+ * initialisation, workspaces, and the driver that calls the kernels of kernels.c in
+ * order (forward) and in exactly reverse order (backward). */
+#include "bbsim/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_randist.h>
+#include "bbsim/kernels.h"
+
+const char *const model_kind_names[] = {"transformer", "simple", NULL};
+const char *const attn_kind_names[] = {"softmax", "relu", "sigmoid", "sigmoid-norm", "softmax-keybias",
+                                       "softmax1", NULL};
+
+void model_config_default(ModelConfig *c) {
+    memset(c, 0, sizeof *c);
+    c->kind = MODEL_TRANSFORMER;
+    c->L = 1;
+    c->H = 1;
+    c->C = 256;
+    c->attn = ATTN_SOFTMAX;
+    c->simple_hidden = 128;
+    c->init_seed = 42;
+    c->bos_id = -1;
+}
+
+int model_opts(ModelConfig *c, Opt *o) {
+    int k = 0;
+    o[k++] = (Opt){"model", OPT_CHOICE, &c->kind, 0, 0, model_kind_names,
+                   "architecture: the transformer, or the paper's simplified one-layer model"};
+    o[k++] = (Opt){"layers", OPT_INT, &c->L, 1, BB_MAXL, NULL, "number of layers L"};
+    o[k++] = (Opt){"heads", OPT_INT, &c->H, 1, BB_MAXH, NULL, "attention heads per layer (must divide --dim)"};
+    o[k++] = (Opt){"dim", OPT_INT, &c->C, 1, 8192, NULL, "model width d (head size d/heads, MLP width 4d)"};
+    o[k++] = (Opt){"attn", OPT_CHOICE, &c->attn, 0, 0, attn_kind_names, "attention activation"};
+    o[k++] = (Opt){"no-attn", OPT_INTLIST, &c->no_attn, 0, BB_MAXL - 1, NULL,
+                   "layers without attention (and its LayerNorm), e.g. 0,2"};
+    o[k++] = (Opt){"no-mlp", OPT_INTLIST, &c->no_mlp, 0, BB_MAXL - 1, NULL,
+                   "layers without MLP (and its LayerNorm)"};
+    o[k++] = (Opt){"linear-mlp", OPT_INTLIST, &c->linear_mlp, 0, BB_MAXL - 1, NULL,
+                   "layers whose MLP is one d x d linear map"};
+    o[k++] = (Opt){"simple-hidden", OPT_INT, &c->simple_hidden, 1, 65536, NULL,
+                   "hidden width of the simplified model's MLP"};
+    o[k++] = (Opt){"init-seed", OPT_U64, &c->init_seed, 0, 0, NULL, "seed of the parameter initialisation"};
+    BB_CHECK(k <= MODEL_NOPTS);
+    return k;
+}
+
+/* ------------------------------------------------------------ validation */
+
+static int check_layer_list(const BbIntList *list, const char *flag, int L, BbError *err) {
+    for (int i = 0; i < list->n; i++)
+        if (list->v[i] < 0 || list->v[i] >= L)
+            return bb_fail(err, BB_EINPUT, "--%s %d: layers are numbered 0..%d (the model has --layers %d)", flag,
+                           list->v[i], L - 1, L);
+    return BB_OK;
+}
+
+static int model_validate(const ModelConfig *c, BbError *err) {
+    if (c->kind != MODEL_TRANSFORMER && c->kind != MODEL_SIMPLE)
+        return bb_fail(err, BB_EINPUT, "unknown model kind %d", c->kind);
+    if (c->attn < ATTN_SOFTMAX || c->attn > ATTN_SOFTMAX1)
+        return bb_fail(err, BB_EINPUT, "unknown attention activation %d", c->attn);
+    if (c->V < 2) return bb_fail(err, BB_EINPUT, "vocabulary size %d: need at least 2 tokens", c->V);
+    if (c->maxT < 1) return bb_fail(err, BB_EINPUT, "context length %d: need at least 1", c->maxT);
+    if (c->kind == MODEL_SIMPLE) {
+        if (c->attn != ATTN_SOFTMAX && c->attn != ATTN_RELU)
+            return bb_fail(err, BB_EINPUT, "--model simple supports --attn softmax or relu, not %s",
+                           attn_kind_names[c->attn]);
+        if (c->no_attn.n || c->no_mlp.n || c->linear_mlp.n)
+            return bb_fail(err, BB_EINPUT, "--no-attn, --no-mlp and --linear-mlp apply to --model transformer only");
+        if (c->simple_hidden < 1)
+            return bb_fail(err, BB_EINPUT, "--simple-hidden %d: must be at least 1", c->simple_hidden);
+        for (int i = 0; i < c->triggers.n; i++)
+            if (c->triggers.v[i] < 0 || c->triggers.v[i] >= c->V)
+                return bb_fail(err, BB_EINPUT, "trigger token %d is outside the vocabulary 0..%d", c->triggers.v[i],
+                               c->V - 1);
+        return BB_OK;
+    }
+    if (c->L < 1 || c->L > BB_MAXL)
+        return bb_fail(err, BB_EINPUT, "--layers %d: must be in 1..%d", c->L, BB_MAXL);
+    if (c->H < 1 || c->H > BB_MAXH)
+        return bb_fail(err, BB_EINPUT, "--heads %d: must be in 1..%d", c->H, BB_MAXH);
+    if (c->C < 1) return bb_fail(err, BB_EINPUT, "--dim %d: must be at least 1", c->C);
+    if (c->C % c->H)
+        return bb_fail(err, BB_EINPUT, "--dim %d is not divisible by --heads %d (head size = dim/heads)", c->C,
+                       c->H);
+    int rc;
+    if ((rc = check_layer_list(&c->no_attn, "no-attn", c->L, err)) ||
+        (rc = check_layer_list(&c->no_mlp, "no-mlp", c->L, err)) ||
+        (rc = check_layer_list(&c->linear_mlp, "linear-mlp", c->L, err)))
+        return rc;
+    for (int i = 0; i < c->linear_mlp.n; i++)
+        if (intlist_has(&c->no_mlp, c->linear_mlp.v[i]))
+            return bb_fail(err, BB_EINPUT, "layer %d is in both --no-mlp and --linear-mlp", c->linear_mlp.v[i]);
+    return BB_OK;
+}
+
+static int has_attn(const ModelConfig *c, int l) { return c->kind == MODEL_TRANSFORMER && !intlist_has(&c->no_attn, l); }
+static int has_mlp(const ModelConfig *c, int l) { return c->kind == MODEL_TRANSFORMER && !intlist_has(&c->no_mlp, l); }
+static int is_linear(const ModelConfig *c, int l) { return intlist_has(&c->linear_mlp, l); }
+static int has_slot(const ModelConfig *c) { return c->attn == ATTN_SOFTMAX_KEYBIAS || c->attn == ATTN_SOFTMAX1; }
+
+/* ------------------------------------------------------------ parameter layout */
+
+static void init_tensor(float *x, size_t n, InitKind kind, double fan_in, gsl_rng *rng) {
+    switch (kind) {
+    case INIT_ZERO:
+        memset(x, 0, n * sizeof *x);
+        break;
+    case INIT_ONE:
+        for (size_t i = 0; i < n; i++) x[i] = 1.0f;
+        break;
+    case INIT_NORMAL:
+        for (size_t i = 0; i < n; i++) x[i] = (float)gsl_ran_gaussian(rng, 1.0);
+        break;
+    case INIT_FANIN: {
+        const double bound = 1.0 / sqrt(fan_in);
+        for (size_t i = 0; i < n; i++) x[i] = (float)((2.0 * gsl_rng_uniform(rng) - 1.0) * bound);
+        break;
+    }
+    }
+}
+
+/* Walk the table (BB_PARAMS in model.h) in layout order. Always returns the element
+ * count and the tensor count; with base, points p's fields into it; with ti, fills the
+ * TensorInfo list; with base and rng, initialises. */
+static size_t param_walk(const ModelConfig *cfg, float *base, ParamPtrs *p, TensorInfo *ti, int *ntensors,
+                         gsl_rng *rng) {
+    const size_t C = (size_t)cfg->C, V = (size_t)cfg->V, T = (size_t)cfg->maxT, H = (size_t)cfg->H,
+                 S = (size_t)cfg->simple_hidden;
+    const int TF = cfg->kind == MODEL_TRANSFORMER, SIMPLE = cfg->kind == MODEL_SIMPLE;
+    const int KEYBIAS = cfg->attn == ATTN_SOFTMAX_KEYBIAS;
+    size_t off = 0;
+    int nt = 0;
+    (void)H;
+    if (p) memset(p, 0, sizeof *p);
+
+#define TENSOR(name_, layer_, count_, init_, fan_in_, present_, field_)                              \
+    if (present_) {                                                                                  \
+        size_t n_ = (count_);                                                                        \
+        float *at_ = base ? base + off : NULL;                                                       \
+        if (p) field_ = at_;                                                                         \
+        if (ti) {                                                                                    \
+            if ((layer_) < 0) snprintf(ti[nt].name, sizeof ti[nt].name, "%s", name_);                \
+            else snprintf(ti[nt].name, sizeof ti[nt].name, "l%d.%s", (layer_), name_);               \
+            ti[nt].offset = off;                                                                     \
+            ti[nt].size = n_;                                                                        \
+            ti[nt].layer = (layer_);                                                                 \
+        }                                                                                            \
+        if (at_ && rng) init_tensor(at_, n_, init_, (double)(fan_in_), rng);                         \
+        off += n_;                                                                                   \
+        nt++;                                                                                        \
+    }
+    /* one pass per `where`: each X row emits code only in its own pass */
+#define IN_PRE_PRE(n, c, i, f, pr) TENSOR(#n, -1, c, i, f, pr, p->n)
+#define IN_PRE_LAYER(n, c, i, f, pr)
+#define IN_PRE_POST(n, c, i, f, pr)
+#define IN_LAYER_PRE(n, c, i, f, pr)
+#define IN_LAYER_LAYER(n, c, i, f, pr) TENSOR(#n, l, c, i, f, pr, p->n[l])
+#define IN_LAYER_POST(n, c, i, f, pr)
+#define IN_POST_PRE(n, c, i, f, pr)
+#define IN_POST_LAYER(n, c, i, f, pr)
+#define IN_POST_POST(n, c, i, f, pr) TENSOR(#n, -1, c, i, f, pr, p->n)
+#define X_PRE(n, where, c, i, f, pr) IN_PRE_##where(n, c, i, f, pr)
+#define X_LAYER(n, where, c, i, f, pr) IN_LAYER_##where(n, c, i, f, pr)
+#define X_POST(n, where, c, i, f, pr) IN_POST_##where(n, c, i, f, pr)
+    { /* globals: the layer columns mean nothing here */
+        const int ATTN = 0, MLP = 0, LINEAR = 0;
+        const size_t F = 0;
+        (void)ATTN, (void)MLP, (void)LINEAR, (void)F;
+        BB_PARAMS(X_PRE)
+    }
+    for (int l = 0; TF && l < cfg->L; l++) {
+        const int ATTN = has_attn(cfg, l), MLP = has_mlp(cfg, l), LINEAR = is_linear(cfg, l);
+        const size_t F = LINEAR ? C : 4 * C;
+        BB_PARAMS(X_LAYER)
+    }
+    {
+        const int ATTN = 0, MLP = 0, LINEAR = 0;
+        const size_t F = 0;
+        (void)ATTN, (void)MLP, (void)LINEAR, (void)F;
+        BB_PARAMS(X_POST)
+    }
+#undef X_PRE
+#undef X_LAYER
+#undef X_POST
+#undef IN_PRE_PRE
+#undef IN_PRE_LAYER
+#undef IN_PRE_POST
+#undef IN_LAYER_PRE
+#undef IN_LAYER_LAYER
+#undef IN_LAYER_POST
+#undef IN_POST_PRE
+#undef IN_POST_LAYER
+#undef IN_POST_POST
+#undef TENSOR
+    if (ntensors) *ntensors = nt;
+    return off;
+}
+
+int model_build(Model *m, const ModelConfig *cfg, BbError *err) {
+    memset(m, 0, sizeof *m);
+    int rc = model_validate(cfg, err);
+    if (rc) return rc;
+    m->cfg = *cfg;
+    int nt;
+    m->nparams = param_walk(cfg, NULL, NULL, NULL, &nt, NULL);
+    m->ntensors = nt;
+    m->tensors = bb_calloc((size_t)nt, sizeof *m->tensors);
+    m->params = bb_malloc(m->nparams * sizeof(float));
+    gsl_rng *rng = bb_rng_alloc(cfg->init_seed);
+    param_walk(cfg, m->params, &m->p, m->tensors, &nt, rng);
+    gsl_rng_free(rng);
+    return BB_OK;
+}
+
+void model_free(Model *m) {
+    free(m->params);
+    free(m->tensors);
+    memset(m, 0, sizeof *m);
+}
+
+void model_point(const Model *m, float *base, ParamPtrs *out) {
+    param_walk(&m->cfg, base, out, NULL, NULL, NULL);
+}
+
+/* ------------------------------------------------------------ workspace */
+
+/* Carves consecutive 64-byte-aligned pieces out of one buffer (or only counts, base NULL). */
+typedef struct {
+    float *base;
+    size_t off;
+} Carver;
+
+static float *carve(Carver *cv, size_t n) {
+    float *p = cv->base ? cv->base + cv->off : NULL;
+    cv->off += (n + 15) & ~(size_t)15;
+    return p;
+}
+
+/* Lay out (or with base NULL, count) the activations of B sequences of length T. */
+static size_t ws_layout_acts(const ModelConfig *c, Workspace *ws, float *base, int B, int T) {
+    Carver cv = {base, 0};
+    const size_t N = (size_t)B * T, C = (size_t)c->C, V = (size_t)c->V, H = (size_t)c->H;
+    if (c->kind == MODEL_SIMPLE) {
+        const size_t S = (size_t)c->simple_hidden;
+        ws->preatt[0] = carve(&cv, (size_t)B * T * T);
+        ws->att[0] = carve(&cv, (size_t)B * T * T);
+        ws->logits = carve(&cv, N * V);
+        ws->probs = carve(&cv, N * V);
+        ws->losses = carve(&cv, N);
+        ws->s_v0 = carve(&cv, V);
+        ws->s_hidden = carve(&cv, V * S);
+        ws->s_mlp = carve(&cv, V * V);
+        return cv.off;
+    }
+    ws->resid[0] = carve(&cv, N * C);
+    for (int l = 0; l < c->L; l++) {
+        if (has_attn(c, l)) {
+            ws->ln1[l] = carve(&cv, N * C);
+            ws->ln1_mean[l] = carve(&cv, N);
+            ws->ln1_rstd[l] = carve(&cv, N);
+            ws->qkv[l] = carve(&cv, N * 3 * C);
+            ws->preatt[l] = carve(&cv, (size_t)B * H * T * T);
+            ws->att[l] = carve(&cv, (size_t)B * H * T * T);
+            ws->att_slot[l] = has_slot(c) ? carve(&cv, (size_t)B * H * T) : NULL;
+            ws->atty[l] = carve(&cv, N * C);
+            ws->attn_out[l] = carve(&cv, N * C);
+            ws->resid_mid[l] = carve(&cv, N * C);
+        } else {
+            ws->resid_mid[l] = ws->resid[l]; /* resid_mid = resid: nothing to add */
+        }
+        if (has_mlp(c, l)) {
+            ws->ln2[l] = carve(&cv, N * C);
+            ws->ln2_mean[l] = carve(&cv, N);
+            ws->ln2_rstd[l] = carve(&cv, N);
+            ws->mlp_out[l] = carve(&cv, N * C);
+            if (is_linear(c, l)) {
+                ws->fch[l] = ws->fch_act[l] = ws->mlp_out[l];
+            } else {
+                ws->fch[l] = carve(&cv, N * 4 * C);
+                ws->fch_act[l] = carve(&cv, N * 4 * C);
+            }
+        }
+        ws->resid[l + 1] = carve(&cv, N * C);
+    }
+    ws->lnf = carve(&cv, N * C);
+    ws->lnf_mean = carve(&cv, N);
+    ws->lnf_rstd = carve(&cv, N);
+    ws->logits = carve(&cv, N * V);
+    ws->probs = carve(&cv, N * V);
+    ws->losses = carve(&cv, N);
+    return cv.off;
+}
+
+/* Activation gradients are per layer but reused across layers (model_backward):
+ *   dres (N,C)  gradient of the residual stream, running from the top down
+ *   dln  (N,C)  of a LayerNorm's output; also of atty (never live together)
+ *   dfch (N,4C) of the MLP's pre-ReLU hidden layer
+ *   dtmp (N,max(4C,3C,V)) of the logits, then of each layer's fch_act or qkv */
+typedef struct {
+    float *dres, *dln, *dfch, *dtmp;
+} GradBufs;
+
+static size_t ws_layout_grads(const ModelConfig *c, GradBufs *g, float *base, int B, int T) {
+    Carver cv = {base, 0};
+    const size_t N = (size_t)B * T, C = (size_t)c->C, V = (size_t)c->V;
+    memset(g, 0, sizeof *g);
+    if (c->kind == MODEL_SIMPLE) {
+        g->dtmp = carve(&cv, N * V); /* dlogits */
+        return cv.off;
+    }
+    size_t F = 0, tmp = V;
+    for (int l = 0; l < c->L; l++) {
+        if (has_mlp(c, l) && !is_linear(c, l)) F = 4 * C;
+        if (has_attn(c, l) && tmp < 3 * C) tmp = 3 * C;
+    }
+    if (tmp < F) tmp = F;
+    g->dres = carve(&cv, N * C);
+    g->dln = carve(&cv, N * C);
+    g->dfch = F ? carve(&cv, N * F) : NULL;
+    g->dtmp = carve(&cv, N * tmp);
+    return cv.off;
+}
+
+static size_t ws_scratch_size(const ModelConfig *c, int T) {
+    const size_t V = (size_t)c->V;
+    if (c->kind == MODEL_SIMPLE) /* G (V,V), dv0 (V), dhidden (S) */
+        return V * V + V + (size_t)c->simple_hidden;
+    return (size_t)T * T; /* attention's dL/da of one (b, h) */
+}
+
+Workspace *workspace_alloc(const Model *m, int Bmax, int T) {
+    const ModelConfig *c = &m->cfg;
+    BB_CHECK(Bmax >= 1 && T >= 1 && T <= c->maxT);
+    Workspace *ws = bb_calloc(1, sizeof *ws);
+    ws->Bmax = Bmax;
+    ws->T = T;
+    GradBufs g;
+    ws->acts_size = ws_layout_acts(c, ws, NULL, Bmax, T);
+    ws->grad_size = ws_layout_grads(c, &g, NULL, Bmax, T);
+    ws->scratch_size = ws_scratch_size(c, T);
+    ws->acts_mem = bb_malloc(ws->acts_size * sizeof(float));
+    ws->grad_mem = bb_malloc(ws->grad_size * sizeof(float));
+    ws->scratch = bb_malloc(ws->scratch_size * sizeof(float));
+    ws_layout_acts(c, ws, ws->acts_mem, Bmax, T);
+    const size_t N = (size_t)Bmax * T;
+    ws->int_mem = bb_calloc(4 * N, sizeof(int));
+    ws->inputs = ws->int_mem;
+    ws->targets = ws->int_mem + N;
+    return ws;
+}
+
+void workspace_free(Workspace *ws) {
+    if (!ws) return;
+    free(ws->acts_mem);
+    free(ws->grad_mem);
+    free(ws->scratch);
+    free(ws->int_mem);
+    free(ws);
+}
+
+size_t workspace_bytes(const Workspace *ws) {
+    return sizeof *ws + (ws->acts_size + ws->grad_size + ws->scratch_size) * sizeof(float) +
+           4 * (size_t)ws->Bmax * ws->T * sizeof(int);
+}
+
+/* ------------------------------------------------------------ forward */
+
+static int intervention_any(const Intervention *iv) {
+    if (!iv) return 0;
+    const unsigned char *parts[] = {&iv->zero_head[0][0], &iv->zero_bos_value[0][0], &iv->oracle_attn[0][0],
+                                    &iv->all_bos[0][0], iv->no_mlp, iv->zero_bos_resid};
+    const size_t sizes[] = {sizeof iv->zero_head, sizeof iv->zero_bos_value, sizeof iv->oracle_attn,
+                            sizeof iv->all_bos, sizeof iv->no_mlp, sizeof iv->zero_bos_resid};
+    for (int k = 0; k < 6; k++)
+        for (size_t i = 0; i < sizes[k]; i++)
+            if (parts[k][i]) return 1;
+    return 0;
+}
+
+/* Forced attention keys of layer l's heads (NULL: none): all_bos rows on key 0; oracle
+ * rows on i-1 (key 0 for i = 0) when the input is a trigger, else on key 0. */
+static const int *const *forced_keys(const ModelConfig *c, Workspace *ws, const Intervention *iv, int l, int B,
+                                     const int **force) {
+    const int T = ws->T;
+    int any = 0;
+    const size_t N = (size_t)B * T;
+    int *bos_keys = ws->int_mem + 2 * (size_t)ws->Bmax * T, *oracle_keys = bos_keys + (size_t)ws->Bmax * T;
+    for (int h = 0; h < c->H; h++) {
+        force[h] = NULL;
+        if (iv->all_bos[l][h]) {
+            memset(bos_keys, 0, N * sizeof(int));
+            force[h] = bos_keys;
+        } else if (iv->oracle_attn[l][h]) {
+            BB_CHECK(iv->is_trigger);
+            for (int b = 0; b < B; b++)
+                for (int i = 0; i < T; i++)
+                    oracle_keys[b * T + i] = iv->is_trigger[ws->inputs[b * T + i]] && i > 0 ? i - 1 : 0;
+            force[h] = oracle_keys;
+        }
+        any |= force[h] != NULL;
+    }
+    return any ? force : NULL;
+}
+
+float model_forward(const Model *m, Workspace *ws, const int *inputs, const int *targets, int B,
+                    const Intervention *iv) {
+    const ModelConfig *c = &m->cfg;
+    BB_CHECK(B >= 1 && B <= ws->Bmax);
+    const int T = ws->T, C = c->C, H = c->H, V = c->V, hs = c->C / c->H;
+    const size_t N = (size_t)B * T;
+    for (size_t i = 0; i < N; i++) BB_CHECK(inputs[i] >= 0 && inputs[i] < V);
+    memcpy(ws->inputs, inputs, N * sizeof(int));
+    if (targets) {
+        for (size_t i = 0; i < N; i++) BB_CHECK(targets[i] >= 0 && targets[i] < V);
+        memcpy(ws->targets, targets, N * sizeof(int));
+    }
+    ws->B = B;
+    ws->backward_ready = targets != NULL && !intervention_any(iv);
+    if (!intervention_any(iv)) iv = NULL;
+
+    if (c->kind == MODEL_SIMPLE) {
+        simple_forward(m, ws, B, iv);
+    } else {
+        const ParamPtrs *p = &m->p;
+        encoder_forward(ws->resid[0], ws->inputs, p->wte, p->wpe, B, T, C);
+        for (int l = 0; l < c->L; l++) {
+            if (has_attn(c, l)) {
+                layernorm_forward(ws->ln1[l], ws->ln1_mean[l], ws->ln1_rstd[l], ws->resid[l], p->ln1_w[l],
+                                  p->ln1_b[l], (int)N, C);
+                matmul_forward(ws->qkv[l], ws->ln1[l], p->wqkv[l], (int)N, C, 3 * C);
+                const int *force_store[BB_MAXH];
+                const int *const *force = NULL;
+                if (iv) {
+                    for (int h = 0; h < H; h++) // intervention: v_0 := 0 for head h
+                        if (iv->zero_bos_value[l][h])
+                            for (int b = 0; b < B; b++)
+                                memset(ws->qkv[l] + (size_t)b * T * 3 * C + 2 * C + h * hs, 0, hs * sizeof(float));
+                    force = forced_keys(c, ws, iv, l, B, force_store);
+                }
+                attention_forward(ws->atty[l], ws->preatt[l], ws->att[l], ws->att_slot[l], ws->qkv[l], p->keyslot[l],
+                                  force, B, T, C, H, c->attn);
+                if (iv)
+                    for (int h = 0; h < H; h++) // intervention: the head's output := 0
+                        if (iv->zero_head[l][h])
+                            for (size_t n = 0; n < N; n++) memset(ws->atty[l] + n * C + h * hs, 0, hs * sizeof(float));
+                matmul_forward(ws->attn_out[l], ws->atty[l], p->wo[l], (int)N, C, C);
+                residual_forward(ws->resid_mid[l], ws->resid[l], ws->attn_out[l], N * C);
+            } /* else resid_mid[l] is resid[l] */
+            if (has_mlp(c, l)) {
+                layernorm_forward(ws->ln2[l], ws->ln2_mean[l], ws->ln2_rstd[l], ws->resid_mid[l], p->ln2_w[l],
+                                  p->ln2_b[l], (int)N, C);
+                if (is_linear(c, l)) {
+                    matmul_forward(ws->mlp_out[l], ws->ln2[l], p->w1[l], (int)N, C, C);
+                } else {
+                    matmul_forward(ws->fch[l], ws->ln2[l], p->w1[l], (int)N, C, 4 * C);
+                    relu_forward(ws->fch_act[l], ws->fch[l], N * 4 * C);
+                    matmul_forward(ws->mlp_out[l], ws->fch_act[l], p->w2[l], (int)N, 4 * C, C);
+                }
+                if (iv && iv->no_mlp[l]) // intervention: drop the MLP output
+                    memcpy(ws->resid[l + 1], ws->resid_mid[l], N * C * sizeof(float));
+                else
+                    residual_forward(ws->resid[l + 1], ws->resid_mid[l], ws->mlp_out[l], N * C);
+            } else {
+                memcpy(ws->resid[l + 1], ws->resid_mid[l], N * C * sizeof(float));
+            }
+            if (iv && iv->zero_bos_resid[l]) // intervention: h_0 := 0 after layer l
+                for (int b = 0; b < B; b++) memset(ws->resid[l + 1] + (size_t)b * T * C, 0, C * sizeof(float));
+        }
+        layernorm_forward(ws->lnf, ws->lnf_mean, ws->lnf_rstd, ws->resid[c->L], p->lnf_w, p->lnf_b, (int)N, C);
+        matmul_forward(ws->logits, ws->lnf, p->wout, (int)N, C, V);
+    }
+    crossentropy_forward(ws->losses, ws->probs, ws->logits, targets ? ws->targets : NULL, (int)N, V);
+    if (!targets) return 0.0f;
+    double sum = 0.0;
+    for (size_t i = 0; i < N; i++) sum += ws->losses[i];
+    return (float)(sum / (double)N);
+}
+
+/* ------------------------------------------------------------ backward */
+
+void model_backward(const Model *m, Workspace *ws, float *grads, float dloss) {
+    const ModelConfig *c = &m->cfg;
+    BB_CHECK(ws->backward_ready); /* a forward with targets and no intervention */
+    if (c->kind == MODEL_SIMPLE) {
+        simple_backward(m, ws, grads, dloss);
+        return;
+    }
+    const int B = ws->B, T = ws->T, C = c->C, H = c->H, V = c->V;
+    const int N = B * T;
+    const size_t NC = (size_t)N * C;
+    const ParamPtrs *p = &m->p;
+    ParamPtrs g;
+    model_point(m, grads, &g);
+    GradBufs gb;
+    ws_layout_grads(c, &gb, ws->grad_mem, ws->Bmax, T);
+    float *dres = gb.dres, *dln = gb.dln;
+
+    float *dlogits = gb.dtmp;
+    memset(dlogits, 0, (size_t)N * V * sizeof(float));
+    crossentropy_backward(dlogits, ws->probs, ws->targets, dloss, N, V);
+    memset(dln, 0, NC * sizeof(float));
+    matmul_backward(dln, g.wout, dlogits, ws->lnf, p->wout, N, C, V);
+    memset(dres, 0, NC * sizeof(float));
+    layernorm_backward(dres, g.lnf_w, g.lnf_b, dln, ws->resid[c->L], p->lnf_w, ws->lnf_mean, ws->lnf_rstd, N, C);
+
+    for (int l = c->L - 1; l >= 0; l--) {
+        /* dres holds dL/d resid[l+1] */
+        if (has_mlp(c, l)) {
+            // forward: resid[l+1] = resid_mid + mlp_out, so d mlp_out = dres and d resid_mid
+            // = dres: the same buffer carries on, nothing to add
+            memset(dln, 0, NC * sizeof(float));
+            if (is_linear(c, l)) {
+                matmul_backward(dln, g.w1[l], dres, ws->ln2[l], p->w1[l], N, C, C);
+            } else {
+                float *dfch_act = gb.dtmp, *dfch = gb.dfch;
+                memset(dfch_act, 0, NC * 4 * sizeof(float));
+                matmul_backward(dfch_act, g.w2[l], dres, ws->fch_act[l], p->w2[l], N, 4 * C, C);
+                memset(dfch, 0, NC * 4 * sizeof(float));
+                relu_backward(dfch, dfch_act, ws->fch[l], NC * 4);
+                matmul_backward(dln, g.w1[l], dfch, ws->ln2[l], p->w1[l], N, C, 4 * C);
+            }
+            layernorm_backward(dres, g.ln2_w[l], g.ln2_b[l], dln, ws->resid_mid[l], p->ln2_w[l], ws->ln2_mean[l],
+                               ws->ln2_rstd[l], N, C);
+        }
+        if (has_attn(c, l)) {
+            // forward: resid_mid = resid[l] + attn_out: d attn_out = dres, d resid[l] = dres
+            float *datty = dln, *dqkv = gb.dtmp;
+            memset(datty, 0, NC * sizeof(float));
+            matmul_backward(datty, g.wo[l], dres, ws->atty[l], p->wo[l], N, C, C);
+            memset(dqkv, 0, NC * 3 * sizeof(float));
+            attention_backward(dqkv, g.keyslot[l], ws->scratch, datty, ws->qkv[l], p->keyslot[l], ws->preatt[l],
+                               ws->att[l], ws->att_slot[l], B, T, C, H, c->attn);
+            float *dln1 = dln; /* datty is consumed */
+            memset(dln1, 0, NC * sizeof(float));
+            matmul_backward(dln1, g.wqkv[l], dqkv, ws->ln1[l], p->wqkv[l], N, C, 3 * C);
+            layernorm_backward(dres, g.ln1_w[l], g.ln1_b[l], dln1, ws->resid[l], p->ln1_w[l], ws->ln1_mean[l],
+                               ws->ln1_rstd[l], N, C);
+        }
+    }
+    encoder_backward(g.wte, g.wpe, dres, ws->inputs, B, T, C);
+}
+
+/* ------------------------------------------------------------ FLOPs */
+
+double model_forward_flops(const ModelConfig *c, int B, int T) {
+    const double n = (double)B * T, d = c->C, V = c->V, NN = (double)B * T * T;
+    if (c->kind == MODEL_SIMPLE) {
+        const double S = c->simple_hidden;
+        /* attention rows over j <= i, the weighted values, the per-type MLP table, Wo b */
+        return 4.0 * NN / 2.0 + 2.0 * V * V * S + 2.0 * V * V + n * V;
+    }
+    double f = 2.0 * n * d * V;
+    for (int l = 0; l < c->L; l++) {
+        if (has_attn(c, l)) f += 2.0 * n * 4.0 * d * d + 4.0 * NN * d;
+        if (has_mlp(c, l)) f += is_linear(c, l) ? 2.0 * n * d * d : 2.0 * n * 8.0 * d * d;
+    }
+    return f;
+}
