@@ -98,8 +98,9 @@ static void print_summary(const Run *run, const EvalBatch *eb, const AnalysisCon
             printf("%-6d %10.3f %10.3f %10.3f %8.3f\n", l, a->resid[l].bos, a->resid[l].other, a->resid[l].gap,
                    a->resid[l].ratio);
     }
-    printf("\nsink rate Sink_%d^%g = %.1f%% of heads (chance level 100 H_N/N = %.1f%%)\n", ac->sink_key, ac->sink_eps,
-           a->sink_rate, 100.0 * a->sink_chance);
+    /* The papers count positions from 1 (Sink_1 = first token); we index keys from 0. */
+    printf("\nsink rate Sink_%d^%g (key %d) = %.1f%% of heads (chance level 100 H_N/N = %.1f%%)\n", ac->sink_key + 1,
+           ac->sink_eps, ac->sink_key, a->sink_rate, 100.0 * a->sink_chance);
 }
 
 static int analyze_one(const char *dir, long step, const AnalyzeOpts *o, const char *outdir, BbError *err) {

@@ -351,7 +351,7 @@ void bb_write_provenance(FILE *f) {
     fprintf(f, "# bbsim %s\n", BBSIM_VERSION);
     fprintf(f, "# command %s\n", g_cmdline);
     fprintf(f, "# threads %d\n", bb_threads());
-    fprintf(f, "# blas %s\n", BBSIM_BLAS_NAME);
+    fprintf(f, "# built against %s\n", BBSIM_BLAS_NAME);
 }
 
 /* -------------------------------------------------------------------- rng */
