@@ -4,6 +4,8 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 PROFILE ?= quick
 OUT     ?= out
+# quick: one small run per core at a time; paper: one big run at a time, every core in it.
+REPRO_JOBS ?= $(if $(filter paper,$(PROFILE)),1,$(JOBS))
 CMAKE_FLAGS ?=
 
 # Debian package for each thing we check.
@@ -63,7 +65,7 @@ bench: build
 	$(BUILD)/bbsim bench
 
 repro: build
-	$(MAKE) -C paper_repro PROFILE=$(PROFILE) OUT=$(abspath $(OUT)) BBSIM=$(abspath $(BUILD))/bbsim
+	$(MAKE) -C paper_repro -j $(REPRO_JOBS) PROFILE=$(PROFILE) OUT=$(abspath $(OUT)) BBSIM=$(abspath $(BUILD))/bbsim
 
 clean:
 	rm -rf $(BUILD) build-asan

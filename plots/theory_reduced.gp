@@ -1,14 +1,12 @@
 # Reduced gradient model (claim C11): y_v against log t with the 1/2 log t lines; |s_perp|
 # and the excess loss on log-log axes; gradient flow (ODE) vs gradient descent; the
-# fixed-context case. Usage: gnuplot -c plots/theory_reduced.gp THEORY_OUT_DIR OUT.pdf
-if (ARGC < 2) { print "usage: gnuplot -c theory_reduced.gp DIR OUT.pdf"; exit status 2 }
-dir = ARG1
-out = ARG2
-set terminal pdfcairo size 5in,3.5in font 'Sans,9'
-set output out.'.tmp'
-set datafile separator "\t"
-set datafile columnheaders
-set datafile commentschars "#"
+# fixed-context case. Usage: gnuplot -c plots/theory_reduced.gp OUT.pdf THEORY_OUT_DIR
+if (ARGC < 2) { print "usage: gnuplot -c theory_reduced.gp OUT.pdf THEORY_OUT_DIR"; exit status 2 }
+OUTPUT = ARG1
+dir = ARG2
+FIG_W = 5.0; FIG_H = 3.5
+if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
+load PLOTS."/style.gp"
 fy = dir.'/reduced_y.tsv'
 fs = dir.'/reduced_state.tsv'
 fg = dir.'/reduced_odegd.tsv'
@@ -42,5 +40,3 @@ unset logscale y
 set format y '%g'
 plot for [v=0:3] ff using (column("type") == v ? column("t") : NaN):(column("y")) with lines lw 1.5 lc v+1 title sprintf('type %d', v)
 unset multiplot
-set output
-system(sprintf("mv -f '%s.tmp' '%s'", out, out))

@@ -1,14 +1,12 @@
 # Trained simplified model (claim C12): the BOS logit a (pi-weighted mean over non-trigger
 # types) on a log-step axis, |Wo b|, Attn<s> and the excess risks, AdamW vs SGD.
-# Usage: gnuplot -c plots/theory_simple.gp THEORY_OUT_DIR OUT.pdf
-if (ARGC < 2) { print "usage: gnuplot -c theory_simple.gp DIR OUT.pdf"; exit status 2 }
-dir = ARG1
-out = ARG2
-set terminal pdfcairo size 5in,3.5in font 'Sans,9'
-set output out.'.tmp'
-set datafile separator "\t"
-set datafile columnheaders
-set datafile commentschars "#"
+# Usage: gnuplot -c plots/theory_simple.gp OUT.pdf THEORY_OUT_DIR
+if (ARGC < 2) { print "usage: gnuplot -c theory_simple.gp OUT.pdf THEORY_OUT_DIR"; exit status 2 }
+OUTPUT = ARG1
+dir = ARG2
+FIG_W = 5.0; FIG_H = 3.5
+if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
+load PLOTS."/style.gp"
 f = dir.'/simple_dynamics.tsv'
 sel(o) = (strcol("optim") eq o && column("step") > 0) ? column("step") : NaN
 set multiplot layout 2,2 margins 0.09,0.98,0.1,0.95 spacing 0.1,0.12
@@ -42,5 +40,3 @@ plot f using (sel("adamw")):(column("bigram_risk") - column("bigram_floor")) wit
      f using (sel("sgd")):(column("bigram_risk") - column("bigram_floor")) with lines dt 2 title 'SGD bigram', \
      f using (sel("sgd")):(column("backcopy_risk") - column("backcopy_floor")) with lines dt 2 title 'SGD backcopy'
 unset multiplot
-set output
-system(sprintf("mv -f '%s.tmp' '%s'", out, out))

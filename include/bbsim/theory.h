@@ -10,34 +10,7 @@
 #include <stdio.h>
 #include "bbsim/common.h"
 
-/* ------------------------------------------------------------------ claims */
-
-/* One row of theory.tsv: what is claimed, what the theory predicts, the number we
- * measured, how good the fit behind it is, the threshold from figures.md, PASS/FAIL. */
-typedef struct Claim {
-    char id[8];           /* "C10", "C11", ... */
-    char claim[96];       /* short name of the checked statement */
-    char prediction[96];  /* the theory's value or shape */
-    double measured;      /* the number the verdict is decided on */
-    char fit[160];        /* fit quality and side numbers ("R2 0.998; slopes ...") */
-    char threshold[96];   /* the contract, as in figures.md */
-    int pass;             /* 1 PASS, 0 FAIL */
-} Claim;
-
-#define THEORY_MAX_CLAIMS 32
-typedef struct ClaimList {
-    int n;
-    Claim c[THEORY_MAX_CLAIMS];
-} ClaimList;
-
-/* Append a row (printf-style fit text). */
-void claims_add(ClaimList *l, const char *id, const char *claim, const char *prediction,
-                double measured, const char *threshold, int pass, const char *fit_fmt, ...)
-    __attribute__((format(printf, 8, 9)));
-/* theory.tsv: provenance, the "# key value" lines of opts, a header, one row per claim. */
-int claims_write_tsv(const ClaimList *l, const char *path, const Opt *opts, int nopts, BbError *err);
-/* The readable table on stdout. */
-void claims_print(FILE *f, const ClaimList *l);
+#include "bbsim/claims.h" /* Claim, ClaimList: theory.tsv has the claims.tsv layout */
 
 /* Open an output TSV atomically and write the provenance header plus every option as
  * "# name value" (so each curve file records its full configuration and seed). */

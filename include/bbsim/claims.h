@@ -1,0 +1,69 @@
+/* The claims of spec/figures.md, decided by number. `bbsim theory` decides C10-C12 from
+ * its own runs; `bbsim claims OUT` decides the others from the files that `make repro`
+ * leaves in OUT (run directories, their analysis/dynamics/intervention TSVs) and gathers
+ * every row into OUT/claims.tsv. A failing claim is a result, never an error; a missing
+ * or malformed input file is an error naming the file. */
+#ifndef BBSIM_CLAIMS_H
+#define BBSIM_CLAIMS_H
+
+#include <stdio.h>
+#include "bbsim/common.h"
+
+/* One row of claims.tsv / theory.tsv: what is claimed, what the paper or theory predicts,
+ * the number the verdict is decided on, the side numbers behind it, the threshold from
+ * figures.md, PASS/FAIL. */
+typedef struct Claim {
+    char id[8];          /* "C1", ..., "C17" */
+    char claim[96];      /* short name of the checked statement */
+    char prediction[96]; /* the paper's / theory's value or shape */
+    double measured;     /* the number the verdict is decided on */
+    char fit[256];       /* fit quality and side numbers ("R2 0.998; slopes ...") */
+    char threshold[96];  /* the contract, as in figures.md */
+    int pass;            /* 1 PASS, 0 FAIL */
+} Claim;
+
+#define CLAIMS_MAX 96
+#define THEORY_MAX_CLAIMS CLAIMS_MAX
+typedef struct ClaimList {
+    int n;
+    Claim c[CLAIMS_MAX];
+} ClaimList;
+
+/* Append a row (printf-style side numbers). A NaN measurement never passes. */
+void claims_add(ClaimList *l, const char *id, const char *claim, const char *prediction, double measured,
+                const char *threshold, int pass, const char *fit_fmt, ...) __attribute__((format(printf, 8, 9)));
+/* The table as TSV (provenance, the "# key value" lines of opts, header, rows); atomic. */
+int claims_write_tsv(const ClaimList *l, const char *path, const Opt *opts, int nopts, BbError *err);
+/* The readable table. */
+void claims_print(FILE *f, const ClaimList *l);
+/* Append every row of a claims/theory TSV written by claims_write_tsv. */
+int claims_read_tsv(ClaimList *l, const char *path, BbError *err);
+
+/* ---- the sections of `bbsim claims`: each reads OUT/runs/<run>/... (names fixed by the
+ * paper_repro Makefile fragments) and appends its rows. */
+typedef int (*ClaimSectionFn)(const char *out, ClaimList *l, BbError *err);
+typedef struct ClaimSection {
+    const char *name; /* --sections name */
+    const char *ids;  /* which claims, for --help */
+    ClaimSectionFn fn;
+} ClaimSection;
+extern const ClaimSection claim_sections[];
+extern const int claim_nsections;
+
+/* Paths and lookups shared by the sections: OUT/runs/RUN/REL. */
+int claims_path(char *buf, size_t n, const char *out, const char *run, const char *rel, BbError *err);
+/* Read OUT/runs/RUN/REL as a TSV (see tsv.h). */
+struct Tsv;
+int claims_tsv(struct Tsv *t, const char *out, const char *run, const char *rel, BbError *err);
+/* One value from OUT/runs/RUN/REL in the long metric layout (layer, head, metric, value). */
+int claims_metric(const char *out, const char *run, const char *rel, int layer, int head, const char *metric,
+                  double *value, BbError *err);
+
+/* The section functions (one file each: src/claims_<name>.c). */
+int claims_onelayer(const char *out, ClaimList *l, BbError *err); /* C1-C5 */
+int claims_deep(const char *out, ClaimList *l, BbError *err);     /* C6-C9 */
+int claims_theory(const char *out, ClaimList *l, BbError *err);   /* C10-C12: OUT/theory/theory.tsv */
+int claims_ablation(const char *out, ClaimList *l, BbError *err); /* C13-C14 */
+int claims_related(const char *out, ClaimList *l, BbError *err);  /* C15-C17 */
+
+#endif

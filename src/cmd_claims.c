@@ -1,0 +1,97 @@
+/* bbsim claims OUT: decide every claim of spec/figures.md from the files `make repro`
+ * left in OUT (see include/bbsim/claims.h for the sections and the file layout), write
+ * OUT/claims.tsv and print the table. FAIL is a result (exit 0); a missing or malformed
+ * input is an error (exit 1, naming the file). */
+#include <stdio.h>
+#include <string.h>
+#include "bbsim/claims.h"
+#include "bbsim/cli.h"
+
+typedef struct {
+    char sections[BB_STRLEN];
+    char profile[64];
+    char out[BB_STRLEN];
+    int quiet;
+} ClaimsOpts;
+
+static int claims_opts(ClaimsOpts *o, Opt *t) {
+    int k = 0;
+    t[k++] = (Opt){"sections", OPT_STR, o->sections, 0, 0, NULL, "comma-separated sections to decide (all = every one)"};
+    t[k++] = (Opt){"profile", OPT_STR, o->profile, 0, 0, NULL, "profile name recorded in the header (quick|paper)"};
+    t[k++] = (Opt){"out", OPT_STR, o->out, 0, 0, NULL, "output file (\"\" = OUT/claims.tsv)"};
+    t[k++] = (Opt){"quiet", OPT_FLAG, &o->quiet, 0, 1, NULL, "no table on stdout"};
+    return k;
+}
+
+static int wanted(const char *list, const char *name) {
+    if (!strcmp(list, "all")) return 1;
+    size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)); p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
+    return 0;
+}
+
+int cmd_claims(int argc, char **argv) {
+    ClaimsOpts o = {.sections = "all", .profile = "quick"};
+    Opt t[8];
+    int nopt = claims_opts(&o, t), npos;
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: bbsim claims OUT [flags]\n\n"
+                   "Decides the claims of spec/figures.md from a make repro output directory OUT (run\n"
+                   "directories under OUT/runs/, theory under OUT/theory/) and writes OUT/claims.tsv:\n"
+                   "id, claim, prediction, measured, fit (side numbers), threshold, verdict.\n\nsections:\n");
+            for (int s = 0; s < claim_nsections; s++)
+                printf("  %-10s %s\n", claim_sections[s].name, claim_sections[s].ids);
+            printf("\nflags:\n");
+            opts_help(stdout, t, nopt);
+            return 0;
+        }
+    char *pos[2];
+    BbError err;
+    if (opts_parse(t, nopt, argc, argv, pos, 2, &npos, &err)) {
+        fprintf(stderr, "bbsim claims: %s\n", err.msg);
+        return 2;
+    }
+    if (npos != 1) {
+        fprintf(stderr, "bbsim claims: expected one output directory (bbsim claims OUT), got %d arguments\n", npos);
+        return 2;
+    }
+    const char *dir = pos[0];
+    /* every requested section must exist */
+    if (strcmp(o.sections, "all")) {
+        char buf[BB_STRLEN];
+        snprintf(buf, sizeof buf, "%s", o.sections);
+        for (char *save = NULL, *s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+            int found = 0;
+            for (int k = 0; k < claim_nsections; k++) found |= !strcmp(claim_sections[k].name, s);
+            if (!found) {
+                fprintf(stderr, "bbsim claims: --sections: unknown section '%s' (bbsim claims --help lists them)\n", s);
+                return 2;
+            }
+        }
+    }
+    static ClaimList cl;
+    cl.n = 0;
+    for (int k = 0; k < claim_nsections; k++) {
+        if (!wanted(o.sections, claim_sections[k].name)) continue;
+        int rc = claim_sections[k].fn(dir, &cl, &err);
+        if (rc) {
+            fprintf(stderr, "bbsim claims: section %s: %s\n", claim_sections[k].name, err.msg);
+            return 1;
+        }
+    }
+    char path[BB_STRLEN];
+    if (o.out[0])
+        snprintf(path, sizeof path, "%s", o.out);
+    else if ((size_t)snprintf(path, sizeof path, "%s/claims.tsv", dir) >= sizeof path) {
+        fprintf(stderr, "bbsim claims: output path too long\n");
+        return 2;
+    }
+    if (claims_write_tsv(&cl, path, t, nopt, &err)) {
+        fprintf(stderr, "bbsim claims: %s\n", err.msg);
+        return 1;
+    }
+    if (!o.quiet) claims_print(stdout, &cl);
+    return 0;
+}
