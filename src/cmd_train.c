@@ -89,6 +89,9 @@ int cmd_train(int argc, char **argv) {
         free(args);
         return 2;
     }
+    /* -1 = not given: a resumed run then keeps its own --steps / --eval-every */
+    long default_steps = cfg.steps, default_eval = cfg.eval_every;
+    cfg.steps = cfg.eval_every = -1;
     BbError err;
     int prc = opts_parse(o, n, nargs, args, NULL, 0, &npos, &err);
     free(args);
@@ -111,6 +114,10 @@ int cmd_train(int argc, char **argv) {
                 return 2;
             }
         }
+    }
+    if (!cfg.resume[0]) {
+        if (cfg.steps < 0) cfg.steps = default_steps;
+        if (cfg.eval_every < 0) cfg.eval_every = default_eval;
     }
     int rc = train_run(&cfg, &err);
     if (rc == BB_EINTR) {

@@ -301,7 +301,8 @@ int train_run(TrainConfig *c, BbError *err) {
     blas_set_threads(1);
     if (c->resume[0]) {
         /* continue the run in c->resume from its last checkpoint; only steps, threads and
-         * quiet come from the command line, the rest from the checkpoint */
+         * quiet come from the command line (steps / eval_every < 0: not given, keep the
+         * run's own), the rest from the checkpoint */
         long *steps;
         int n;
         if ((rc = run_checkpoints(c->resume, &steps, &n, err))) return rc;
@@ -310,10 +311,10 @@ int train_run(TrainConfig *c, BbError *err) {
         free(steps);
         TrainConfig saved;
         if ((rc = ckpt_read(path, &saved, &task, &model, &opt, &step, err))) return rc;
-        saved.steps = c->steps;
+        if (c->steps >= 0) saved.steps = c->steps; /* < 0: keep the run's own */
         saved.threads = c->threads;
         saved.quiet = c->quiet;
-        saved.eval_every = c->eval_every;
+        if (c->eval_every >= 0) saved.eval_every = c->eval_every;
         snprintf(saved.out, sizeof saved.out, "%s", c->resume);
         snprintf(saved.resume, sizeof saved.resume, "%s", c->resume);
         *c = saved;
