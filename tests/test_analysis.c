@@ -1,4 +1,4 @@
-/* Tests of the analysis drivers (src/analysis.c, bbsim analyze / intervene): the
+/* Tests of the analysis drivers (src/analysis/analysis.c, bbsim analyze / intervene): the
  * interventions equal the models they stand for (a removed head = zero Wo columns, a
  * removed MLP = zero W2), the uninstrumented risks reproduce the training loss, the
  * numbers do not depend on the thread count, the simplified model's metrics, and on a

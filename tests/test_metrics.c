@@ -1,4 +1,4 @@
-/* Unit tests for the metric layer (src/metrics.c) on hand-built arrays: risks, the
+/* Unit tests for the metric layer (src/analysis/metrics.c) on hand-built arrays: risks, the
  * attention-sink numbers, dlogit<s>, value and residual norms, importance scores and
  * the sink rate (with the proxy for unnormalised weights), the head classifier. Links
  * only the metric and task code: no model is run. */

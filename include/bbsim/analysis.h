@@ -1,7 +1,7 @@
 /* The analysis drivers behind `bbsim analyze` and `bbsim intervene` (spec/analysis.md):
  * run the instrumented forward pass over the fixed evaluation batch in fixed chunks
  * (one Workspace per thread, accumulators merged in chunk order, so the numbers never
- * depend on the thread count), turn the activations into metrics (src/metrics.c), and
+ * depend on the thread count), turn the activations into metrics (src/analysis/metrics.c), and
  * write the tidy TSVs the figures read. */
 #ifndef BBSIM_ANALYSIS_H
 #define BBSIM_ANALYSIS_H

@@ -1,4 +1,4 @@
-/* Checkpoint files (format in src/checkpoint.c) and the pieces of train.c that
+/* Checkpoint files (format in src/train/checkpoint.c) and the pieces of train.c that
  * checkpoint.c and the CLI share. */
 #ifndef BBSIM_CHECKPOINT_H
 #define BBSIM_CHECKPOINT_H

@@ -37,7 +37,7 @@ void model_config_default(ModelConfig *c);
 int model_opts(ModelConfig *c, Opt *out);
 
 /* The parameter table: ONE X-macro lists every tensor; it generates ParamPtrs below,
- * the flat layout, the checkpoint names (TensorInfo) and the initialisation (src/model.c).
+ * the flat layout, the checkpoint names (TensorInfo) and the initialisation (src/model/model.c).
  * Columns: X(name, where, count, init, fan_in, present)
  *   where:   PRE (global, laid out before the layers), LAYER (one per layer l: field is
  *            an array [BB_MAXL], name "l<l>.<name>"), POST (global, after the layers).
@@ -188,7 +188,7 @@ void model_backward(const Model *m, Workspace *ws, float *grads, float dloss);
  * 2n C^2). The simplified model counts its O(B T^2) attention and O(n V) output. */
 double model_forward_flops(const ModelConfig *c, int B, int T);
 
-/* Internal: the simplified model's passes (src/simple.c), called by model_forward and
+/* Internal: the simplified model's passes (src/model/simple.c), called by model_forward and
  * model_backward (which copy the tokens into ws, check the arguments and do the
  * cross-entropy). simple_forward fills s_v0, s_hidden, s_mlp, preatt[0], att[0], logits. */
 void simple_forward(const Model *m, Workspace *ws, int B, const Intervention *iv);

@@ -106,7 +106,7 @@ static inline int reduced_dim(const ReducedModel *m) { return m->n + m->L; }
 double reduced_loss_grad(const ReducedModel *m, const double *x, double *grad);
 /* Hessian d^2 Lss / dx^2 (dim x dim, row-major). */
 void reduced_hessian(const ReducedModel *m, const double *x, double *hess);
-/* |s_perp| = | s - mean(s) 1 |: the part of s the loss sees (derivation in theory_reduced.c). */
+/* |s_perp| = | s - mean(s) 1 |: the part of s the loss sees (derivation in src/theory/reduced.c). */
 double reduced_s_perp(const ReducedModel *m, const double *x);
 /* Initial state from the config (y = y0, s uniform in [-s0, s0] from the seed). */
 void reduced_init_state(const ReducedModel *m, const ReducedConfig *c, double *x);
@@ -179,7 +179,7 @@ typedef struct SimplePoint {
     long step;
     double a_mean;        /* mean BOS logit a_v over non-trigger ordinary types */
     double wo_b;          /* |Wo b| */
-    double wo_b_perp;     /* |Wo b - mean(Wo b) 1|: the part softmax sees (theory_reduced.c) */
+    double wo_b_perp;     /* |Wo b - mean(Wo b) 1|: the part softmax sees (src/theory/reduced.c) */
     double attn_bos;      /* Attn<s>: mean weight on key 0 over non-trigger positions */
     double bigram_risk, backcopy_risk;      /* model risks (analysis.md) */
     double bigram_floor, backcopy_floor;    /* oracle risks */

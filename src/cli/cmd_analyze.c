@@ -1,6 +1,6 @@
 /* bbsim analyze: the extreme-token metrics, the head table and the figure data of a run
  * directory (spec/analysis.md), for one checkpoint or, with --ckpt all, the training
- * dynamics (one dynamics.tsv row per checkpoint). The work is in src/analysis.c. */
+ * dynamics (one dynamics.tsv row per checkpoint). The work is in src/analysis/analysis.c. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>

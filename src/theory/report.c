@@ -1,5 +1,5 @@
 /* The theory checker's outputs: the common header of every curve TSV (provenance + every
- * option). The claims table itself is src/claims.c. */
+ * option). The claims table itself is src/claims/claims.c. */
 #include <stdio.h>
 #include <string.h>
 #include "bbsim/theory.h"
