@@ -12,6 +12,7 @@
 #include <gsl/gsl_randist.h>
 #include "bbsim/task.h"
 #include "bbsim/theory.h"
+#include "bbsim/run.h"
 #include "bbsim/train.h"
 
 /* ------------------------------------------------------------ ODE driver */

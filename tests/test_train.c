@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "bbsim/checkpoint.h"
 #include "bbsim/optim.h"
+#include "bbsim/run.h"
 #include "bbsim/train.h"
 
 static void sleep_ms(long ms) {

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include "bbsim/metrics.h"
 #include "bbsim/model.h"
-#include "bbsim/train.h"
+#include "bbsim/run.h"
 
 typedef struct AnalysisConfig {
     int chunk;        /* sequences per forward call (fixed: results depend on it only through

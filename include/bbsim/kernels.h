@@ -9,6 +9,11 @@
 
 #define BB_LN_EPS 1e-5f
 
+/* The attention activations (--attn; names in model.h's attn_kind_names). */
+typedef enum {
+    ATTN_SOFTMAX, ATTN_RELU, ATTN_SIGMOID, ATTN_SIGMOID_NORM, ATTN_SOFTMAX_KEYBIAS, ATTN_SOFTMAX1
+} AttnKind;
+
 /* exp of an array, vectorisable (relative error < 1e-7 on [-87, 88], clamped outside):
  * the exponential every kernel here uses (softmaxes, sigmoids, cross-entropy). */
 void vec_exp(float *out, const float *inp, size_t n);
@@ -37,7 +42,7 @@ void residual_backward(float *dinp1, float *dinp2, const float *dout, size_t n);
 void relu_forward(float *out, const float *inp, size_t n);
 void relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 
-/* ---- causal multi-head attention (the activations of model.h's AttnKind) ----
+/* ---- causal multi-head attention (the activations of AttnKind above) ----
  * qkv (B,T,3C) holds q | k | v; head h uses columns h*hs..(h+1)*hs-1 of each, hs = C/H.
  * preatt (B,H,T,T): s_ij = q_i.k_j / sqrt(hs) for j <= i, 0 for j > i.
  * att (B,H,T,T): the weights a_ij (0 for j > i).

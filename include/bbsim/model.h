@@ -8,14 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "bbsim/common.h"
+#include "bbsim/kernels.h" /* AttnKind */
 
 #define BB_MAXL 16
 #define BB_MAXH 16
 
 typedef enum { MODEL_TRANSFORMER, MODEL_SIMPLE } ModelKind;
-typedef enum {
-    ATTN_SOFTMAX, ATTN_RELU, ATTN_SIGMOID, ATTN_SIGMOID_NORM, ATTN_SOFTMAX_KEYBIAS, ATTN_SOFTMAX1
-} AttnKind;
 extern const char *const model_kind_names[]; /* "transformer","simple",NULL */
 extern const char *const attn_kind_names[];  /* "softmax","relu","sigmoid","sigmoid-norm","softmax-keybias","softmax1",NULL */
 
@@ -187,11 +185,5 @@ void model_backward(const Model *m, Workspace *ws, float *grads, float dloss);
  * ablated parts left out (attention 2n 4C^2 + 4 B T^2 C, MLP 2n 8C^2, linear MLP
  * 2n C^2). The simplified model counts its O(B T^2) attention and O(n V) output. */
 double model_forward_flops(const ModelConfig *c, int B, int T);
-
-/* Internal: the simplified model's passes (src/model/simple.c), called by model_forward and
- * model_backward (which copy the tokens into ws, check the arguments and do the
- * cross-entropy). simple_forward fills s_v0, s_hidden, s_mlp, preatt[0], att[0], logits. */
-void simple_forward(const Model *m, Workspace *ws, int B, const Intervention *iv);
-void simple_backward(const Model *m, Workspace *ws, float *grads, float dloss);
 
 #endif

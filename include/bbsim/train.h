@@ -1,35 +1,10 @@
-/* Optimizers (spec/training.md), the training loop, run directories and checkpoints.
- * A run directory holds config.txt (the resolved configuration), metrics.tsv and
- * ckpt/step_NNNNNNNNN.bbck checkpoints; run_load() rebuilds task + model from one. */
+/* The training loop and its step engine. A run directory holds config.txt (the resolved
+ * configuration, train_config.h), metrics.tsv and ckpt/step_NNNNNNNNN.bbck checkpoints
+ * (checkpoint.h); run.h loads a trained model back. */
 #ifndef BBSIM_TRAIN_H
 #define BBSIM_TRAIN_H
 
-#include "bbsim/common.h"
-#include "bbsim/model.h"
-#include "bbsim/optim.h"
-#include "bbsim/task.h"
-
-
-typedef struct TrainConfig {
-    TaskConfig task;
-    ModelConfig model;
-    OptimConfig optim;
-    long steps;
-    int batch;
-    int chunks;              /* the batch is split into this many fixed chunks (determinism) */
-    int threads;             /* 0 = OpenMP default */
-    char out[BB_STRLEN];     /* run directory */
-    long ckpt_every;         /* checkpoint every this many steps while dense ... */
-    long ckpt_dense;         /* ... up to this step; then */
-    double ckpt_growth;      /* the gap grows geometrically: next >= last * growth */
-    long eval_every;         /* evaluation-batch risks every this many steps (0 = off) */
-    char resume[BB_STRLEN];  /* run directory to resume from ("" = fresh) */
-    int quiet;
-} TrainConfig;
-
-void train_config_default(TrainConfig *c);
-#define TRAIN_NOPTS (TASK_NOPTS + MODEL_NOPTS + 32)
-int train_opts(TrainConfig *c, Opt *out);
+#include "bbsim/train_config.h"
 
 /* Train as configured; writes the run directory. Returns BB_EINTR after a Ctrl-C (a
  * checkpoint was saved), BB_ENUM on a non-finite loss. */
@@ -48,20 +23,5 @@ double trainer_step(Trainer *tr, const int *inputs, const int *targets, int B, d
 float *trainer_grads(Trainer *tr);
 size_t trainer_bytes(const Trainer *tr);
 int trainer_threads(const Trainer *tr);
-
-/* A trained model loaded back from a checkpoint of a run directory. */
-typedef struct Run {
-    TrainConfig cfg;
-    Task task;
-    Model model;
-    long step;
-    char path[BB_STRLEN]; /* checkpoint file */
-} Run;
-
-/* step = -1: the last checkpoint. */
-int run_load(Run *r, const char *dir, long step, BbError *err);
-void run_free(Run *r);
-/* Steps of every checkpoint in dir, ascending (malloc'd). */
-int run_checkpoints(const char *dir, long **steps, int *n, BbError *err);
 
 #endif

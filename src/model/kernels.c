@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <string.h>
 #include <gsl/gsl_cblas.h>
-#include "bbsim/model.h"
 
 /* ------------------------------------------------------------ embedding */
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <gsl/gsl_randist.h>
 #include "bbsim/kernels.h"
+#include "simple.h"
 
 const char *const model_kind_names[] = {"transformer", "simple", NULL};
 const char *const attn_kind_names[] = {"softmax", "relu", "sigmoid", "sigmoid-norm", "softmax-keybias",
@@ -485,16 +486,16 @@ float model_forward(const Model *m, Workspace *ws, const int *inputs, const int 
 void model_backward(const Model *m, Workspace *ws, float *grads, float dloss) {
     const ModelConfig *c = &m->cfg;
     BB_CHECK(ws->backward_ready); /* a forward with targets and no intervention */
+    ParamPtrs g;
+    model_point(m, grads, &g);
     if (c->kind == MODEL_SIMPLE) {
-        simple_backward(m, ws, grads, dloss);
+        simple_backward(m, ws, &g, dloss);
         return;
     }
     const int B = ws->B, T = ws->T, C = c->C, H = c->H, V = c->V;
     const int N = B * T;
     const size_t NC = (size_t)N * C;
     const ParamPtrs *p = &m->p;
-    ParamPtrs g;
-    model_point(m, grads, &g);
     GradBufs gb;
     ws_layout_grads(c, &gb, ws->grad_mem, ws->Bmax, T);
     float *dres = gb.dres, *dln = gb.dln;

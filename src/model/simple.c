@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 #include "bbsim/kernels.h"
-#include "bbsim/model.h"
+#include "simple.h"
 
 /* Query i with input x attends with logit c[x] to key i-1 if x is a trigger (key 0 when
  * i = 0), else with logit a[x] to key 0; every other visible key has logit 0. */
@@ -74,13 +74,12 @@ void simple_forward(const Model *m, Workspace *ws, int B, const Intervention *iv
         }
 }
 
-void simple_backward(const Model *m, Workspace *ws, float *grads, float dloss) {
+void simple_backward(const Model *m, Workspace *ws, const ParamPtrs *grads, float dloss) {
     const ModelConfig *c = &m->cfg;
     const ParamPtrs *p = &m->p;
     const int B = ws->B, T = ws->T, V = c->V, S = c->simple_hidden;
     const int *in = ws->inputs;
-    ParamPtrs g;
-    model_point(m, grads, &g);
+    const ParamPtrs g = *grads;
     float *dlogits = ws->grad_mem;                      /* (B,T,V) */
     float *G = ws->scratch, *dv0 = G + (size_t)V * V;   /* (V,V) dz summed per input type, (V) */
     memset(dlogits, 0, (size_t)B * T * V * sizeof(float));

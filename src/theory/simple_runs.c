@@ -10,6 +10,7 @@
 #include "bbsim/model.h"
 #include "bbsim/task.h"
 #include "bbsim/theory.h"
+#include "bbsim/run.h"
 #include "bbsim/train.h"
 
 void simple_config_default(SimpleConfig *c) {

@@ -1,4 +1,4 @@
-/* Checkpoint files and run loading. Layout (native little-endian):
+/* Checkpoint files. Layout (native little-endian):
  *   "BBSIMCK\0" | u32 format version | u32 header bytes | header text (the experiment's
  *   configuration as "name value" lines + "end") | u64 step (= data position: batch s is
  *   a pure function of s) | u64 nparams | u32 optimizer kind | u64 optimizer updates |
@@ -6,11 +6,9 @@
  * Writes are atomic (temp + rename); reads check every field and the checksum. */
 #include "bbsim/checkpoint.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const char MAGIC[8] = {'B', 'B', 'S', 'I', 'M', 'C', 'K', '\0'};
 enum { FORMAT_VERSION = 1 };
@@ -175,62 +173,4 @@ fail:
     free(text);
     fclose(f);
     return rc;
-}
-
-static int cmp_long(const void *a, const void *b) {
-    long x = *(const long *)a, y = *(const long *)b;
-    return (x > y) - (x < y);
-}
-
-int run_checkpoints(const char *dir, long **steps, int *n, BbError *err) {
-    char path[BB_STRLEN + 16];
-    snprintf(path, sizeof path, "%s/ckpt", dir);
-    DIR *d = opendir(path);
-    *steps = NULL;
-    *n = 0;
-    if (!d) return bb_fail(err, BB_EINPUT, "%s: not a run directory (cannot open %s: %s)", dir, path, strerror(errno));
-    int cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        long s;
-        char tail[8];
-        if (sscanf(e->d_name, "step_%ld.bbc%7s", &s, tail) == 2 && strcmp(tail, "k") == 0) {
-            if (*n == cap) *steps = realloc(*steps, sizeof(long) * (size_t)(cap = cap ? 2 * cap : 64));
-            if (!*steps) { closedir(d); return bb_fail(err, BB_ENOMEM, "out of memory"); }
-            (*steps)[(*n)++] = s;
-        }
-    }
-    closedir(d);
-    if (*n == 0) return bb_fail(err, BB_EINPUT, "%s: no checkpoints in %s", dir, path);
-    qsort(*steps, (size_t)*n, sizeof(long), cmp_long);
-    return BB_OK;
-}
-
-int run_load(Run *r, const char *dir, long step, BbError *err) {
-    memset(r, 0, sizeof *r);
-    if (step < 0) {
-        long *steps;
-        int n;
-        int rc = run_checkpoints(dir, &steps, &n, err);
-        if (rc) return rc;
-        step = steps[n - 1];
-        free(steps);
-    }
-    if (ckpt_path(r->path, sizeof r->path, dir, step))
-        return bb_fail(err, BB_EINPUT, "run directory path too long: %s", dir);
-    struct stat st;
-    if (stat(r->path, &st) != 0)
-        return bb_fail(err, BB_EINPUT, "%s: no checkpoint at step %ld (%s)", dir, step, r->path);
-    long got;
-    int rc = ckpt_read(r->path, &r->cfg, &r->task, &r->model, NULL, &got, err);
-    if (rc) return rc;
-    r->step = got;
-    snprintf(r->cfg.out, sizeof r->cfg.out, "%s", dir);
-    return BB_OK;
-}
-
-void run_free(Run *r) {
-    model_free(&r->model);
-    task_free(&r->task);
-    memset(r, 0, sizeof *r);
 }

@@ -13,74 +13,7 @@
 #include <unistd.h>
 #include "bbsim/blas.h"
 #include "bbsim/checkpoint.h"
-
-void train_config_default(TrainConfig *c) {
-    memset(c, 0, sizeof *c);
-    task_config_default(&c->task);
-    model_config_default(&c->model);
-    optim_config_default(&c->optim);
-    c->steps = 10000;
-    c->batch = 512;
-    c->chunks = 0;
-    c->threads = 0;
-    snprintf(c->out, sizeof c->out, "run");
-    c->ckpt_every = 20;
-    c->ckpt_dense = 1000;
-    c->ckpt_growth = 1.05;
-    c->eval_every = 0;
-}
-
-/* The runtime options come last so train_config_write can leave them out. */
-#define TRAIN_RUNTIME_OPTS 4
-static int train_opts_split(TrainConfig *c, Opt *o, int *nexperiment) {
-    int k = 0;
-    k += task_opts(&c->task, o + k);
-    k += model_opts(&c->model, o + k);
-    k += optim_opts(&c->optim, o + k);
-    o[k++] = (Opt){"steps", OPT_LONG, &c->steps, 0, 1e12, NULL, "training steps (updates)"};
-    o[k++] = (Opt){"batch", OPT_INT, &c->batch, 1, 1 << 20, NULL, "sequences per step"};
-    o[k++] = (Opt){"chunks", OPT_INT, &c->chunks, 0, 4096, NULL,
-                   "split each batch into this many chunks, one per thread at a time (0 = min(batch, 8)); "
-                   "results depend on it, never on --threads"};
-    o[k++] = (Opt){"ckpt-every", OPT_LONG, &c->ckpt_every, 1, 1e12, NULL, "checkpoint every N steps while dense"};
-    o[k++] = (Opt){"ckpt-dense", OPT_LONG, &c->ckpt_dense, 0, 1e12, NULL, "dense checkpoints up to this step"};
-    o[k++] = (Opt){"ckpt-growth", OPT_DOUBLE, &c->ckpt_growth, 1, 100, NULL,
-                   "after that, the next checkpoint is at >= last x growth (1 = stay dense)"};
-    o[k++] = (Opt){"eval-every", OPT_LONG, &c->eval_every, 0, 1e12, NULL,
-                   "losses on the evaluation batch every N steps (0 = off)"};
-    *nexperiment = k;
-    o[k++] = (Opt){"out", OPT_STR, c->out, 0, 0, NULL, "run directory"};
-    o[k++] = (Opt){"resume", OPT_STR, c->resume, 0, 0, NULL, "continue the run in this directory from its last checkpoint"};
-    o[k++] = (Opt){"threads", OPT_INT, &c->threads, 0, 1024, NULL, "threads (0 = OpenMP default)"};
-    o[k++] = (Opt){"quiet", OPT_FLAG, &c->quiet, 0, 1, NULL, "no progress output"};
-    BB_CHECK(k <= TRAIN_NOPTS);
-    return k;
-}
-
-int train_opts(TrainConfig *c, Opt *out) {
-    int nexp;
-    return train_opts_split(c, out, &nexp);
-}
-
-void train_config_write(FILE *f, const TrainConfig *c, int runtime) {
-    Opt o[TRAIN_NOPTS];
-    int nexp, n = train_opts_split((TrainConfig *)c, o, &nexp);
-    opts_write(f, o, runtime ? n : nexp);
-}
-
-int train_config_read(FILE *f, TrainConfig *c, const char *where, BbError *err) {
-    Opt o[TRAIN_NOPTS];
-    int nexp, n = train_opts_split(c, o, &nexp);
-    return opts_read(o, n, f, where, err);
-}
-
-void train_model_config_from_task(ModelConfig *mc, const Task *t) {
-    mc->V = t->V;
-    mc->maxT = t->cfg.seq;
-    mc->bos_id = t->bos_id;
-    mc->triggers.n = t->ntrig;
-    for (int i = 0; i < t->ntrig; i++) mc->triggers.v[i] = t->trig[i];
-}
+#include "bbsim/run.h"
 
 /* ------------------------------------------------------------ schedule */
 

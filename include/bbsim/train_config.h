@@ -1,0 +1,41 @@
+/* A training run's configuration: task, model, optimizer, schedule and where the run
+ * goes. One Opt table (train_opts) gives the flags, --help, config.txt and the header of
+ * every checkpoint, so a run's configuration always reads back exactly. */
+#ifndef BBSIM_TRAIN_CONFIG_H
+#define BBSIM_TRAIN_CONFIG_H
+
+#include "bbsim/common.h"
+#include "bbsim/model.h"
+#include "bbsim/optim.h"
+#include "bbsim/task.h"
+
+typedef struct TrainConfig {
+    TaskConfig task;
+    ModelConfig model;
+    OptimConfig optim;
+    long steps;
+    int batch;
+    int chunks;              /* the batch is split into this many fixed chunks (determinism) */
+    int threads;             /* 0 = OpenMP default */
+    char out[BB_STRLEN];     /* run directory */
+    long ckpt_every;         /* checkpoint every this many steps while dense ... */
+    long ckpt_dense;         /* ... up to this step; then */
+    double ckpt_growth;      /* the gap grows geometrically: next >= last * growth */
+    long eval_every;         /* evaluation-batch risks every this many steps (0 = off) */
+    char resume[BB_STRLEN];  /* run directory to resume from ("" = fresh) */
+    int quiet;
+} TrainConfig;
+
+
+void train_config_default(TrainConfig *c);
+#define TRAIN_NOPTS (TASK_NOPTS + MODEL_NOPTS + 32)
+int train_opts(TrainConfig *c, Opt *out);
+
+/* The configuration as "name value" lines. runtime = 0 leaves out where and how the run
+ * ran (out, resume, threads, quiet): what stays defines the experiment. */
+void train_config_write(FILE *f, const TrainConfig *c, int runtime);
+int train_config_read(FILE *f, TrainConfig *c, const char *where, BbError *err);
+/* Fill the model fields that come from the task (V, context, BOS, triggers). */
+void train_model_config_from_task(ModelConfig *mc, const Task *t);
+
+#endif
