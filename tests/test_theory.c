@@ -424,7 +424,9 @@ static void test_simple_small(void **state) {
             for (int u = 0; u < V; u++) s += (double)r.model.p.s_wo[v * V + u] * r.model.p.s_bos_value[u];
             nrm += s * s;
         }
-        assert_close(p->wo_b, sqrt(nrm), 1e-9, 1e-9);
+        /* |Wo b| is read from the float Wo b the forward pass forms (model_simple_bos_value):
+         * agrees with this double product to float rounding */
+        assert_close(p->wo_b, sqrt(nrm), 1e-9, 1e-6);
         assert_true(p->wo_b_perp <= p->wo_b + 1e-12);
         for (int v = 0; v < run.ntypes; v++)
             assert_true(run.a[(size_t)k * run.ntypes + v] == r.model.p.s_bos_logit[run.type_id[v]]);

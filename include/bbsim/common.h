@@ -82,6 +82,17 @@ int opts_read(const Opt *opts, int nopts, FILE *f, const char *where, BbError *e
 int parse_intlist(const char *s, BbIntList *out, int lo, int hi, BbError *err);
 int intlist_has(const BbIntList *l, int v);
 
+/* ---- numbers in text files ----
+ * The shortest decimal that reads back (strtod) to exactly x: 0.003 stays "0.003", a
+ * float32 value gets at most 9 digits, a double at most 17. NaN is "NaN", infinities
+ * "Inf"/"-Inf" (what numpy, pandas and gnuplot read). Every TSV and config number goes
+ * through this. Returns the length (as snprintf). */
+int bb_format_num(char *buf, size_t len, double x);
+/* fputs of bb_format_num. */
+void bb_put_num(FILE *f, double x);
+/* n TSV fields, each "\t" + bb_format_num(x[i]) (integers print as integers). */
+void bb_put_fields(FILE *f, int n, const double *x);
+
 /* ---- atomic output files: write to "<path>.tmp", rename on success ---- */
 typedef struct AtomicFile {
     FILE *f;

@@ -111,6 +111,12 @@ void metrics_head_values(HeadAcc *a, const float *wo, const float *qkv, int T, i
 void metrics_head_values_gemm(HeadAcc *a, const float *wo, const float *qkv, int B, int T, int C, int H,
                               int h, float *scratch, double *norms);
 
+/* Euclidean norm ||x|| and the norm of its mean-free part ||x - mean(x) 1|| (the part a
+ * softmax over the n entries sees), in double. The simplified model's |Val<s>| is
+ * metrics_norm(Wo b). */
+double metrics_norm(const float *x, int n);
+double metrics_norm_centered(const float *x, int n);
+
 /* ---- residual stream ---- */
 typedef struct ResidAcc {
     double bos, other; /* sums of ||h_0|| and ||h_i||, i >= 1 */

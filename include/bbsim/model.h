@@ -186,4 +186,8 @@ void model_backward(const Model *m, Workspace *ws, float *grads, float dloss);
  * 2n C^2). The simplified model counts its O(B T^2) attention and O(n V) output. */
 double model_forward_flops(const ModelConfig *c, int B, int T);
 
+/* The simplified model's BOS value v0 = Wo b (V floats), as its forward pass forms it
+ * (src/model/simple.c); the analyses and the theory read |Val<s>| from it. */
+void model_simple_bos_value(const Model *m, float *v0);
+
 #endif

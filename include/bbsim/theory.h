@@ -178,9 +178,9 @@ void simple_config_default(SimpleConfig *c);
 typedef struct SimplePoint {
     long step;
     double a_mean;        /* mean BOS logit a_v over non-trigger ordinary types */
-    double wo_b;          /* |Wo b| */
+    double wo_b;          /* |Val<s>| = |Wo b| (metrics_norm of model_simple_bos_value) */
     double wo_b_perp;     /* |Wo b - mean(Wo b) 1|: the part softmax sees (src/theory/reduced.c) */
-    double attn_bos;      /* Attn<s>: mean weight on key 0 over non-trigger positions */
+    double attn_bos;      /* Attn<s>: mean share on key 0 over non-trigger positions (metrics.h) */
     double bigram_risk, backcopy_risk;      /* model risks (analysis.md) */
     double bigram_floor, backcopy_floor;    /* oracle risks */
 } SimplePoint;

@@ -67,10 +67,7 @@ typedef struct ChunkAcc {
 /* Value norms of the simplified model: v_0 = Wo b (ws->s_v0), v_j = w[x_j] e_{x_j}. */
 static void simple_values(HeadAcc *a, const Model *m, const Workspace *ws, const int *inputs, int B, int T,
                           double *norms) {
-    const int V = m->cfg.V;
-    double ss = 0;
-    for (int v = 0; v < V; v++) ss += (double)ws->s_v0[v] * ws->s_v0[v];
-    const double v0 = sqrt(ss);
+    const double v0 = metrics_norm(ws->s_v0, m->cfg.V);
     for (int b = 0; b < B; b++)
         for (int j = 0; j < T; j++) {
             double nrm = j == 0 ? v0 : fabs((double)m->p.s_value[inputs[b * T + j]]);
@@ -370,13 +367,6 @@ int analysis_metric_entries(const Analysis *a, const Model *m, int has_tokens, M
 
 /* ------------------------------------------------------------ writers */
 
-/* %.9g, with NaN spelled "NaN" (as metrics.tsv of a run) and infinities "Inf". */
-static void put_num(FILE *f, double x) {
-    if (isnan(x)) fputs("NaN", f);
-    else if (isinf(x)) fputs(x > 0 ? "Inf" : "-Inf", f);
-    else fprintf(f, "%.9g", x);
-}
-
 /* Token labels without whitespace (the space character's label is "' '"). */
 static void put_label(FILE *f, const Task *t, int id) {
     for (const char *s = task_label(t, id); *s; s++) fputc(*s == ' ' || *s == '\t' || *s == '\n' ? '_' : *s, f);
@@ -430,13 +420,13 @@ int analysis_write_risks(const char *dir, const Run *run, const EvalBatch *eb, c
     for (int d = 0; d < DOM_N; d++) {
         if (d == DOM_TOKENS && !eb->token_set) continue;
         fprintf(f, "%s\t%ld\t", metrics_domain_names[d], a->risks.n[d]);
-        put_num(f, a->risks.risk[d]);
+        bb_put_num(f, a->risks.risk[d]);
         fputc('\t', f);
-        put_num(f, a->risks.oracle[d]);
+        bb_put_num(f, a->risks.oracle[d]);
         fputc('\t', f);
-        put_num(f, a->risks.excess[d]);
+        bb_put_num(f, a->risks.excess[d]);
         fputc('\t', f);
-        put_num(f, a->risks.loss[d]);
+        bb_put_num(f, a->risks.loss[d]);
         fputc('\n', f);
     }
     return afile_commit(&af, err);
@@ -463,7 +453,7 @@ int analysis_write_metrics(const char *dir, const Run *run, const EvalBatch *eb,
     BB_CHECK(n <= MAX_ENTRIES);
     for (int k = 0; k < n; k++) {
         fprintf(f, "%d\t%d\t%s\t", e[k].layer, e[k].head, e[k].name);
-        put_num(f, e[k].value);
+        bb_put_num(f, e[k].value);
         fputc('\n', f);
     }
     free(e);
@@ -494,15 +484,15 @@ int analysis_write_heads(const char *dir, const Run *run, const EvalBatch *eb, c
                 double delta = rm->risk[d] - a->risks.risk[d];
                 HeadLabel lab = metrics_classify(hm->attn_bos[d], delta, ac->tau_sink, ac->tau_loss);
                 fprintf(f, "%d\t%d\t%s\t%ld\t", l, h, metrics_domain_names[d], hm->n[d]);
-                put_num(f, hm->attn_bos[d]);
+                bb_put_num(f, hm->attn_bos[d]);
                 fputc('\t', f);
-                put_num(f, hm->attn_prev);
+                bb_put_num(f, hm->attn_prev);
                 fputc('\t', f);
-                put_num(f, a->risks.risk[d]);
+                bb_put_num(f, a->risks.risk[d]);
                 fputc('\t', f);
-                put_num(f, rm->risk[d]);
+                bb_put_num(f, rm->risk[d]);
                 fputc('\t', f);
-                put_num(f, delta);
+                bb_put_num(f, delta);
                 fprintf(f, "\t%s\n", head_label_names[lab]);
             }
         }
@@ -525,7 +515,7 @@ int analysis_write_dlogit(const char *dir, const Run *run, const EvalBatch *eb, 
                 const size_t k = (size_t)(l * a->H + h) * a->V + v;
                 if (!a->dlogit_count[k]) continue;
                 fprintf(f, "%d\t%d\t%d\t%d\t%ld\t", l, h, v, run->task.is_trigger[v], a->dlogit_count[k]);
-                put_num(f, a->dlogit_type[k]);
+                bb_put_num(f, a->dlogit_type[k]);
                 fputc('\t', f);
                 put_label(f, &run->task, v);
                 fputc('\n', f);
@@ -553,7 +543,7 @@ int analysis_write_keys(const char *dir, const Run *run, const EvalBatch *eb, co
                 fprintf(f, "%d\t%d\t%d", l, h, j);
                 for (int d = 0; d < ndom; d++) {
                     fputc('\t', f);
-                    put_num(f, kp[(size_t)d * T + j]);
+                    bb_put_num(f, kp[(size_t)d * T + j]);
                 }
                 fputc('\n', f);
             }
@@ -575,9 +565,9 @@ int analysis_write_sink(const char *dir, const Run *run, const EvalBatch *eb, co
           f);
     fputs("key\teps\tsink_rate\tchance\theads\tsequences\n", f);
     fprintf(f, "%d\t%g\t", ac->sink_key, ac->sink_eps);
-    put_num(f, a->sink_rate);
+    bb_put_num(f, a->sink_rate);
     fputc('\t', f);
-    put_num(f, 100.0 * a->sink_chance);
+    bb_put_num(f, 100.0 * a->sink_chance);
     fprintf(f, "\t%d\t%d\n", heads, a->B);
     return afile_commit(&af, err);
 }
@@ -600,9 +590,9 @@ int analysis_write_sequence(const char *dir, const char *name, const Run *run, c
             for (int i = 0; i < T; i++)
                 for (int j = 0; j <= i; j++) {
                     fprintf(af.f, "%d\t%d\t", i, j);
-                    put_num(af.f, d->att[base + (size_t)i * T + j]);
+                    bb_put_num(af.f, d->att[base + (size_t)i * T + j]);
                     fputc('\t', af.f);
-                    put_num(af.f, d->share[base + (size_t)i * T + j]);
+                    bb_put_num(af.f, d->share[base + (size_t)i * T + j]);
                     fputc('\n', af.f);
                 }
             if ((rc = afile_commit(&af, err))) return rc;
@@ -618,7 +608,7 @@ int analysis_write_sequence(const char *dir, const char *name, const Run *run, c
             for (int j = 0; j < T; j++) {
                 int x = d->tokens[j];
                 fprintf(af.f, "%d\t%d\t%d\t%d\t%d\t", j, x, run->task.is_trigger[x], l, h);
-                put_num(af.f, d->value_norm[((size_t)l * H + h) * T + j]);
+                bb_put_num(af.f, d->value_norm[((size_t)l * H + h) * T + j]);
                 fputc('\t', af.f);
                 put_label(af.f, &run->task, x);
                 fputc('\n', af.f);
@@ -635,7 +625,7 @@ int analysis_write_sequence(const char *dir, const char *name, const Run *run, c
         for (int i = 0; i < T; i++) {
             int x = d->tokens[i];
             fprintf(af.f, "%d\t%d\t%d\t%d\t", i, x, run->task.is_trigger[x], l);
-            put_num(af.f, d->resid_norm[(size_t)l * T + i]);
+            bb_put_num(af.f, d->resid_norm[(size_t)l * T + i]);
             fputc('\t', af.f);
             put_label(af.f, &run->task, x);
             fputc('\n', af.f);
@@ -669,7 +659,7 @@ int analysis_write_dynamics(const char *dir, const Run *run, const EvalBatch *eb
         fprintf(f, "%ld", steps[r]);
         for (int k = 0; k < nr; k++) {
             fputc('\t', f);
-            put_num(f, e[k].value);
+            bb_put_num(f, e[k].value);
         }
         fputc('\n', f);
     }

@@ -225,6 +225,20 @@ void metrics_head_attention(HeadAcc *a, const float *att, const float *slot, con
 
 /* ------------------------------------------------------------------- values */
 
+double metrics_norm(const float *x, int n) {
+    double ss = 0;
+    for (int i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    return sqrt(ss);
+}
+
+double metrics_norm_centered(const float *x, int n) {
+    double mean = 0, ss = 0;
+    for (int i = 0; i < n; i++) mean += x[i];
+    mean /= n;
+    for (int i = 0; i < n; i++) ss += ((double)x[i] - mean) * ((double)x[i] - mean);
+    return sqrt(ss);
+}
+
 double metrics_value_norm(const float *wo, int C, int hs, int h, const float *v) {
     double ss = 0;
     for (int c = 0; c < C; c++) {

@@ -47,8 +47,9 @@ int claims_write_tsv(const ClaimList *l, const char *path, const Opt *opts, int 
     fprintf(af.f, "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\n");
     for (int i = 0; i < l->n; i++) {
         const Claim *c = &l->c[i];
-        fprintf(af.f, "%s\t%s\t%s\t%.6g\t%s\t%s\t%s\n", c->id, c->claim, c->prediction, c->measured, c->fit,
-                c->threshold, c->pass ? "PASS" : "FAIL");
+        fprintf(af.f, "%s\t%s\t%s\t", c->id, c->claim, c->prediction);
+        bb_put_num(af.f, c->measured);
+        fprintf(af.f, "\t%s\t%s\t%s\n", c->fit, c->threshold, c->pass ? "PASS" : "FAIL");
     }
     return afile_commit(&af, err);
 }

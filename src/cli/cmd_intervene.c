@@ -79,11 +79,6 @@ static int is_iv_flag(const char *name) {
     return 0;
 }
 
-static void put_num(FILE *f, double x) {
-    if (isnan(x)) fputs("NaN", f);
-    else fprintf(f, "%.9g", x);
-}
-
 /* Set names: letters, digits and "-_.:,+" only (they go into a TSV column). */
 static int valid_name(const char *s) {
     if (!*s || strlen(s) >= 64) return 0;
@@ -267,17 +262,17 @@ int cmd_intervene(int argc, char **argv) {
         const Risks *r = &res[s].risks, *f = &res[0].risks;
         for (int d = 0; d < ndom; d++) {
             fprintf(af.f, "%s\t%s\t%ld\t", s ? sets[s - 1].name : "full", metrics_domain_names[d], r->n[d]);
-            put_num(af.f, f->oracle[d]);
+            bb_put_num(af.f, f->oracle[d]);
             fputc('\t', af.f);
-            put_num(af.f, f->risk[d]);
+            bb_put_num(af.f, f->risk[d]);
             fputc('\t', af.f);
-            put_num(af.f, r->risk[d]);
+            bb_put_num(af.f, r->risk[d]);
             fputc('\t', af.f);
-            put_num(af.f, r->risk[d] - f->risk[d]);
+            bb_put_num(af.f, r->risk[d] - f->risk[d]);
             fputc('\t', af.f);
-            put_num(af.f, f->excess[d]);
+            bb_put_num(af.f, f->excess[d]);
             fputc('\t', af.f);
-            put_num(af.f, r->excess[d]);
+            bb_put_num(af.f, r->excess[d]);
             fprintf(af.f, "\t%s\n", s ? sets[s - 1].spec : "-");
         }
     }
@@ -297,7 +292,7 @@ int cmd_intervene(int argc, char **argv) {
             BB_CHECK(n <= cap);
             for (int k = 0; k < n; k++) {
                 fprintf(af.f, "%s\t%d\t%d\t%s\t", s ? sets[s - 1].name : "full", e[k].layer, e[k].head, e[k].name);
-                put_num(af.f, e[k].value);
+                bb_put_num(af.f, e[k].value);
                 fputc('\n', af.f);
             }
         }

@@ -88,18 +88,25 @@ static int write_reduced(const char *dir, const Opt *o, int no, const ReducedRun
         for (int v = 0; v < n; v++) /* rows grouped by type, then time: one line per type */
             for (int i = 0; i < nt; i++) {
                 double c = rr->x_ode[(size_t)(rr->nt - 1) * dim + v] - 0.5 * log(rr->t[rr->nt - 1]);
-                fprintf(af.f, "%s\t%.10g\t%d\t%.10g\t%.10g\n", s ? "gd" : "ode", rr->t[i], v, x[(size_t)i * dim + v],
-                        0.5 * log(rr->t[i]) + c);
+                fputs(s ? "gd" : "ode", af.f);
+                bb_put_fields(af.f, 4, (double[]){rr->t[i], v, x[(size_t)i * dim + v], 0.5 * log(rr->t[i]) + c});
+                fputc('\n', af.f);
             }
     }
     if ((rc = afile_commit(&af, err))) return rc;
 
     if ((rc = theory_tsv_open(&af, dir, "reduced_state.tsv", o, no, err))) return rc;
     fprintf(af.f, "solver\tt\texcess_loss\ts_perp_norm\n");
-    for (int i = 0; i < rr->nt; i++)
-        fprintf(af.f, "ode\t%.10g\t%.10g\t%.10g\n", rr->t[i], rr->loss_ode[i], rr->sperp_ode[i]);
-    for (int i = 0; i < rr->ngd; i++)
-        fprintf(af.f, "gd\t%.10g\t%.10g\t%.10g\n", rr->t[i], rr->loss_gd[i], rr->sperp_gd[i]);
+    for (int i = 0; i < rr->nt; i++) {
+        fputs("ode", af.f);
+        bb_put_fields(af.f, 3, (double[]){rr->t[i], rr->loss_ode[i], rr->sperp_ode[i]});
+        fputc('\n', af.f);
+    }
+    for (int i = 0; i < rr->ngd; i++) {
+        fputs("gd", af.f);
+        bb_put_fields(af.f, 3, (double[]){rr->t[i], rr->loss_gd[i], rr->sperp_gd[i]});
+        fputc('\n', af.f);
+    }
     if ((rc = afile_commit(&af, err))) return rc;
 
     if ((rc = theory_tsv_open(&af, dir, "reduced_odegd.tsv", o, no, err))) return rc;
@@ -107,16 +114,20 @@ static int write_reduced(const char *dir, const Opt *o, int no, const ReducedRun
     for (int v = 0; v < n; v++)
         for (int i = 0; i < rr->ngd; i++) {
             double yo = rr->x_ode[(size_t)i * dim + v], yg = rr->x_gd[(size_t)i * dim + v];
-            fprintf(af.f, "%.10g\t%d\t%.10g\t%.10g\t%.6g\n", rr->t[i], v, yo, yg, fabs(yg - yo) / fabs(yo));
+            bb_put_num(af.f, rr->t[i]);
+            bb_put_fields(af.f, 4, (double[]){v, yo, yg, fabs(yg - yo) / fabs(yo)});
+            fputc('\n', af.f);
         }
     if ((rc = afile_commit(&af, err))) return rc;
 
     if ((rc = theory_tsv_open(&af, dir, "reduced_fixed.tsv", o, no, err))) return rc;
     fprintf(af.f, "t\ttype\ty\texcess_loss\ts_perp_norm\n");
     for (int v = 0; v < n; v++)
-        for (int i = 0; i < fx->nt; i++)
-            fprintf(af.f, "%.10g\t%d\t%.10g\t%.10g\t%.10g\n", fx->t[i], v, fx->x_ode[(size_t)i * dim + v],
-                    fx->loss_ode[i], fx->sperp_ode[i]);
+        for (int i = 0; i < fx->nt; i++) {
+            bb_put_num(af.f, fx->t[i]);
+            bb_put_fields(af.f, 4, (double[]){v, fx->x_ode[(size_t)i * dim + v], fx->loss_ode[i], fx->sperp_ode[i]});
+            fputc('\n', af.f);
+        }
     return afile_commit(&af, err);
 }
 
@@ -165,8 +176,11 @@ static int do_mtoy(TheoryArgs *a, const Opt *o, int no, ClaimList *cl, BbError *
     int rc = theory_tsv_open(&af, a->out, "mtoy.tsv", o, no, err);
     if (!rc) {
         fprintf(af.f, "step\tm_sgd\tm_adam\tm_closed_form\n");
-        for (long t = 0; t <= c->steps; t++)
-            fprintf(af.f, "%ld\t%.12g\t%.12g\t%.12g\n", t, ms[t], ma[t], t ? mtoy_closed_form(c, (double)t) : c->m0);
+        for (long t = 0; t <= c->steps; t++) {
+            fprintf(af.f, "%ld", t);
+            bb_put_fields(af.f, 3, (double[]){ms[t], ma[t], t ? mtoy_closed_form(c, (double)t) : c->m0});
+            fputc('\n', af.f);
+        }
         rc = afile_commit(&af, err);
     }
     free(ms);
@@ -184,17 +198,21 @@ static int write_simple(const char *dir, const Opt *o, int no, const SimpleRun *
     for (int r = 0; r < nruns; r++)
         for (int i = 0; i < runs[r].npoints; i++) {
             const SimplePoint *p = &runs[r].pt[i];
-            fprintf(af.f, "%s\t%ld\t%.8g\t%.8g\t%.8g\t%.8g\t%.8g\t%.8g\t%.8g\t%.8g\n", runs[r].optim, p->step,
-                    p->a_mean, p->wo_b, p->wo_b_perp, p->attn_bos, p->bigram_risk, p->backcopy_risk, p->bigram_floor, p->backcopy_floor);
+            fprintf(af.f, "%s\t%ld", runs[r].optim, p->step);
+            bb_put_fields(af.f, 8, (double[]){p->a_mean, p->wo_b, p->wo_b_perp, p->attn_bos, p->bigram_risk,
+                                              p->backcopy_risk, p->bigram_floor, p->backcopy_floor});
+            fputc('\n', af.f);
         }
     if ((rc = afile_commit(&af, err))) return rc;
     if ((rc = theory_tsv_open(&af, dir, "simple_a.tsv", o, no, err))) return rc;
     fprintf(af.f, "optim\tstep\ttoken\ta\n");
     for (int r = 0; r < nruns; r++)
         for (int i = 0; i < runs[r].npoints; i++)
-            for (int v = 0; v < runs[r].ntypes; v++)
-                fprintf(af.f, "%s\t%ld\t%d\t%.8g\n", runs[r].optim, runs[r].pt[i].step, runs[r].type_id[v],
-                        runs[r].a[(size_t)i * runs[r].ntypes + v]);
+            for (int v = 0; v < runs[r].ntypes; v++) {
+                fprintf(af.f, "%s\t%ld\t%d", runs[r].optim, runs[r].pt[i].step, runs[r].type_id[v]);
+                bb_put_fields(af.f, 1, &runs[r].a[(size_t)i * runs[r].ntypes + v]);
+                fputc('\n', af.f);
+            }
     return afile_commit(&af, err);
 }
 

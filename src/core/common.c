@@ -193,12 +193,36 @@ int opts_parse(const Opt *opts, int nopts, int argc, char **argv, char **pos, in
     return BB_OK;
 }
 
+int bb_format_num(char *buf, size_t len, double x) {
+    if (isnan(x)) return snprintf(buf, len, "NaN");
+    if (isinf(x)) return snprintf(buf, len, x > 0 ? "Inf" : "-Inf");
+    int n = 0;
+    for (int digits = 6; digits <= 17; digits++) { // %.17g always reads back exactly
+        n = snprintf(buf, len, "%.*g", digits, x);
+        if (digits == 17 || strtod(buf, NULL) == x) break;
+    }
+    return n;
+}
+
+void bb_put_num(FILE *f, double x) {
+    char buf[40];
+    bb_format_num(buf, sizeof buf, x);
+    fputs(buf, f);
+}
+
+void bb_put_fields(FILE *f, int n, const double *x) {
+    for (int i = 0; i < n; i++) {
+        fputc('\t', f);
+        bb_put_num(f, x[i]);
+    }
+}
+
 void opts_format(const Opt *o, char *buf, size_t len) {
     switch (o->kind) {
     case OPT_INT: snprintf(buf, len, "%d", *(int *)o->dest); break;
     case OPT_LONG: snprintf(buf, len, "%ld", *(long *)o->dest); break;
     case OPT_U64: snprintf(buf, len, "%llu", (unsigned long long)*(uint64_t *)o->dest); break;
-    case OPT_DOUBLE: snprintf(buf, len, "%.17g", *(double *)o->dest); break;
+    case OPT_DOUBLE: bb_format_num(buf, len, *(double *)o->dest); break;
     case OPT_STR: snprintf(buf, len, "%s", (const char *)o->dest); break;
     case OPT_FLAG: snprintf(buf, len, "%d", *(int *)o->dest); break;
     case OPT_CHOICE: snprintf(buf, len, "%s", o->choices[*(int *)o->dest]); break;

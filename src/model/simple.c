@@ -11,6 +11,16 @@
  * i = 0), else with logit a[x] to key 0; every other visible key has logit 0. */
 static int special_key(int trig, int i) { return trig && i > 0 ? i - 1 : 0; }
 
+void model_simple_bos_value(const Model *m, float *v0) {
+    const int V = m->cfg.V;
+    // v0 = Wo b: (Wo b)_v = sum_u Wo[v,u] b_u
+    for (int v = 0; v < V; v++) {
+        float s = 0.0f;
+        for (int u = 0; u < V; u++) s += m->p.s_wo[(size_t)v * V + u] * m->p.s_bos_value[u];
+        v0[v] = s;
+    }
+}
+
 void simple_forward(const Model *m, Workspace *ws, int B, const Intervention *iv) {
     const ModelConfig *c = &m->cfg;
     const ParamPtrs *p = &m->p;
@@ -21,12 +31,8 @@ void simple_forward(const Model *m, Workspace *ws, int B, const Intervention *iv
     BB_CHECK(!oracle || iv->is_trigger);
 
     /* tables per token type, shared by every position */
-    // v0 = Wo b
-    for (int v = 0; v < V; v++) {
-        float s = 0.0f;
-        for (int u = 0; u < V; u++) s += p->s_wo[(size_t)v * V + u] * p->s_bos_value[u];
-        ws->s_v0[v] = zero_bos_value ? 0.0f : s;
-    }
+    model_simple_bos_value(m, ws->s_v0);
+    if (zero_bos_value) memset(ws->s_v0, 0, (size_t)V * sizeof(float));
     // hidden_x = W1 e_x (column x of W1); mlp_x = W2 relu(hidden_x)
     for (int x = 0; x < V; x++) {
         float *hid = ws->s_hidden + (size_t)x * S, *out = ws->s_mlp + (size_t)x * V;

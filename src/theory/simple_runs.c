@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "bbsim/analysis.h"
 #include "bbsim/checkpoint.h"
 #include "bbsim/model.h"
 #include "bbsim/task.h"
@@ -93,56 +94,28 @@ static int prepare_run_dir(const TrainConfig *tc, const char *dir, int *reuse, B
     return BB_OK;
 }
 
-/* One checkpoint on the evaluation batch: risks against the oracle (analysis.md),
- * Attn<s> over non-trigger positions, |Wo b| and a_v. */
-static void measure(const Run *r, const int *inputs, const int *targets, int E, const int *types, int ntypes,
-                    const double *type_w, SimplePoint *pt, double *a_row) {
+/* One checkpoint on the evaluation batch, through the same analysis as `bbsim analyze`
+ * (src/analysis/): risks against the oracle, Attn<s> (share of key 0) over non-trigger
+ * positions and |Val<s>| = |Wo b|; plus the theory's own a_v and the mean-free part of
+ * Wo b. */
+static void measure(const Run *r, const EvalBatch *eb, const int *types, int ntypes, const double *type_w,
+                    SimplePoint *pt, double *a_row) {
     const Model *m = &r->model;
-    const Task *t = &r->task;
-    const int T = t->cfg.seq, V = m->cfg.V;
-    Workspace *ws = workspace_alloc(m, E, T);
-    model_forward(m, ws, inputs, targets, E, NULL);
-    double *pstar = bb_malloc(sizeof(double) * (size_t)V);
-    double ce[2] = {0, 0}, ent[2] = {0, 0}, attn = 0;
-    long cnt[2] = {0, 0}, nnt = 0;
-    for (int b = 0; b < E; b++)
-        for (int i = 0; i < T; i++) {
-            const int *row = inputs + (size_t)b * T;
-            const int trig = task_is_trigger_pos(t, row, i);
-            double h = task_oracle(t, row, i, pstar);
-            /* CE(p*, q) = -sum_v p*_v log softmax(z)_v, in double */
-            const float *z = ws->logits + ((size_t)b * T + i) * V;
-            double mx = -INFINITY, se = 0, c = 0;
-            for (int v = 0; v < V; v++) mx = fmax(mx, (double)z[v]);
-            for (int v = 0; v < V; v++) se += exp((double)z[v] - mx);
-            double lse = mx + log(se);
-            for (int v = 0; v < V; v++)
-                if (pstar[v] > 0) c -= pstar[v] * ((double)z[v] - lse);
-            ce[trig] += c;
-            ent[trig] += h;
-            cnt[trig]++;
-            if (!trig) {
-                attn += ws->att[0][((size_t)b * T + i) * T + 0]; /* (B,1,T,T), key 0 */
-                nnt++;
-            }
-        }
-    pt->bigram_risk = cnt[0] ? ce[0] / cnt[0] : NAN;
-    pt->backcopy_risk = cnt[1] ? ce[1] / cnt[1] : NAN;
-    pt->bigram_floor = cnt[0] ? ent[0] / cnt[0] : NAN;
-    pt->backcopy_floor = cnt[1] ? ent[1] / cnt[1] : NAN;
-    pt->attn_bos = nnt ? attn / nnt : NAN;
-    /* v_0 = Wo b, as the forward pass forms it: (Wo b)_v = sum_u Wo[v,u] b_u */
-    double *v0 = bb_malloc(sizeof(double) * (size_t)V), nrm = 0, mean = 0, perp = 0;
-    for (int v = 0; v < V; v++) {
-        double s = 0;
-        for (int u = 0; u < V; u++) s += (double)m->p.s_wo[(size_t)v * V + u] * m->p.s_bos_value[u];
-        v0[v] = s;
-        nrm += s * s;
-        mean += s / V;
-    }
-    for (int v = 0; v < V; v++) perp += (v0[v] - mean) * (v0[v] - mean);
-    pt->wo_b = sqrt(nrm);
-    pt->wo_b_perp = sqrt(perp);
+    AnalysisConfig ac;
+    analysis_config_default(&ac);
+    Analysis an;
+    analysis_collect(&an, m, &r->task, eb, NULL, &ac, ANALYSIS_ALL, 1);
+    const HeadMetrics *hm = &an.head[0];
+    pt->bigram_risk = an.risks.risk[DOM_NONTRIGGER];
+    pt->backcopy_risk = an.risks.risk[DOM_TRIGGER];
+    pt->bigram_floor = an.risks.oracle[DOM_NONTRIGGER];
+    pt->backcopy_floor = an.risks.oracle[DOM_TRIGGER];
+    pt->attn_bos = hm->attn_bos[DOM_NONTRIGGER];
+    pt->wo_b = hm->val_bos;
+    analysis_free(&an);
+    float *v0 = bb_malloc(sizeof(float) * (size_t)m->cfg.V);
+    model_simple_bos_value(m, v0);
+    pt->wo_b_perp = metrics_norm_centered(v0, m->cfg.V);
     free(v0);
     double am = 0;
     for (int k = 0; k < ntypes; k++) {
@@ -150,8 +123,6 @@ static void measure(const Run *r, const int *inputs, const int *targets, int E, 
         am += type_w[k] * a_row[k];
     }
     pt->a_mean = am;
-    free(pstar);
-    workspace_free(ws);
 }
 
 int simple_run(const SimpleConfig *c, int use_sgd, const char *dir, SimpleRun *out, BbError *err) {
@@ -185,9 +156,8 @@ int simple_run(const SimpleConfig *c, int use_sgd, const char *dir, SimpleRun *o
             wsum += type_w[out->ntypes++] = t->pi[v];
         }
     for (int k = 0; k < out->ntypes; k++) type_w[k] /= wsum;
-    const int E = t->cfg.eval_batch, T = t->cfg.seq;
-    int *inputs = bb_malloc(sizeof(int) * (size_t)E * T), *targets = bb_malloc(sizeof(int) * (size_t)E * T);
-    task_eval_batch(t, E, inputs, targets);
+    EvalBatch eb;
+    analysis_batch(&eb, t, t->cfg.eval_batch, NULL);
     run_free(&r);
 
     out->npoints = n;
@@ -196,14 +166,12 @@ int simple_run(const SimpleConfig *c, int use_sgd, const char *dir, SimpleRun *o
     for (int i = 0; i < n && !rc; i++) {
         if ((rc = run_load(&r, rdir, steps[i], err))) break;
         out->pt[i].step = steps[i];
-        measure(&r, inputs, targets, E, out->type_id, out->ntypes, type_w, &out->pt[i],
-                out->a + (size_t)i * out->ntypes);
+        measure(&r, &eb, out->type_id, out->ntypes, type_w, &out->pt[i], out->a + (size_t)i * out->ntypes);
         run_free(&r);
     }
     out->seconds = bb_now() - t0;
     free(steps);
-    free(inputs);
-    free(targets);
+    analysis_batch_free(&eb);
     free(type_w);
     if (rc) simple_run_free(out);
     return rc;

@@ -350,15 +350,20 @@ int train_run(TrainConfig *c, BbError *err) {
         double ms = 1000.0 * (bb_now() - t0);
         ms_avg = step == 1 ? ms : 0.9 * ms_avg + 0.1 * ms;
         double bc = mean_or_nan(ls.bc_sum, ls.bc_n), bg = mean_or_nan(ls.bg_sum, ls.bg_n);
-        fprintf(metrics, "%ld\t%.6g\t%.6g\t%.6g\t%.6g\t%.6g\t%.4g", step, loss, bc, bg, gnorm, lr, ms);
+        double row[9] = {loss, bc, bg, gnorm, lr, ms, NAN, NAN, NAN};
         if (eval_B && step % c->eval_every == 0) {
             LossSums es;
             trainer_pass(tr, eval_in, eval_tg, eval_B, 0, &es);
-            fprintf(metrics, "\t%.6g\t%.6g\t%.6g\n", es.loss_sum / ((double)eval_B * T),
-                    mean_or_nan(es.bc_sum, es.bc_n), mean_or_nan(es.bg_sum, es.bg_n));
-        } else {
-            fputs("\tNaN\tNaN\tNaN\n", metrics);
+            row[6] = es.loss_sum / ((double)eval_B * T);
+            row[7] = mean_or_nan(es.bc_sum, es.bc_n);
+            row[8] = mean_or_nan(es.bg_sum, es.bg_n);
         }
+        fprintf(metrics, "%ld", step);
+        for (int k = 0; k < 9; k++) {
+            fputc('\t', metrics);
+            bb_put_num(metrics, k == 5 ? round(ms * 100) / 100 : row[k]); /* ms/step: 0.01 ms is plenty */
+        }
+        fputc('\n', metrics);
         if (!c->quiet && (tty || step % plain_every == 0 || step == c->steps))
             progress(c, step, loss, bc, bg, ms_avg, tty, 0);
         int interrupted = g_interrupted;
