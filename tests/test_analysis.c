@@ -240,12 +240,13 @@ static void test_intervention_metrics(void **state) {
     task_free(&t);
 }
 
-static void expect_iv_error(const Model *m, const char *flag, const char *value, const char *needle) {
+static void expect_iv_error(const Model *m, InterventionKind kind, const char *value, const char *needle) {
     Intervention iv;
     memset(&iv, 0, sizeof iv);
     BbError err = {{0}};
-    assert_int_equal(analysis_intervention_add(&iv, m, flag, value, &err), BB_EINPUT);
-    if (!strstr(err.msg, needle)) fail_msg("--%s %s: message '%s' lacks '%s'", flag, value, err.msg, needle);
+    assert_int_equal(analysis_intervention_add(&iv, m, kind, value, &err), BB_EINPUT);
+    if (!strstr(err.msg, needle))
+        fail_msg("--%s %s: message '%s' lacks '%s'", analysis_interventions[kind].flag, value, err.msg, needle);
 }
 
 static void test_intervention_flags(void **state) {
@@ -256,25 +257,28 @@ static void test_intervention_flags(void **state) {
     Intervention iv;
     memset(&iv, 0, sizeof iv);
     BbError err;
-    assert_int_equal(analysis_intervention_add(&iv, &m, "no-attn", "0.1,1", &err), 0);
+    assert_int_equal(analysis_intervention_add(&iv, &m, IV_NO_ATTN, "0.1,1", &err), 0);
     assert_int_equal(iv.zero_head[0][1], 1);
     assert_int_equal(iv.zero_head[0][0], 0);
     assert_int_equal(iv.zero_head[1][0] + iv.zero_head[1][1], 2);
-    assert_int_equal(analysis_intervention_add(&iv, &m, "no-layer", "0", &err), 0);
+    assert_int_equal(analysis_intervention_add(&iv, &m, IV_NO_LAYER, "0", &err), 0);
     assert_int_equal(iv.zero_head[0][0] + iv.no_mlp[0], 2);
     assert_int_equal(iv.no_mlp[1], 0);
-    assert_int_equal(analysis_intervention_add(&iv, &m, "zero-bos-residual", "1", &err), 0);
+    assert_int_equal(analysis_intervention_add(&iv, &m, IV_ZERO_BOS_RESIDUAL, "1", &err), 0);
     assert_int_equal(iv.zero_bos_resid[1], 1);
-    assert_int_equal(analysis_intervention_add(&iv, &m, "oracle-attn", "1.0", &err), 0);
+    assert_int_equal(analysis_intervention_add(&iv, &m, IV_ORACLE_ATTN, "1.0", &err), 0);
     assert_int_equal(iv.oracle_attn[1][0], 1);
-    expect_iv_error(&m, "no-attn", "2.0", "layer 2 out of range");
-    expect_iv_error(&m, "no-attn", "0.2", "head 2 out of range");
-    expect_iv_error(&m, "no-attn", "x", "expected L.H");
-    expect_iv_error(&m, "no-attn", "", "expected L.H");
-    expect_iv_error(&m, "no-attn", "0.", "expected L.H");
-    expect_iv_error(&m, "no-mlp", "0.1", "expected a layer index");
-    expect_iv_error(&m, "zero-bos-residual", "5", "out of range");
-    expect_iv_error(&m, "bogus", "0", "unknown intervention");
+    expect_iv_error(&m, IV_NO_ATTN, "2.0", "layer 2 out of range");
+    expect_iv_error(&m, IV_NO_ATTN, "0.2", "head 2 out of range");
+    expect_iv_error(&m, IV_NO_ATTN, "x", "expected L.H");
+    expect_iv_error(&m, IV_NO_ATTN, "", "expected L.H");
+    expect_iv_error(&m, IV_NO_ATTN, "0.", "expected L.H");
+    expect_iv_error(&m, IV_NO_MLP, "0.1", "expected a layer index");
+    expect_iv_error(&m, IV_ZERO_BOS_RESIDUAL, "5", "out of range");
+    assert_int_equal(analysis_intervention_find("bogus"), -1);
+    assert_int_equal(analysis_intervention_find("zero-bos-value"), IV_ZERO_BOS_VALUE);
+    for (int k = 0; k < ANALYSIS_NINTERVENTIONS; k++) /* the table is indexed by kind */
+        assert_int_equal(analysis_intervention_find(analysis_interventions[k].flag), k);
     model_free(&m);
     /* a model without attention in layer 1 and without an MLP in layer 0 */
     ModelConfig mc;
@@ -287,8 +291,8 @@ static void test_intervention_flags(void **state) {
     mc.no_mlp.v[0] = 0;
     train_model_config_from_task(&mc, &t);
     if (model_build(&m, &mc, &err)) fail_msg("model_build: %s", err.msg);
-    expect_iv_error(&m, "no-attn", "1.0", "layer 1 has no attention");
-    expect_iv_error(&m, "no-mlp", "0", "layer 0 has no MLP");
+    expect_iv_error(&m, IV_NO_ATTN, "1.0", "layer 1 has no attention");
+    expect_iv_error(&m, IV_NO_MLP, "0", "layer 0 has no MLP");
     assert_int_equal(analysis_has_attn(&m, 0), 1);
     assert_int_equal(analysis_has_attn(&m, 1), 0);
     /* the metrics skip the missing parts */

@@ -112,11 +112,26 @@ int analysis_write_dynamics(const char *dir, const Run *run, const EvalBatch *eb
                             const long *steps, const Analysis *a, int n, BbError *err);
 
 /* ---- interventions ----
- * Apply one flag of `bbsim intervene` to iv, checked against the model: head flags
- * "no-attn", "zero-bos-value", "oracle-attn", "all-bos" take "L.H" (or "L": every head of
- * layer L); layer flags "no-mlp", "no-layer" (attention and MLP), "zero-bos-residual" take
- * "L"; comma lists allowed. Bad syntax or an index the model does not have: BB_EINPUT. */
-int analysis_intervention_add(Intervention *iv, const Model *m, const char *flag, const char *value, BbError *err);
+ * The one list of `bbsim intervene`'s interventions (flag, what it takes, what it does),
+ * in --help order; NULL-terminated. Head interventions take "L.H" (or "L": every head of
+ * layer L), layer ones "L"; comma lists allowed. */
+typedef enum {
+    IV_NO_ATTN, IV_NO_MLP, IV_NO_LAYER, IV_ZERO_BOS_VALUE, IV_ZERO_BOS_RESIDUAL, IV_ORACLE_ATTN, IV_ALL_BOS
+} InterventionKind;
+typedef struct InterventionInfo {
+    const char *flag; /* without "--" */
+    int per_head;     /* takes L.H (else L) */
+    const char *help;
+} InterventionInfo;
+extern const InterventionInfo analysis_interventions[]; /* indexed by InterventionKind */
+#define ANALYSIS_NINTERVENTIONS 7
+/* The kind of flag "no-attn" etc., or -1. */
+int analysis_intervention_find(const char *flag);
+
+/* Apply one intervention to iv, checked against the model. Bad syntax or an index the
+ * model does not have: BB_EINPUT. */
+int analysis_intervention_add(Intervention *iv, const Model *m, InterventionKind kind, const char *value,
+                              BbError *err);
 
 /* ---- the metric table as (name, value) pairs, shared by metrics.tsv, dynamics.tsv and
  * intervention_metrics.tsv: model-level scalars (layer = head = -1), per-layer (head = -1)

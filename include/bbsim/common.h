@@ -42,7 +42,9 @@ typedef enum {
     OPT_STR,    /* char[BB_STRLEN] */
     OPT_FLAG,   /* int set to 1 by the flag (no value); "0"/"1" in config files */
     OPT_CHOICE, /* int index into choices[] (NULL terminated) */
-    OPT_INTLIST /* BbIntList, comma-separated ints within [lo, hi] */
+    OPT_INTLIST, /* BbIntList, comma-separated ints within [lo, hi] */
+    OPT_EACH    /* repeatable: dest is an OptEach whose fn gets every occurrence, in order;
+                   not part of a saved configuration */
 } OptKind;
 
 #define BB_STRLEN 1024
@@ -61,6 +63,14 @@ typedef struct Opt {
     const char *const *choices; /* OPT_CHOICE only */
     const char *help;
 } Opt;
+
+/* The receiver of an OPT_EACH option: fn(ctx, option, value, err), 0 = accepted; meta
+ * names the value in --help. */
+typedef struct OptEach {
+    int (*fn)(void *ctx, const struct Opt *o, const char *value, BbError *err);
+    void *ctx;
+    const char *meta;
+} OptEach;
 
 /* Parse argv[0..argc) (argv[0] is the first flag, not the program name). Positional
  * arguments are returned in pos[0..*npos) (at most maxpos). Returns BB_EINPUT with a

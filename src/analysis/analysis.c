@@ -678,63 +678,85 @@ static int parse_index(const char **s, int *v) {
     return 0;
 }
 
-int analysis_intervention_add(Intervention *iv, const Model *m, const char *flag, const char *value, BbError *err) {
-    enum { HEAD_FLAG, LAYER_FLAG };
-    static const struct {
-        const char *name;
-        int kind;
-    } flags[] = {{"no-attn", HEAD_FLAG},        {"zero-bos-value", HEAD_FLAG}, {"oracle-attn", HEAD_FLAG},
-                 {"all-bos", HEAD_FLAG},        {"no-mlp", LAYER_FLAG},        {"no-layer", LAYER_FLAG},
-                 {"zero-bos-residual", LAYER_FLAG}};
-    int which = -1;
-    for (int k = 0; k < (int)(sizeof flags / sizeof flags[0]); k++)
-        if (!strcmp(flag, flags[k].name)) which = k;
-    if (which < 0) return bb_fail(err, BB_EINPUT, "unknown intervention --%s", flag);
+const InterventionInfo analysis_interventions[] = {
+    [IV_NO_ATTN] = {"no-attn", 1, "zero the head's attention output"},
+    [IV_NO_MLP] = {"no-mlp", 0, "drop the layer's MLP output"},
+    [IV_NO_LAYER] = {"no-layer", 0, "both: the whole layer"},
+    [IV_ZERO_BOS_VALUE] = {"zero-bos-value", 1, "v_0 := 0 for the head"},
+    [IV_ZERO_BOS_RESIDUAL] = {"zero-bos-residual", 0, "h_0 := 0 after layer L"},
+    [IV_ORACLE_ATTN] = {"oracle-attn", 1, "trigger rows one-hot on i-1, the others on key 0"},
+    [IV_ALL_BOS] = {"all-bos", 1, "every row one-hot on key 0"},
+    {NULL, 0, NULL},
+};
+
+int analysis_intervention_find(const char *flag) {
+    for (int k = 0; k < ANALYSIS_NINTERVENTIONS; k++)
+        if (!strcmp(flag, analysis_interventions[k].flag)) return k;
+    return -1;
+}
+
+/* Layer l (and head h, -1 = all) exists and has what the intervention acts on. */
+static int intervention_check(const Model *m, InterventionKind kind, const char *value, int l, int h,
+                              BbError *err) {
+    const char *flag = analysis_interventions[kind].flag;
     const int L = analysis_layers(m), H = analysis_heads(m);
+    if (l >= L)
+        return bb_fail(err, BB_EINPUT, "--%s %s: layer %d out of range (the model has %d layer%s: 0..%d)", flag,
+                       value, l, L, L > 1 ? "s" : "", L - 1);
+    if (h >= H)
+        return bb_fail(err, BB_EINPUT, "--%s %s: head %d out of range (the model has %d head%s: 0..%d)", flag,
+                       value, h, H, H > 1 ? "s" : "", H - 1);
+    if (analysis_interventions[kind].per_head && !analysis_has_attn(m, l))
+        return bb_fail(err, BB_EINPUT, "--%s %s: layer %d has no attention (trained with --no-attn)", flag, value,
+                       l);
+    if (kind == IV_NO_MLP && !analysis_has_mlp(m, l))
+        return bb_fail(err, BB_EINPUT, "--no-mlp %s: layer %d has no MLP (trained with --no-mlp)", value, l);
+    if (kind == IV_ZERO_BOS_RESIDUAL && !analysis_has_resid(m))
+        return bb_fail(err, BB_EINPUT, "--zero-bos-residual: the simplified model has no residual stream");
+    return BB_OK;
+}
+
+/* Mark layer l, head h (-1 = every head) in iv. */
+static void intervention_mark(Intervention *iv, const Model *m, InterventionKind kind, int l, int h) {
+    for (int hh = 0; hh < analysis_heads(m); hh++) {
+        if (h >= 0 && hh != h) continue;
+        switch (kind) {
+        case IV_NO_ATTN: iv->zero_head[l][hh] = 1; break;
+        case IV_ZERO_BOS_VALUE: iv->zero_bos_value[l][hh] = 1; break;
+        case IV_ORACLE_ATTN: iv->oracle_attn[l][hh] = 1; break;
+        case IV_ALL_BOS: iv->all_bos[l][hh] = 1; break;
+        case IV_NO_LAYER:
+            if (analysis_has_attn(m, l)) iv->zero_head[l][hh] = 1;
+            break;
+        default: break;
+        }
+    }
+    if (kind == IV_NO_MLP || (kind == IV_NO_LAYER && analysis_has_mlp(m, l))) iv->no_mlp[l] = 1;
+    if (kind == IV_ZERO_BOS_RESIDUAL) iv->zero_bos_resid[l] = 1;
+}
+
+int analysis_intervention_add(Intervention *iv, const Model *m, InterventionKind kind, const char *value,
+                              BbError *err) {
+    BB_CHECK(kind >= 0 && kind < ANALYSIS_NINTERVENTIONS);
+    const InterventionInfo *info = &analysis_interventions[kind];
     const char *s = value;
     if (!*s) goto bad;
     while (*s) {
         int l, h = -1;
         if (parse_index(&s, &l)) goto bad;
         if (*s == '.') {
-            if (flags[which].kind != HEAD_FLAG) goto bad;
+            if (!info->per_head) goto bad;
             s++;
             if (parse_index(&s, &h)) goto bad;
         }
         if (*s == ',') s++;
         else if (*s) goto bad;
-        if (l >= L)
-            return bb_fail(err, BB_EINPUT, "--%s %s: layer %d out of range (the model has %d layer%s: 0..%d)", flag,
-                           value, l, L, L > 1 ? "s" : "", L - 1);
-        if (h >= H)
-            return bb_fail(err, BB_EINPUT, "--%s %s: head %d out of range (the model has %d head%s: 0..%d)", flag,
-                           value, h, H, H > 1 ? "s" : "", H - 1);
-        const int needs_attn = flags[which].kind == HEAD_FLAG;
-        if (needs_attn && !analysis_has_attn(m, l))
-            return bb_fail(err, BB_EINPUT, "--%s %s: layer %d has no attention (trained with --no-attn)", flag,
-                           value, l);
-        if (!strcmp(flag, "no-mlp") && !analysis_has_mlp(m, l))
-            return bb_fail(err, BB_EINPUT, "--no-mlp %s: layer %d has no MLP (trained with --no-mlp)", value, l);
-        if (!strcmp(flag, "zero-bos-residual") && !analysis_has_resid(m))
-            return bb_fail(err, BB_EINPUT, "--zero-bos-residual: the simplified model has no residual stream");
-        for (int hh = 0; hh < H; hh++) {
-            if (h >= 0 && hh != h) continue;
-            switch (which) {
-            case 0: iv->zero_head[l][hh] = 1; break;
-            case 1: iv->zero_bos_value[l][hh] = 1; break;
-            case 2: iv->oracle_attn[l][hh] = 1; break;
-            case 3: iv->all_bos[l][hh] = 1; break;
-            case 5:
-                if (analysis_has_attn(m, l)) iv->zero_head[l][hh] = 1;
-                break;
-            default: break;
-            }
-        }
-        if (which == 4 || (which == 5 && analysis_has_mlp(m, l))) iv->no_mlp[l] = 1;
-        if (which == 6) iv->zero_bos_resid[l] = 1;
+        int rc = intervention_check(m, kind, value, l, h, err);
+        if (rc) return rc;
+        intervention_mark(iv, m, kind, l, h);
     }
     return BB_OK;
 bad:
-    return bb_fail(err, BB_EINPUT, "--%s '%s': expected %s (comma lists allowed)", flag, value,
-                   flags[which].kind == HEAD_FLAG ? "L.H or L (every head of layer L)" : "a layer index L");
+    return bb_fail(err, BB_EINPUT, "--%s '%s': expected %s (comma lists allowed)", info->flag, value,
+                   info->per_head ? "L.H or L (every head of layer L)" : "a layer index L");
 }

@@ -1,7 +1,7 @@
 /* bbsim intervene: risks before and after interventions inside the forward pass of a
- * trained model (spec/analysis.md): remove a head, an MLP or a layer, zero the BOS value
- * or residual, force the attention pattern. Several named sets in one call (--set NAME
- * starts a new one); each is compared with the full model on the same batch. */
+ * trained model (docs/method.md#interventions): remove a head, an MLP or a layer, zero
+ * the BOS value or residual, force the attention pattern. Several named sets in one call
+ * (--set NAME starts a new one); each is compared with the full model on the same batch. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -13,21 +13,22 @@
 #define MAX_SETS 32
 #define MAX_FLAGS 256
 
-static const char *const iv_flags[] = {"no-attn", "no-mlp", "no-layer", "zero-bos-value", "zero-bos-residual",
-                                       "oracle-attn", "all-bos", NULL};
+/* One intervention flag as given: which set it belongs to. */
+typedef struct {
+    int set;
+    InterventionKind kind;
+    const char *value;
+} IvFlag;
 
 typedef struct {
     char name[64];
-    char spec[1024];
+    char spec[1024]; /* the flags as given, "--no-attn 0.0 --no-mlp 0" */
     Intervention iv;
     int nflags;
 } IvSet;
 
-typedef struct {
-    int set;
-    const char *flag, *value;
-} IvFlag;
-
+/* Everything the command line says: the flags of the Opt table, and the sets with their
+ * interventions in order (filled by the OPT_EACH receivers below). */
 typedef struct {
     char ckpt[64];
     int eval_batch;
@@ -35,18 +36,69 @@ typedef struct {
     char out[BB_STRLEN];
     int threads, quiet;
     AnalysisConfig ac;
-} IntervOpts;
+    IvSet sets[MAX_SETS];
+    int nsets;
+    IvFlag flags[MAX_FLAGS];
+    int nflags;
+} IntervArgs;
 
-static int interv_opts(IntervOpts *o, Opt *t) {
+#define NOPTS (7 + 1 + ANALYSIS_NINTERVENTIONS)
+
+/* Set names: letters, digits and "-_.:,+" only (they go into a TSV column). */
+static int valid_name(const char *s) {
+    if (!*s || strlen(s) >= 64) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || strchr("-_.:,+", *s)))
+            return 0;
+    return 1;
+}
+
+/* --set NAME: a new set, unless the current one is still empty and unnamed. */
+static int on_set(void *ctx, const Opt *o, const char *value, BbError *err) {
+    (void)o;
+    IntervArgs *a = ctx;
+    if (!valid_name(value) || !strcmp(value, "full"))
+        return bb_fail(err, BB_EINPUT,
+                       "--set '%s': a name of letters, digits and -_.:,+ (under 64 characters), not 'full'", value);
+    IvSet *cur = &a->sets[a->nsets - 1];
+    if (cur->nflags || cur->name[0]) {
+        if (a->nsets == MAX_SETS) return bb_fail(err, BB_EINPUT, "more than %d intervention sets", MAX_SETS);
+        cur = &a->sets[a->nsets++];
+    }
+    snprintf(cur->name, sizeof cur->name, "%s", value);
+    return BB_OK;
+}
+
+/* --no-attn L.H etc.: the intervention goes to the current set (checked once the model
+ * is loaded). */
+static int on_intervention(void *ctx, const Opt *o, const char *value, BbError *err) {
+    IntervArgs *a = ctx;
+    if (a->nflags == MAX_FLAGS) return bb_fail(err, BB_EINPUT, "more than %d intervention flags", MAX_FLAGS);
+    a->flags[a->nflags++] = (IvFlag){a->nsets - 1, (InterventionKind)analysis_intervention_find(o->name), value};
+    a->sets[a->nsets - 1].nflags++;
+    return BB_OK;
+}
+
+/* The flag table: the interventions (from analysis.h's one list), --set, the options. */
+static int interv_opts(IntervArgs *a, Opt *t, OptEach *each) {
     int k = 0;
-    t[k++] = (Opt){"ckpt", OPT_STR, o->ckpt, 0, 0, NULL, "checkpoint: a step or 'last'"};
-    t[k++] = (Opt){"eval-batch", OPT_INT, &o->eval_batch, 0, 1 << 20, NULL,
+    for (int i = 0; i < ANALYSIS_NINTERVENTIONS; i++) {
+        const InterventionInfo *info = &analysis_interventions[i];
+        each[i] = (OptEach){on_intervention, a, info->per_head ? "L.H" : "L"};
+        t[k++] = (Opt){info->flag, OPT_EACH, &each[i], 0, 0, NULL, info->help};
+    }
+    each[ANALYSIS_NINTERVENTIONS] = (OptEach){on_set, a, "NAME"};
+    t[k++] = (Opt){"set", OPT_EACH, &each[ANALYSIS_NINTERVENTIONS], 0, 0, NULL,
+                   "start a new intervention set called NAME (default: named by its flags)"};
+    t[k++] = (Opt){"ckpt", OPT_STR, a->ckpt, 0, 0, NULL, "checkpoint: a step or 'last'"};
+    t[k++] = (Opt){"eval-batch", OPT_INT, &a->eval_batch, 0, 1 << 20, NULL,
                    "sequences of the fixed evaluation batch (0 = the run's --eval-batch)"};
-    t[k++] = (Opt){"tokens", OPT_STR, o->tokens, 0, 0, NULL, "token ids of an extra domain, e.g. 3,7 (\"\" = none)"};
-    t[k++] = (Opt){"out", OPT_STR, o->out, 0, 0, NULL, "output directory (\"\" = RUN_DIR/intervene)"};
-    t[k++] = (Opt){"chunk", OPT_INT, &o->ac.chunk, 1, 4096, NULL, "sequences per forward call (one per thread)"};
-    t[k++] = (Opt){"threads", OPT_INT, &o->threads, 0, 1024, NULL, "threads (0 = OpenMP default)"};
-    t[k++] = (Opt){"quiet", OPT_FLAG, &o->quiet, 0, 1, NULL, "no table on stdout"};
+    t[k++] = (Opt){"tokens", OPT_STR, a->tokens, 0, 0, NULL, "token ids of an extra domain, e.g. 3,7 (\"\" = none)"};
+    t[k++] = (Opt){"out", OPT_STR, a->out, 0, 0, NULL, "output directory (\"\" = RUN_DIR/intervene)"};
+    t[k++] = (Opt){"chunk", OPT_INT, &a->ac.chunk, 1, 4096, NULL, "sequences per forward call (one per thread)"};
+    t[k++] = (Opt){"threads", OPT_INT, &a->threads, 0, 1024, NULL, "threads (0 = OpenMP default)"};
+    t[k++] = (Opt){"quiet", OPT_FLAG, &a->quiet, 0, 1, NULL, "no table on stdout"};
+    BB_CHECK(k <= NOPTS);
     return k;
 }
 
@@ -59,264 +111,211 @@ static void usage(const Opt *table, int nopt) {
     printf("usage: bbsim intervene RUN_DIR INTERVENTION... [--set NAME INTERVENTION...]... [flags]\n\n"
            "Risks per domain (all, trigger = backcopy, nontrigger = bigram, --tokens) of the full model and\n"
            "with interventions applied inside the forward pass; interventions.tsv and, with every metric\n"
-           "of bbsim analyze under each intervention, intervention_metrics.tsv.\n\n"
-           "interventions (repeatable, comma lists allowed; L.H = layer L head H, L alone = all heads):\n"
-           "  --no-attn L.H            zero the head's attention output\n"
-           "  --no-mlp L               drop the layer's MLP output\n"
-           "  --no-layer L             both: the whole layer\n"
-           "  --zero-bos-value L.H     v_0 := 0 for the head\n"
-           "  --zero-bos-residual L    h_0 := 0 after layer L\n"
-           "  --oracle-attn L.H        trigger rows one-hot on i-1, the others on key 0\n"
-           "  --all-bos L.H            every row one-hot on key 0\n"
-           "  --set NAME               start a new intervention set called NAME (default: named by its flags)\n\n"
-           "flags:\n");
+           "of bbsim analyze under each intervention, intervention_metrics.tsv.\n"
+           "Interventions are repeatable, comma lists allowed; L.H = layer L head H, L alone = all heads.\n\n");
     opts_help(stdout, table, nopt);
 }
 
-static int is_iv_flag(const char *name) {
-    for (int k = 0; iv_flags[k]; k++)
-        if (!strcmp(name, iv_flags[k])) return 1;
-    return 0;
-}
-
-/* Set names: letters, digits and "-_.:,+" only (they go into a TSV column). */
-static int valid_name(const char *s) {
-    if (!*s || strlen(s) >= 64) return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || strchr("-_.:,+", *s)))
-            return 0;
-    return 1;
-}
-
-int cmd_intervene(int argc, char **argv) {
-    IntervOpts o;
-    memset(&o, 0, sizeof o);
-    snprintf(o.ckpt, sizeof o.ckpt, "last");
-    analysis_config_default(&o.ac);
-    Opt table[8];
-    const int nopt = interv_opts(&o, table);
-    BbError err = {{0}};
-
-    /* split argv: intervention flags and --set go to the sets, the rest to the Opt table */
-    IvSet sets[MAX_SETS];
-    IvFlag flags[MAX_FLAGS];
-    int nsets = 1, nflags = 0, nrest = 0;
-    memset(sets, 0, sizeof sets);
-    char **rest = bb_calloc((size_t)argc + 1, sizeof *rest);
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+/* The command line into a (sets and options) and the run directory; BB_EINPUT with a
+ * message on anything wrong, 1 (with the usage printed) for --help. */
+static int interv_parse(IntervArgs *a, int argc, char **argv, const char **dir, long *step, BbError *err) {
+    Opt table[NOPTS];
+    OptEach each[ANALYSIS_NINTERVENTIONS + 1];
+    const int nopt = interv_opts(a, table, each);
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(table, nopt);
-            free(rest);
-            return 0;
+            return 1;
         }
-        if (strncmp(a, "--", 2) != 0) {
-            rest[nrest++] = argv[i];
-            continue;
-        }
-        char name[64];
-        const char *eq = strchr(a + 2, '=');
-        size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-        snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), a + 2);
-        if (strcmp(name, "set") != 0 && !is_iv_flag(name)) {
-            rest[nrest++] = argv[i];
-            continue;
-        }
-        const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-        if (!value) {
-            free(rest);
-            bb_fail(&err, BB_EINPUT, "--%s needs a value", name);
-            return fail(BB_EINPUT, &err);
-        }
-        if (!strcmp(name, "set")) {
-            if (!valid_name(value) || !strcmp(value, "full")) {
-                free(rest);
-                bb_fail(&err, BB_EINPUT,
-                        "--set '%s': a name of letters, digits and -_.:,+ (under 64 characters), not 'full'", value);
-                return fail(BB_EINPUT, &err);
-            }
-            if (sets[nsets - 1].nflags || sets[nsets - 1].name[0]) {
-                if (nsets == MAX_SETS) {
-                    free(rest);
-                    bb_fail(&err, BB_EINPUT, "more than %d intervention sets", MAX_SETS);
-                    return fail(BB_EINPUT, &err);
-                }
-                nsets++;
-            }
-            snprintf(sets[nsets - 1].name, sizeof sets[nsets - 1].name, "%s", value);
-            continue;
-        }
-        if (nflags == MAX_FLAGS) {
-            free(rest);
-            bb_fail(&err, BB_EINPUT, "more than %d intervention flags", MAX_FLAGS);
-            return fail(BB_EINPUT, &err);
-        }
-        flags[nflags++] = (IvFlag){nsets - 1, iv_flags[0], value};
-        for (int k = 0; iv_flags[k]; k++)
-            if (!strcmp(name, iv_flags[k])) flags[nflags - 1].flag = iv_flags[k];
-        sets[nsets - 1].nflags++;
-    }
     char *pos[2];
     int npos;
-    int rc = opts_parse(table, nopt, nrest, rest, pos, 2, &npos, &err);
-    free(rest);
-    if (rc) return fail(rc, &err);
-    if (npos != 1) {
-        bb_fail(&err, BB_EINPUT,
-                "expected one run directory (usage: bbsim intervene RUN_DIR --no-attn L.H ..., see --help)");
-        return fail(BB_EINPUT, &err);
-    }
-    for (int s = 0; s < nsets; s++)
-        if (!sets[s].nflags) {
-            bb_fail(&err, BB_EINPUT, "%s%s%s: no intervention given (e.g. --no-attn 0.0, --no-mlp 0; see --help)",
-                    sets[s].name[0] ? "set '" : "", sets[s].name[0] ? sets[s].name : "nothing to do",
-                    sets[s].name[0] ? "'" : "");
-            return fail(BB_EINPUT, &err);
-        }
-    for (int s = 0; s < nsets; s++)
+    int rc = opts_parse(table, nopt, argc, argv, pos, 2, &npos, err);
+    if (rc) return rc;
+    if (npos != 1)
+        return bb_fail(err, BB_EINPUT,
+                       "expected one run directory (usage: bbsim intervene RUN_DIR --no-attn L.H ..., see --help)");
+    *dir = pos[0];
+    for (int s = 0; s < a->nsets; s++) {
+        const IvSet *set = &a->sets[s];
+        if (!set->nflags)
+            return bb_fail(err, BB_EINPUT, "%s%s%s: no intervention given (e.g. --no-attn 0.0, --no-mlp 0; see --help)",
+                           set->name[0] ? "set '" : "", set->name[0] ? set->name : "nothing to do",
+                           set->name[0] ? "'" : "");
         for (int t = 0; t < s; t++)
-            if (sets[s].name[0] && !strcmp(sets[s].name, sets[t].name)) {
-                bb_fail(&err, BB_EINPUT, "--set '%s' given twice", sets[s].name);
-                return fail(BB_EINPUT, &err);
-            }
-    long step = -1;
-    if (strcmp(o.ckpt, "last") != 0) {
+            if (set->name[0] && !strcmp(set->name, a->sets[t].name))
+                return bb_fail(err, BB_EINPUT, "--set '%s' given twice", set->name);
+    }
+    *step = -1;
+    if (strcmp(a->ckpt, "last") != 0) {
         char *end;
-        step = strtol(o.ckpt, &end, 10);
-        if (end == o.ckpt || *end || step < 0) {
-            bb_fail(&err, BB_EINPUT, "--ckpt '%s': expected a step or 'last'", o.ckpt);
-            return fail(BB_EINPUT, &err);
-        }
+        *step = strtol(a->ckpt, &end, 10);
+        if (end == a->ckpt || *end || *step < 0)
+            return bb_fail(err, BB_EINPUT, "--ckpt '%s': expected a step or 'last'", a->ckpt);
     }
-    const char *dir = pos[0];
-    if (o.threads > 0) omp_set_num_threads(o.threads);
-    blas_set_threads(1);
+    return BB_OK;
+}
 
-    Run run;
-    if ((rc = run_load(&run, dir, step, &err))) return fail(rc, &err);
-    const int V = run.task.V, B = o.eval_batch > 0 ? o.eval_batch : run.cfg.task.eval_batch;
-    /* build and check each set against this model */
-    for (int f = 0; f < nflags; f++) {
-        IvSet *s = &sets[flags[f].set];
-        s->iv.is_trigger = run.task.is_trigger;
-        if ((rc = analysis_intervention_add(&s->iv, &run.model, flags[f].flag, flags[f].value, &err))) {
-            run_free(&run);
-            return fail(rc, &err);
-        }
+/* Each set's interventions checked against the model; spec and (default) name filled. */
+static int sets_build(IntervArgs *a, const Run *run, BbError *err) {
+    for (int f = 0; f < a->nflags; f++) {
+        const IvFlag *fl = &a->flags[f];
+        IvSet *s = &a->sets[fl->set];
+        s->iv.is_trigger = run->task.is_trigger;
+        int rc = analysis_intervention_add(&s->iv, &run->model, fl->kind, fl->value, err);
+        if (rc) return rc;
         size_t k = strlen(s->spec);
-        snprintf(s->spec + k, sizeof s->spec - k, "%s--%s %s", k ? " " : "", flags[f].flag, flags[f].value);
+        snprintf(s->spec + k, sizeof s->spec - k, "%s--%s %s", k ? " " : "", analysis_interventions[fl->kind].flag,
+                 fl->value);
     }
-    for (int s = 0; s < nsets; s++) {
-        if (sets[s].name[0]) continue;
-        /* named by its flags: "no-attn:0.0+no-mlp:0" */
-        char *nm = sets[s].name;
-        for (int f = 0; f < nflags; f++) {
-            if (flags[f].set != s) continue;
-            size_t k = strlen(nm);
-            snprintf(nm + k, sizeof sets[s].name - k, "%s%s:%s", k ? "+" : "", flags[f].flag, flags[f].value);
+    for (int s = 0; s < a->nsets; s++) { /* unnamed sets are named by their flags: "no-attn:0.0+no-mlp:0" */
+        IvSet *set = &a->sets[s];
+        if (set->name[0]) continue;
+        for (int f = 0; f < a->nflags; f++) {
+            const IvFlag *fl = &a->flags[f];
+            if (fl->set != s) continue;
+            size_t k = strlen(set->name);
+            snprintf(set->name + k, sizeof set->name - k, "%s%s:%s", k ? "+" : "", analysis_interventions[fl->kind].flag,
+                     fl->value);
         }
     }
-    unsigned char *set = NULL;
-    if (o.tokens[0]) {
-        BbIntList l;
-        if ((rc = parse_intlist(o.tokens, &l, 0, V - 1, &err))) {
-            run_free(&run);
-            char inner[sizeof err.msg];
-            snprintf(inner, sizeof inner, "%s", err.msg);
-            bb_fail(&err, rc, "--tokens: %s (token ids of this run)", inner);
-            return fail(rc, &err);
-        }
-        set = bb_calloc((size_t)V, 1);
-        for (int i = 0; i < l.n; i++) set[l.v[i]] = 1;
-    }
-    char outdir[BB_STRLEN + 16];
-    if (o.out[0]) snprintf(outdir, sizeof outdir, "%s", o.out);
-    else snprintf(outdir, sizeof outdir, "%s/intervene", dir);
-    if ((rc = bb_mkdirs(outdir, &err))) {
-        free(set);
-        run_free(&run);
-        return fail(rc, &err);
-    }
+    return BB_OK;
+}
 
-    EvalBatch eb;
-    analysis_batch(&eb, &run.task, B, set);
-    const int threads = bb_threads();
-    Analysis *res = bb_calloc((size_t)nsets + 1, sizeof *res); /* [0] = full model */
-    analysis_collect(&res[0], &run.model, &run.task, &eb, NULL, &o.ac, ANALYSIS_ALL, threads);
-    for (int s = 0; s < nsets; s++)
-        analysis_collect(&res[s + 1], &run.model, &run.task, &eb, &sets[s].iv, &o.ac, ANALYSIS_ALL, threads);
+/* --tokens as a (V) membership table; NULL when not given. */
+static int token_set(const char *tokens, int V, unsigned char **out, BbError *err) {
+    *out = NULL;
+    if (!tokens[0]) return BB_OK;
+    BbIntList l;
+    int rc = parse_intlist(tokens, &l, 0, V - 1, err);
+    if (rc) {
+        char inner[sizeof err->msg];
+        snprintf(inner, sizeof inner, "%s", err->msg);
+        return bb_fail(err, rc, "--tokens: %s (token ids of this run)", inner);
+    }
+    *out = bb_calloc((size_t)V, 1);
+    for (int i = 0; i < l.n; i++) (*out)[l.v[i]] = 1;
+    return BB_OK;
+}
 
-    /* interventions.tsv */
-    char path[BB_STRLEN + 64];
+static const char *set_name(const IntervArgs *a, int s) { return s ? a->sets[s - 1].name : "full"; }
+
+/* interventions.tsv: per set and domain, the risks with and without the set. res[0] is
+ * the full model, res[s] set s-1. */
+static int write_risks(const char *path, const IntervArgs *a, const Run *run, int B, const Analysis *res,
+                       int ndom, BbError *err) {
     AtomicFile af;
-    snprintf(path, sizeof path, "%s/interventions.tsv", outdir);
-    const int ndom = set ? DOM_N : DOM_N - 1;
-    if ((rc = afile_open(&af, path, &err))) goto out;
-    analysis_header(af.f, &run, run.step, B, &o.ac);
+    int rc = afile_open(&af, path, err);
+    if (rc) return rc;
+    analysis_header(af.f, run, run->step, B, &a->ac);
     fputs("# risk = mean CE(p*, model) over the domain (trigger = backcopy, nontrigger = bigram positions);\n"
           "# *_full: the model without intervention on the same batch; delta_risk = risk - risk_full\n",
           af.f);
     fputs("intervention\tdomain\tpositions\toracle_risk\trisk_full\trisk\tdelta_risk\texcess_full\texcess\tspec\n",
           af.f);
-    for (int s = 0; s <= nsets; s++) {
-        const Risks *r = &res[s].risks, *f = &res[0].risks;
+    const Risks *f = &res[0].risks;
+    for (int s = 0; s <= a->nsets; s++) {
+        const Risks *r = &res[s].risks;
         for (int d = 0; d < ndom; d++) {
-            fprintf(af.f, "%s\t%s\t%ld\t", s ? sets[s - 1].name : "full", metrics_domain_names[d], r->n[d]);
-            bb_put_num(af.f, f->oracle[d]);
-            fputc('\t', af.f);
-            bb_put_num(af.f, f->risk[d]);
-            fputc('\t', af.f);
-            bb_put_num(af.f, r->risk[d]);
-            fputc('\t', af.f);
-            bb_put_num(af.f, r->risk[d] - f->risk[d]);
-            fputc('\t', af.f);
-            bb_put_num(af.f, f->excess[d]);
-            fputc('\t', af.f);
-            bb_put_num(af.f, r->excess[d]);
-            fprintf(af.f, "\t%s\n", s ? sets[s - 1].spec : "-");
+            fprintf(af.f, "%s\t%s\t%ld", set_name(a, s), metrics_domain_names[d], r->n[d]);
+            bb_put_fields(af.f, 6, (double[]){f->oracle[d], f->risk[d], r->risk[d], r->risk[d] - f->risk[d],
+                                              f->excess[d], r->excess[d]});
+            fprintf(af.f, "\t%s\n", s ? a->sets[s - 1].spec : "-");
         }
     }
-    if ((rc = afile_commit(&af, &err))) goto out;
+    return afile_commit(&af, err);
+}
 
-    /* intervention_metrics.tsv: every metric of bbsim analyze under each intervention */
-    snprintf(path, sizeof path, "%s/intervention_metrics.tsv", outdir);
-    if ((rc = afile_open(&af, path, &err))) goto out;
-    analysis_header(af.f, &run, run.step, B, &o.ac);
+/* intervention_metrics.tsv: every metric of bbsim analyze under each set. */
+static int write_metrics(const char *path, const IntervArgs *a, const Run *run, int B, const Analysis *res,
+                         int has_tokens, BbError *err) {
+    AtomicFile af;
+    int rc = afile_open(&af, path, err);
+    if (rc) return rc;
+    analysis_header(af.f, run, run->step, B, &a->ac);
     fputs("# metrics as in bbsim analyze's metrics.tsv, measured with each intervention applied\n", af.f);
     fputs("intervention\tlayer\thead\tmetric\tvalue\n", af.f);
-    {
-        const int cap = 32 + BB_MAXL * (4 + BB_MAXH * 24);
-        MetricEntry *e = bb_malloc((size_t)cap * sizeof *e);
-        for (int s = 0; s <= nsets; s++) {
-            int n = analysis_metric_entries(&res[s], &run.model, set != NULL, e, cap);
-            BB_CHECK(n <= cap);
-            for (int k = 0; k < n; k++) {
-                fprintf(af.f, "%s\t%d\t%d\t%s\t", s ? sets[s - 1].name : "full", e[k].layer, e[k].head, e[k].name);
-                bb_put_num(af.f, e[k].value);
-                fputc('\n', af.f);
-            }
+    const int cap = 32 + BB_MAXL * (4 + BB_MAXH * 24);
+    MetricEntry *e = bb_malloc((size_t)cap * sizeof *e);
+    for (int s = 0; s <= a->nsets; s++) {
+        int n = analysis_metric_entries(&res[s], &run->model, has_tokens, e, cap);
+        BB_CHECK(n <= cap);
+        for (int k = 0; k < n; k++) {
+            fprintf(af.f, "%s\t%d\t%d\t%s", set_name(a, s), e[k].layer, e[k].head, e[k].name);
+            bb_put_fields(af.f, 1, &e[k].value);
+            fputc('\n', af.f);
         }
-        free(e);
     }
-    if ((rc = afile_commit(&af, &err))) goto out;
+    free(e);
+    return afile_commit(&af, err);
+}
 
-    if (!o.quiet) {
-        printf("bbsim intervene: %s, step %ld, %d sequences x %d positions -> %s\n\n", dir, run.step, B, eb.T, outdir);
-        printf("%-28s %-10s %9s %9s %9s %9s %9s\n", "intervention", "domain", "risk_full", "risk", "delta",
-               "exc_full", "excess");
-        for (int s = 0; s <= nsets; s++) {
-            const Risks *r = &res[s].risks, *f = &res[0].risks;
-            for (int d = 0; d < ndom; d++)
-                printf("%-28s %-10s %9.4f %9.4f %+9.4f %9.4f %9.4f\n", d ? "" : s ? sets[s - 1].name : "full",
-                       metrics_domain_names[d], f->risk[d], r->risk[d], r->risk[d] - f->risk[d], f->excess[d],
-                       r->excess[d]);
-        }
+static void print_table(const IntervArgs *a, const char *dir, const Run *run, int B, int T, const char *outdir,
+                        const Analysis *res, int ndom) {
+    printf("bbsim intervene: %s, step %ld, %d sequences x %d positions -> %s\n\n", dir, run->step, B, T, outdir);
+    printf("%-28s %-10s %9s %9s %9s %9s %9s\n", "intervention", "domain", "risk_full", "risk", "delta", "exc_full",
+           "excess");
+    const Risks *f = &res[0].risks;
+    for (int s = 0; s <= a->nsets; s++) {
+        const Risks *r = &res[s].risks;
+        for (int d = 0; d < ndom; d++)
+            printf("%-28s %-10s %9.4f %9.4f %+9.4f %9.4f %9.4f\n", d ? "" : set_name(a, s), metrics_domain_names[d],
+                   f->risk[d], r->risk[d], r->risk[d] - f->risk[d], f->excess[d], r->excess[d]);
     }
-out:
-    for (int s = 0; s <= nsets; s++) analysis_free(&res[s]);
+}
+
+int cmd_intervene(int argc, char **argv) {
+    IntervArgs *a = bb_calloc(1, sizeof *a);
+    snprintf(a->ckpt, sizeof a->ckpt, "last");
+    analysis_config_default(&a->ac);
+    a->nsets = 1;
+    BbError err = {{0}};
+    const char *dir = NULL;
+    long step = -1;
+    int rc = interv_parse(a, argc, argv, &dir, &step, &err);
+    if (rc) {
+        free(a);
+        return rc == 1 ? 0 : fail(rc, &err);
+    }
+    if (a->threads > 0) omp_set_num_threads(a->threads);
+    blas_set_threads(1);
+
+    Run run;
+    if ((rc = run_load(&run, dir, step, &err))) {
+        free(a);
+        return fail(rc, &err);
+    }
+    const int B = a->eval_batch > 0 ? a->eval_batch : run.cfg.task.eval_batch;
+    unsigned char *tokens = NULL;
+    char outdir[BB_STRLEN + 16];
+    if (a->out[0]) snprintf(outdir, sizeof outdir, "%s", a->out);
+    else snprintf(outdir, sizeof outdir, "%s/intervene", dir);
+    if ((rc = sets_build(a, &run, &err)) || (rc = token_set(a->tokens, run.task.V, &tokens, &err)) ||
+        (rc = bb_mkdirs(outdir, &err))) {
+        free(tokens);
+        run_free(&run);
+        free(a);
+        return fail(rc, &err);
+    }
+
+    EvalBatch eb;
+    analysis_batch(&eb, &run.task, B, tokens);
+    const int threads = bb_threads(), ndom = tokens ? DOM_N : DOM_N - 1;
+    Analysis *res = bb_calloc((size_t)a->nsets + 1, sizeof *res); /* [0] = full model */
+    for (int s = 0; s <= a->nsets; s++)
+        analysis_collect(&res[s], &run.model, &run.task, &eb, s ? &a->sets[s - 1].iv : NULL, &a->ac, ANALYSIS_ALL,
+                         threads);
+    char path[BB_STRLEN + 64];
+    snprintf(path, sizeof path, "%s/interventions.tsv", outdir);
+    rc = write_risks(path, a, &run, B, res, ndom, &err);
+    snprintf(path, sizeof path, "%s/intervention_metrics.tsv", outdir);
+    if (!rc) rc = write_metrics(path, a, &run, B, res, tokens != NULL, &err);
+    if (!rc && !a->quiet) print_table(a, dir, &run, B, eb.T, outdir, res, ndom);
+
+    for (int s = 0; s <= a->nsets; s++) analysis_free(&res[s]);
     free(res);
     analysis_batch_free(&eb);
-    free(set);
+    free(tokens);
     run_free(&run);
+    free(a);
     return rc ? fail(rc, &err) : 0;
 }

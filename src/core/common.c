@@ -140,6 +140,10 @@ static int set_value(const Opt *o, const char *value, BbError *err) {
             }
             return bb_fail(err, BB_EINPUT, "--%s: unknown value '%s' (choose one of: %s)", o->name, value, list);
         }
+    case OPT_EACH: {
+        const OptEach *each = o->dest;
+        return each->fn(each->ctx, o, value, err);
+    }
     case OPT_INTLIST: {
         int rc = parse_intlist(value, (BbIntList *)o->dest, (int)o->lo, (int)o->hi, err);
         if (rc) {
@@ -226,6 +230,7 @@ void opts_format(const Opt *o, char *buf, size_t len) {
     case OPT_STR: snprintf(buf, len, "%s", (const char *)o->dest); break;
     case OPT_FLAG: snprintf(buf, len, "%d", *(int *)o->dest); break;
     case OPT_CHOICE: snprintf(buf, len, "%s", o->choices[*(int *)o->dest]); break;
+    case OPT_EACH: snprintf(buf, len, "%s", ""); break;
     case OPT_INTLIST: {
         const BbIntList *l = o->dest;
         buf[0] = '\0';
@@ -245,23 +250,25 @@ void opts_help(FILE *f, const Opt *opts, int nopts) {
         opts_format(o, val, sizeof val);
         /* print %g for doubles in help: shorter than the round-trip form */
         if (o->kind == OPT_DOUBLE) snprintf(val, sizeof val, "%g", *(double *)o->dest);
-        const char *meta = o->kind == OPT_FLAG ? "" : o->kind == OPT_CHOICE ? " NAME"
-                         : o->kind == OPT_INTLIST ? " LIST" : o->kind == OPT_STR ? " STR"
-                         : o->kind == OPT_DOUBLE ? " X" : " N";
-        snprintf(flag, sizeof flag, "--%s%s", o->name, meta);
+        const char *meta = o->kind == OPT_EACH ? ((const OptEach *)o->dest)->meta : o->kind == OPT_FLAG ? "" : o->kind == OPT_CHOICE ? "NAME"
+                         : o->kind == OPT_INTLIST ? "LIST" : o->kind == OPT_STR ? "STR"
+                         : o->kind == OPT_DOUBLE ? "X" : "N";
+        snprintf(flag, sizeof flag, "--%s%s%s", o->name, meta[0] ? " " : "", meta);
         fprintf(f, "  %-24s %s", flag, o->help);
         if (o->kind == OPT_CHOICE) {
             fprintf(f, " (");
             for (int c = 0; o->choices[c]; c++) fprintf(f, "%s%s", c ? "|" : "", o->choices[c]);
             fprintf(f, ")");
         }
-        if (o->kind == OPT_FLAG) fprintf(f, " [default: %s]\n", *(int *)o->dest ? "on" : "off");
+        if (o->kind == OPT_EACH) fprintf(f, "\n");
+        else if (o->kind == OPT_FLAG) fprintf(f, " [default: %s]\n", *(int *)o->dest ? "on" : "off");
         else fprintf(f, " [default: %s]\n", val[0] ? val : "none");
     }
 }
 
 void opts_write(FILE *f, const Opt *opts, int nopts) {
     for (int i = 0; i < nopts; i++) {
+        if (opts[i].kind == OPT_EACH) continue;
         char val[BB_STRLEN + 64];
         opts_format(&opts[i], val, sizeof val);
         fprintf(f, "%s %s\n", opts[i].name, val);
