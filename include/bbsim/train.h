@@ -20,6 +20,8 @@ void trainer_free(Trainer *tr);
  * is then in trainer_grads(tr) (nparams). backcopy/bigram (optional): mean losses on
  * trigger / non-trigger positions. */
 double trainer_step(Trainer *tr, const int *inputs, const int *targets, int B, double *backcopy, double *bigram);
+/* Forward only (the evaluation batch, any size): mean losses as trainer_step. */
+double trainer_eval(Trainer *tr, const int *inputs, const int *targets, int B, double *backcopy, double *bigram);
 float *trainer_grads(Trainer *tr);
 size_t trainer_bytes(const Trainer *tr);
 int trainer_threads(const Trainer *tr);

@@ -163,15 +163,24 @@ static void trainer_pass(Trainer *tr, const int *inputs, const int *targets, int
     }
 }
 
+/* Mean losses of a summed pass: overall (per position), backcopy and bigram. */
+static double pass_means(const LossSums *ls, int B, int T, double *backcopy, double *bigram) {
+    if (backcopy) *backcopy = ls->bc_n ? ls->bc_sum / (double)ls->bc_n : NAN;
+    if (bigram) *bigram = ls->bg_n ? ls->bg_sum / (double)ls->bg_n : NAN;
+    return ls->loss_sum / ((double)B * T);
+}
+
 double trainer_step(Trainer *tr, const int *inputs, const int *targets, int B, double *backcopy, double *bigram) {
     LossSums ls;
     trainer_pass(tr, inputs, targets, B, 1, &ls);
-    if (backcopy) *backcopy = ls.bc_n ? ls.bc_sum / (double)ls.bc_n : NAN;
-    if (bigram) *bigram = ls.bg_n ? ls.bg_sum / (double)ls.bg_n : NAN;
-    return ls.loss_sum / ((double)B * tr->task->cfg.seq);
+    return pass_means(&ls, B, tr->task->cfg.seq, backcopy, bigram);
 }
 
-static double mean_or_nan(double s, long n) { return n ? s / (double)n : NAN; }
+double trainer_eval(Trainer *tr, const int *inputs, const int *targets, int B, double *backcopy, double *bigram) {
+    LossSums ls;
+    trainer_pass(tr, inputs, targets, B, 0, &ls);
+    return pass_means(&ls, B, tr->task->cfg.seq, backcopy, bigram);
+}
 
 static void progress(const TrainConfig *c, long step, double loss, double bc, double bg, double ms,
                      int tty, double elapsed_steps_ms) {
@@ -224,6 +233,130 @@ static int write_config_file(const TrainConfig *c, BbError *err) {
     return afile_commit(&af, err);
 }
 
+/* The state of a run: rebuilt from the last checkpoint of c->resume (only steps,
+ * eval_every, threads and quiet come from the command line; steps / eval_every < 0: not
+ * given, keep the run's own), or fresh from the configuration. */
+static int state_resume(TrainConfig *c, Task *task, Model *model, Optim *opt, long *step, BbError *err) {
+    long *steps;
+    int n, rc;
+    if ((rc = run_checkpoints(c->resume, &steps, &n, err))) return rc;
+    char path[BB_STRLEN + 64];
+    ckpt_path(path, sizeof path, c->resume, steps[n - 1]);
+    free(steps);
+    TrainConfig saved;
+    if ((rc = ckpt_read(path, &saved, task, model, opt, step, err))) return rc;
+    if (c->steps >= 0) saved.steps = c->steps;
+    saved.threads = c->threads;
+    saved.quiet = c->quiet;
+    if (c->eval_every >= 0) saved.eval_every = c->eval_every;
+    snprintf(saved.out, sizeof saved.out, "%s", c->resume);
+    snprintf(saved.resume, sizeof saved.resume, "%s", c->resume);
+    *c = saved;
+    if (*step > c->steps) {
+        optim_free(opt);
+        model_free(model);
+        task_free(task);
+        return bb_fail(err, BB_EINPUT, "%s: last checkpoint is at step %ld, beyond --steps %ld", c->out, *step,
+                       c->steps);
+    }
+    return BB_OK;
+}
+
+static int state_fresh(const TrainConfig *c, Task *task, Model *model, Optim *opt, BbError *err) {
+    int rc;
+    if ((rc = task_build(task, &c->task, err))) return rc;
+    ModelConfig mc = c->model;
+    train_model_config_from_task(&mc, task);
+    if ((rc = model_build(model, &mc, err))) {
+        task_free(task);
+        return rc;
+    }
+    optim_alloc(opt, &c->optim, model->nparams);
+    return BB_OK;
+}
+
+/* The run directory: refuse to train over another run, write config.txt, cut
+ * metrics.tsv back to the resumed step, open it for appending (header when new). */
+static int run_dir_prepare(const TrainConfig *c, long step, const char *mpath, FILE **metrics, BbError *err) {
+    char ckdir[BB_STRLEN + 16];
+    snprintf(ckdir, sizeof ckdir, "%s/ckpt", c->out);
+    int rc;
+    if (!c->resume[0] && access(mpath, F_OK) == 0)
+        return bb_fail(err, BB_EINPUT,
+                       "%s already holds a run (metrics.tsv exists): continue it with --resume %s, or choose another --out",
+                       c->out, c->out);
+    if ((rc = bb_mkdirs(ckdir, err)) || (rc = write_config_file(c, err))) return rc;
+    if (c->resume[0] && (rc = metrics_truncate(mpath, step, err))) return rc;
+    const int exists = access(mpath, F_OK) == 0;
+    if (!(*metrics = fopen(mpath, "a"))) return bb_fail(err, BB_EIO, "cannot open %s: %s", mpath, strerror(errno));
+    if (!exists) {
+        bb_write_provenance(*metrics);
+        fputs(METRICS_COLUMNS, *metrics);
+    }
+    return BB_OK;
+}
+
+/* The buffers of the loop: the step engine, one training batch, the evaluation batch. */
+typedef struct {
+    Trainer *tr;
+    int *inputs, *targets;
+    int eval_B, *eval_in, *eval_tg;
+} Loop;
+
+static void loop_alloc(Loop *lp, const TrainConfig *c, const Task *task, const Model *model) {
+    const int T = c->task.seq;
+    lp->eval_B = c->eval_every > 0 ? c->task.eval_batch : 0;
+    lp->tr = trainer_alloc(task, model, c->batch, c->chunks, lp->eval_B);
+    lp->inputs = bb_malloc((size_t)c->batch * T * sizeof(int));
+    lp->targets = bb_malloc((size_t)c->batch * T * sizeof(int));
+    lp->eval_in = lp->eval_tg = NULL;
+    if (lp->eval_B) {
+        lp->eval_in = bb_malloc((size_t)lp->eval_B * T * sizeof(int));
+        lp->eval_tg = bb_malloc((size_t)lp->eval_B * T * sizeof(int));
+        task_eval_batch(task, lp->eval_B, lp->eval_in, lp->eval_tg);
+    }
+}
+
+static void loop_free(Loop *lp) {
+    free(lp->inputs);
+    free(lp->targets);
+    free(lp->eval_in);
+    free(lp->eval_tg);
+    trainer_free(lp->tr);
+}
+
+/* One metrics.tsv row (METRICS_COLUMNS): the update's batch losses, gradient norm,
+ * learning rate, ms/step and, every eval_every steps, the evaluation batch's losses. */
+static void metrics_row(FILE *f, long step, const double *train, double gnorm, double lr, double ms,
+                        const double *eval) {
+    fprintf(f, "%ld", step);
+    bb_put_fields(f, 3, train);
+    bb_put_fields(f, 3, (double[]){gnorm, lr, round(ms * 100) / 100}); /* ms/step: 0.01 ms is plenty */
+    bb_put_fields(f, 3, eval);
+    fputc('\n', f);
+}
+
+/* One update: batch `step`, forward + backward, gradient norm (and clipping), optimizer.
+ * train[] gets the batch's mean loss, backcopy and bigram losses. BB_ENUM on a
+ * non-finite loss or gradient (the parameters are then left as they were). */
+static int update(const TrainConfig *c, const Task *task, Model *model, Optim *opt, Loop *lp, long step,
+                  double *train, double *gnorm, double *lr, BbError *err) {
+    task_batch(task, step, c->batch, lp->inputs, lp->targets);
+    train[0] = trainer_step(lp->tr, lp->inputs, lp->targets, c->batch, &train[1], &train[2]);
+    float *grads = trainer_grads(lp->tr);
+    *gnorm = grad_norm(grads, model->nparams);
+    if (!isfinite(train[0]) || !isfinite(*gnorm))
+        return bb_fail(err, BB_ENUM, "non-finite %s at step %ld (loss %g, gradient norm %g); stopped",
+                       isfinite(train[0]) ? "gradient" : "loss", step + 1, train[0], *gnorm);
+    if (c->optim.clip > 0 && *gnorm > c->optim.clip) {
+        float scale = (float)(c->optim.clip / *gnorm);
+        for (size_t i = 0; i < model->nparams; i++) grads[i] *= scale;
+    }
+    *lr = optim_lr(&c->optim, opt->t, c->steps);
+    optim_step(opt, model->params, grads, *lr);
+    return BB_OK;
+}
+
 int train_run(TrainConfig *c, BbError *err) {
     Task task;
     Model model;
@@ -232,87 +365,22 @@ int train_run(TrainConfig *c, BbError *err) {
     int rc;
     if (c->threads > 0) omp_set_num_threads(c->threads);
     blas_set_threads(1);
-    if (c->resume[0]) {
-        /* continue the run in c->resume from its last checkpoint; only steps, threads and
-         * quiet come from the command line (steps / eval_every < 0: not given, keep the
-         * run's own), the rest from the checkpoint */
-        long *steps;
-        int n;
-        if ((rc = run_checkpoints(c->resume, &steps, &n, err))) return rc;
-        char path[BB_STRLEN + 64];
-        ckpt_path(path, sizeof path, c->resume, steps[n - 1]);
-        free(steps);
-        TrainConfig saved;
-        if ((rc = ckpt_read(path, &saved, &task, &model, &opt, &step, err))) return rc;
-        if (c->steps >= 0) saved.steps = c->steps; /* < 0: keep the run's own */
-        saved.threads = c->threads;
-        saved.quiet = c->quiet;
-        if (c->eval_every >= 0) saved.eval_every = c->eval_every;
-        snprintf(saved.out, sizeof saved.out, "%s", c->resume);
-        snprintf(saved.resume, sizeof saved.resume, "%s", c->resume);
-        *c = saved;
-        if (step > c->steps) {
-            rc = bb_fail(err, BB_EINPUT, "%s: last checkpoint is at step %ld, beyond --steps %ld", c->out, step,
-                         c->steps);
-            goto out_model;
-        }
-    } else {
-        if ((rc = task_build(&task, &c->task, err))) return rc;
-        ModelConfig mc = c->model;
-        train_model_config_from_task(&mc, &task);
-        if ((rc = model_build(&model, &mc, err))) {
-            task_free(&task);
-            return rc;
-        }
-        optim_alloc(&opt, &c->optim, model.nparams);
-    }
-    char ckdir[BB_STRLEN + 16], mpath[BB_STRLEN + 16];
+    rc = c->resume[0] ? state_resume(c, &task, &model, &opt, &step, err) : state_fresh(c, &task, &model, &opt, err);
+    if (rc) return rc;
+    char ckdir[BB_STRLEN + 16], mpath[BB_STRLEN + 16], path[BB_STRLEN + 64];
     snprintf(ckdir, sizeof ckdir, "%s/ckpt", c->out);
     snprintf(mpath, sizeof mpath, "%s/metrics.tsv", c->out);
-    if (!c->resume[0] && access(mpath, F_OK) == 0) {
-        rc = bb_fail(err, BB_EINPUT,
-                     "%s already holds a run (metrics.tsv exists): continue it with --resume %s, or choose another --out",
-                     c->out, c->out);
-        goto out_model;
-    }
-    if ((rc = bb_mkdirs(ckdir, err)) || (rc = write_config_file(c, err))) goto out_model;
-    if (c->resume[0] && (rc = metrics_truncate(mpath, step, err))) goto out_model;
-
-    const int T = c->task.seq;
-    const int eval_B = c->eval_every > 0 ? c->task.eval_batch : 0;
-    Trainer *tr = trainer_alloc(&task, &model, c->batch, c->chunks, eval_B);
-    int *inputs = bb_malloc((size_t)c->batch * T * sizeof(int));
-    int *targets = bb_malloc((size_t)c->batch * T * sizeof(int));
-    int *eval_in = NULL, *eval_tg = NULL;
-    if (eval_B) {
-        eval_in = bb_malloc((size_t)eval_B * T * sizeof(int));
-        eval_tg = bb_malloc((size_t)eval_B * T * sizeof(int));
-        task_eval_batch(&task, eval_B, eval_in, eval_tg);
-    }
-
     FILE *metrics = NULL;
-    {
-        FILE *probe = fopen(mpath, "r");
-        int exists = probe != NULL;
-        if (probe) fclose(probe);
-        metrics = fopen(mpath, "a");
-        if (!metrics) {
-            rc = bb_fail(err, BB_EIO, "cannot open %s: %s", mpath, strerror(errno));
-            goto out_all;
-        }
-        if (!exists) {
-            bb_write_provenance(metrics);
-            fputs(METRICS_COLUMNS, metrics);
-        }
-    }
-    char path[BB_STRLEN + 64];
+    if ((rc = run_dir_prepare(c, step, mpath, &metrics, err))) goto out_model;
     if (step == 0) {
         ckpt_path(path, sizeof path, c->out, 0);
         if ((rc = ckpt_write(path, c, &model, &opt, 0, err))) {
             fclose(metrics);
-            goto out_all;
+            goto out_model;
         }
     }
+    Loop lp;
+    loop_alloc(&lp, c, &task, &model);
 
     struct sigaction sa = {0}, old_int, old_term;
     sa.sa_handler = on_signal;
@@ -326,46 +394,21 @@ int train_run(TrainConfig *c, BbError *err) {
     double ms_avg = 0;
     rc = BB_OK;
     while (step < c->steps) {
-        double t0 = bb_now();
-        task_batch(&task, step, c->batch, inputs, targets);
-        LossSums ls;
-        trainer_pass(tr, inputs, targets, c->batch, 1, &ls);
-        float *grads = tr->chunk_grads;
-        double loss = ls.loss_sum / ((double)c->batch * T);
-        double gnorm = grad_norm(grads, model.nparams);
-        if (!isfinite(loss) || !isfinite(gnorm)) {
-            rc = bb_fail(err, BB_ENUM,
-                         "non-finite %s at step %ld (loss %g, gradient norm %g); stopped. The last good "
-                         "checkpoint is step %ld in %s",
-                         isfinite(loss) ? "gradient" : "loss", step + 1, loss, gnorm, last_ckpt, ckdir);
+        double t0 = bb_now(), train[3], eval[3] = {NAN, NAN, NAN}, gnorm = NAN, lr = NAN;
+        if ((rc = update(c, &task, &model, &opt, &lp, step, train, &gnorm, &lr, err))) {
+            char inner[sizeof err->msg];
+            snprintf(inner, sizeof inner, "%s", err->msg);
+            rc = bb_fail(err, rc, "%s. The last good checkpoint is step %ld in %s", inner, last_ckpt, ckdir);
             break;
         }
-        if (c->optim.clip > 0 && gnorm > c->optim.clip) {
-            float scale = (float)(c->optim.clip / gnorm);
-            for (size_t i = 0; i < model.nparams; i++) grads[i] *= scale;
-        }
-        double lr = optim_lr(&c->optim, opt.t, c->steps);
-        optim_step(&opt, model.params, grads, lr);
         step++;
         double ms = 1000.0 * (bb_now() - t0);
         ms_avg = step == 1 ? ms : 0.9 * ms_avg + 0.1 * ms;
-        double bc = mean_or_nan(ls.bc_sum, ls.bc_n), bg = mean_or_nan(ls.bg_sum, ls.bg_n);
-        double row[9] = {loss, bc, bg, gnorm, lr, ms, NAN, NAN, NAN};
-        if (eval_B && step % c->eval_every == 0) {
-            LossSums es;
-            trainer_pass(tr, eval_in, eval_tg, eval_B, 0, &es);
-            row[6] = es.loss_sum / ((double)eval_B * T);
-            row[7] = mean_or_nan(es.bc_sum, es.bc_n);
-            row[8] = mean_or_nan(es.bg_sum, es.bg_n);
-        }
-        fprintf(metrics, "%ld", step);
-        for (int k = 0; k < 9; k++) {
-            fputc('\t', metrics);
-            bb_put_num(metrics, k == 5 ? round(ms * 100) / 100 : row[k]); /* ms/step: 0.01 ms is plenty */
-        }
-        fputc('\n', metrics);
+        if (lp.eval_B && step % c->eval_every == 0)
+            eval[0] = trainer_eval(lp.tr, lp.eval_in, lp.eval_tg, lp.eval_B, &eval[1], &eval[2]);
+        metrics_row(metrics, step, train, gnorm, lr, ms, eval);
         if (!c->quiet && (tty || step % plain_every == 0 || step == c->steps))
-            progress(c, step, loss, bc, bg, ms_avg, tty, 0);
+            progress(c, step, train[0], train[1], train[2], ms_avg, tty, 0);
         int interrupted = g_interrupted;
         if (ckpt_scheduled(c, step) || step == c->steps || interrupted) {
             if (fflush(metrics) != 0 || ferror(metrics)) {
@@ -388,12 +431,7 @@ int train_run(TrainConfig *c, BbError *err) {
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (fclose(metrics) != 0 && rc == BB_OK) rc = bb_fail(err, BB_EIO, "cannot write %s: %s", mpath, strerror(errno));
-out_all:
-    free(inputs);
-    free(targets);
-    free(eval_in);
-    free(eval_tg);
-    trainer_free(tr);
+    loop_free(&lp);
 out_model:
     optim_free(&opt);
     model_free(&model);
