@@ -2,6 +2,7 @@
  * atomic files, the 64-bit GSL stream. */
 #include "testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,11 +178,30 @@ static void test_rng(void **state) {
     gsl_rng_free(h2);
 }
 
+/* Numbers in files: short where possible, always read back exactly, NaN/Inf spelled. */
+static void test_format_num(void **state) {
+    (void)state;
+    char buf[40];
+    const double cases[] = {0.003, 1.0 / 3.0, 3e-4, 1e30, -2.5, 0.0, 123456789.0, 0.1f, 6.02214076e23};
+    const char *short_forms[] = {"0.003", NULL, "0.0003", "1e+30", "-2.5", "0", "123456789", NULL, "6.02214076e+23"};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        bb_format_num(buf, sizeof buf, cases[k]);
+        if (strtod(buf, NULL) != cases[k]) fail_msg("%.17g printed as %s does not read back", cases[k], buf);
+        if (short_forms[k] && strcmp(buf, short_forms[k])) fail_msg("%.17g printed as %s, not %s", cases[k], buf, short_forms[k]);
+    }
+    bb_format_num(buf, sizeof buf, (double)0.1f); /* a float32 value needs at most 9 digits */
+    assert_true(strlen(buf) <= 11);
+    bb_format_num(buf, sizeof buf, NAN);
+    assert_string_equal(buf, "NaN");
+    bb_format_num(buf, sizeof buf, -INFINITY);
+    assert_string_equal(buf, "-Inf");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_ok),      cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_config_roundtrip), cmocka_unit_test(test_atomic_file),
-        cmocka_unit_test(test_rng),
+        cmocka_unit_test(test_rng),           cmocka_unit_test(test_format_num),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,58 @@
+/* Errors (GSL style: a status and a message), allocation that cannot fail, the GSL
+ * error handler, the clock and the thread count. */
+#include "bbsim/common.h"
+
+#include <omp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <time.h>
+#include <gsl/gsl_errno.h>
+
+int bb_fail(BbError *err, int code, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+void bb_panic(const char *file, int line, const char *what) {
+    fprintf(stderr, "bbsim: internal error at %s:%d: %s\n", file, line, what);
+    abort();
+}
+
+void *bb_malloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "bbsim: out of memory (asked for %zu bytes)\n", n);
+        exit(BB_ENOMEM);
+    }
+    return p;
+}
+
+void *bb_calloc(size_t count, size_t size) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) {
+        fprintf(stderr, "bbsim: out of memory (asked for %zu x %zu bytes)\n", count, size);
+        exit(BB_ENOMEM);
+    }
+    return p;
+}
+
+static void gsl_handler(const char *reason, const char *file, int line, int gsl_errno) {
+    fprintf(stderr, "bbsim: GSL error %d (%s) at %s:%d: %s\n", gsl_errno, gsl_strerror(gsl_errno), file,
+            line, reason);
+    abort();
+}
+
+void bb_install_gsl_handler(void) { gsl_set_error_handler(&gsl_handler); }
+
+double bb_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int bb_threads(void) { return omp_get_max_threads(); }

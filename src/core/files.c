@@ -1,0 +1,73 @@
+/* Atomic output files (temporary name, fsync, rename) and directory creation. */
+#include "bbsim/common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int afile_open(AtomicFile *af, const char *path, BbError *err) {
+    memset(af, 0, sizeof *af);
+    if (strlen(path) >= sizeof af->path) return bb_fail(err, BB_EINPUT, "path too long: %s", path);
+    strcpy(af->path, path);
+    snprintf(af->tmp, sizeof af->tmp, "%s.tmp", path);
+    af->f = fopen(af->tmp, "wb");
+    if (!af->f) return bb_fail(err, BB_EIO, "cannot create %s: %s", af->tmp, strerror(errno));
+    return BB_OK;
+}
+
+int afile_commit(AtomicFile *af, BbError *err) {
+    if (!af->f) return bb_fail(err, BB_EIO, "%s: not open", af->path);
+    int bad = fflush(af->f) != 0 || ferror(af->f);
+    int saved = errno;
+    if (!bad && fsync(fileno(af->f)) != 0 && errno != EINVAL && errno != EROFS) {
+        bad = 1;
+        saved = errno;
+    }
+    if (fclose(af->f) != 0 && !bad) {
+        bad = 1;
+        saved = errno;
+    }
+    af->f = NULL;
+    if (bad) {
+        unlink(af->tmp);
+        return bb_fail(err, BB_EIO, "cannot write %s: %s (nothing was replaced)", af->path,
+                       strerror(saved ? saved : EIO));
+    }
+    if (rename(af->tmp, af->path) != 0) {
+        saved = errno;
+        unlink(af->tmp);
+        return bb_fail(err, BB_EIO, "cannot rename %s to %s: %s", af->tmp, af->path, strerror(saved));
+    }
+    return BB_OK;
+}
+
+void afile_abort(AtomicFile *af) {
+    if (af->f) {
+        fclose(af->f);
+        af->f = NULL;
+        unlink(af->tmp);
+    }
+}
+
+int bb_mkdirs(const char *path, BbError *err) {
+    char buf[BB_STRLEN];
+    if (strlen(path) >= sizeof buf) return bb_fail(err, BB_EINPUT, "path too long: %s", path);
+    strcpy(buf, path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return bb_fail(err, BB_EIO, "cannot create directory %s: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return bb_fail(err, BB_EIO, "cannot create directory %s: %s", buf, strerror(errno));
+    struct stat st;
+    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+        return bb_fail(err, BB_EIO, "%s exists and is not a directory", buf);
+    return BB_OK;
+}
