@@ -98,6 +98,9 @@ int intlist_has(const BbIntList *l, int v);
  * "Inf"/"-Inf" (what numpy, pandas and gnuplot read). Every TSV and config number goes
  * through this. Returns the length (as snprintf). */
 int bb_format_num(char *buf, size_t len, double x);
+/* The same for a float32 value: the shortest decimal that strtof reads back (<= 9 digits). */
+int bb_format_float(char *buf, size_t len, float x);
+void bb_put_float(FILE *f, float x);
 /* fputs of bb_format_num. */
 void bb_put_num(FILE *f, double x);
 /* n TSV fields, each "\t" + bb_format_num(x[i]) (integers print as integers). */

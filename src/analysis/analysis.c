@@ -590,7 +590,7 @@ int analysis_write_sequence(const char *dir, const char *name, const Run *run, c
             for (int i = 0; i < T; i++)
                 for (int j = 0; j <= i; j++) {
                     fprintf(af.f, "%d\t%d\t", i, j);
-                    bb_put_num(af.f, d->att[base + (size_t)i * T + j]);
+                    bb_put_float(af.f, d->att[base + (size_t)i * T + j]);
                     fputc('\t', af.f);
                     bb_put_num(af.f, d->share[base + (size_t)i * T + j]);
                     fputc('\n', af.f);

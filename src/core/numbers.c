@@ -27,3 +27,19 @@ void bb_put_fields(FILE *f, int n, const double *x) {
         bb_put_num(f, x[i]);
     }
 }
+
+int bb_format_float(char *buf, size_t len, float x) {
+    if (isnan(x) || isinf(x)) return bb_format_num(buf, len, x);
+    int n = 0;
+    for (int digits = 6; digits <= 9; digits++) { // %.9g always reads back to the same float
+        n = snprintf(buf, len, "%.*g", digits, (double)x);
+        if (digits == 9 || strtof(buf, NULL) == x) break;
+    }
+    return n;
+}
+
+void bb_put_float(FILE *f, float x) {
+    char buf[40];
+    bb_format_float(buf, sizeof buf, x);
+    fputs(buf, f);
+}
