@@ -1,4 +1,4 @@
-# Theory (spec/theory.md; claims C10-C12): bbsim theory all decides its own claims into
+# Theory (docs/method.md#theory-checks; claims C10-C12): bbsim theory all decides its own claims into
 # $(OUT)/theory/theory.tsv; bbsim claims copies those rows into claims.tsv.
 # quick: the defaults of bbsim theory (~20 s on 2 cores). paper: the simplified model at
 # the paper's budget (training.md: adamw 0.03, 10k steps) with the paper's batch and N.

@@ -16,7 +16,7 @@ set xrange [0:1]
 rows = n > 45 ? n : 45
 set yrange [rows + 1.5:-3]
 set lmargin 0; set rmargin 0; set tmargin 0; set bmargin 0
-set label 1 sprintf("Claims of spec/figures.md: %d of %d pass", npass, n) at 0.02, -1.8 left font ',12' noenhanced
+set label 1 sprintf("Claims of docs/figures.md: %d of %d pass", npass, n) at 0.02, -1.8 left font ',12' noenhanced
 fs = n > 40 ? ',6' : ',7'
 cut(s, k) = strlen(s) > k ? s[1:k-2].'..' : s
 plot f using (0.02):($0 + 1):(strcol("id")) with labels left noenhanced font fs, \

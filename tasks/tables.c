@@ -1,4 +1,4 @@
-/* The three sources of the task's tables (spec/task.md, "Vocabulary and tables"):
+/* The three sources of the task's tables (docs/method.md#vocabulary):
  * the built-in synthetic chain, a text corpus, and a numeric transition-matrix file
  * (with optional marginal and label files). Each gives V_base, P(b|a), pi and labels.
  *

@@ -1,4 +1,4 @@
-/* Unit tests for the task module (spec/task.md): tables from the three sources and their
+/* Unit tests for the task module (docs/method.md#the-task): tables from the three sources and their
  * errors, the rules of every variant, bigram frequencies (chi-square), the oracle and the
  * exact Bayes floor against brute-force enumeration and Monte-Carlo, determinism across
  * thread counts, and the `bbsim task` command. */

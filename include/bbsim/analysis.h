@@ -1,4 +1,4 @@
-/* The analysis drivers behind `bbsim analyze` and `bbsim intervene` (spec/analysis.md):
+/* The analysis drivers behind `bbsim analyze` and `bbsim intervene` (docs/method.md#metrics):
  * run the instrumented forward pass over the fixed evaluation batch in fixed chunks
  * (one Workspace per thread, accumulators merged in chunk order, so the numbers never
  * depend on the thread count), turn the activations into metrics (src/analysis/metrics.c), and

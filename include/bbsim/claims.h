@@ -1,4 +1,4 @@
-/* The claims of spec/figures.md, decided by number. `bbsim theory` decides C10-C12 from
+/* The claims of docs/figures.md, decided by number. `bbsim theory` decides C10-C12 from
  * its own runs; `bbsim claims OUT` decides the others from the files that `make repro`
  * leaves in OUT (run directories, their analysis/dynamics/intervention TSVs) and gathers
  * every row into OUT/claims.tsv. A failing claim is a result, never an error; a missing

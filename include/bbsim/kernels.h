@@ -1,4 +1,4 @@
-/* The transformer's numerical kernels (spec/model.md) as matched forward/backward pairs
+/* The transformer's numerical kernels (docs/method.md#the-model) as matched forward/backward pairs
  * over flat row-major float buffers, plus plain-loop reference versions the tests check
  * the fast (CBLAS) ones against. N = B*T rows. Backward kernels ACCUMULATE (+=) into
  * their gradients, so the caller zeroes a gradient buffer once before its first use. */

@@ -1,4 +1,4 @@
-/* The metrics of spec/analysis.md on plain arrays: risks against the oracle law, the
+/* The metrics of docs/method.md#metrics on plain arrays: risks against the oracle law, the
  * three extreme-token phenomena per layer and head (attention sink, sink logit, value
  * drain, residual peak), importance scores and the sink rate, and the head classifier.
  * Nothing here runs the model: callers pass activations (Workspace slabs or
@@ -52,7 +52,7 @@ void metrics_risks(const RiskAcc *acc, Risks *out);
 
 /* ---- attention ----
  * Attention "share" of key j for query i: |a_ij| / (sum_{j'<=i} |a_ij'| + |slot_i|), the
- * proxy of spec/analysis.md for activations whose weights do not sum to one (relu,
+ * proxy of docs/method.md#metrics for activations whose weights do not sum to one (relu,
  * sigmoid); for softmax, sigmoid-norm, softmax-keybias and softmax1 it is the weight
  * itself (their rows, slot included, sum to one). A row with no mass has share 0. */
 double metrics_attn_share(const float *att_row, float slot, int i, int j);

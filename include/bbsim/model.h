@@ -1,4 +1,4 @@
-/* The transformer of spec/model.md (and the simplified model), float32, over flat
+/* The transformer of docs/method.md#the-model (and the simplified model), float32, over flat
  * buffers: one buffer of parameters, named pointers into it, a Workspace holding every
  * activation of a (B, T) chunk (attention weights included, for the analyses), matched
  * forward/backward passes, instrumentation and interventions. */

@@ -1,4 +1,4 @@
-/* Optimizers of spec/training.md over flat float buffers: AdamW (decoupled decay),
+/* Optimizers of docs/method.md#training over flat float buffers: AdamW (decoupled decay),
  * SGD with momentum (L2 decay in the gradient) and Adam (L2 decay in the gradient),
  * with optional linear warm-up, cosine decay and gradient-norm clipping. */
 #ifndef BBSIM_OPTIM_H

@@ -1,4 +1,4 @@
-/* The Bigram-Backcopy task and its variants (spec/task.md): transition tables from
+/* The Bigram-Backcopy task and its variants (docs/method.md#the-task): transition tables from
  * three sources, trigger choice, deterministic per-sequence sampling, the fixed
  * evaluation batch, the oracle next-token law and the exact Bayes floor. */
 #ifndef BBSIM_TASK_H

@@ -1,5 +1,5 @@
-/* The mutual-reinforcement theory checker (spec/theory.md, claims C10-C12 of
- * spec/figures.md): the reduced gradient model integrated as an ODE (GSL odeiv2, implicit
+/* The mutual-reinforcement theory checker (docs/method.md#theory-checks, claims C10-C12 of
+ * docs/figures.md): the reduced gradient model integrated as an ODE (GSL odeiv2, implicit
  * BDF) and by plain gradient descent, the rate fits, the residual-peak toy (Adam vs SGD),
  * the trained simplified model, and the claims table that `bbsim theory` writes. */
 #ifndef BBSIM_THEORY_H

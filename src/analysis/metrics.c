@@ -1,4 +1,4 @@
-/* The metrics of spec/analysis.md on plain arrays (see include/bbsim/metrics.h):
+/* The metrics of docs/method.md#metrics on plain arrays (see include/bbsim/metrics.h):
  * accumulators that callers fill per sequence and merge in a fixed order, then
  * "finish" into the numbers that go into the TSVs. Sums are in double. */
 #include "bbsim/metrics.h"

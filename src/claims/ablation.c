@@ -1,4 +1,4 @@
-/* Claims C13-C14 of spec/figures.md from the runs of paper_repro/ablation.mk.
+/* Claims C13-C14 of docs/figures.md from the runs of paper_repro/ablation.mk.
  * PLACEHOLDER: not built yet; make repro does not request this section. */
 #include "bbsim/claims.h"
 

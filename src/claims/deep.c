@@ -1,4 +1,4 @@
-/* Claims C6-C9 of spec/figures.md from the runs of paper_repro/deep.mk.
+/* Claims C6-C9 of docs/figures.md from the runs of paper_repro/deep.mk.
  * PLACEHOLDER: not built yet; make repro does not request this section. */
 #include "bbsim/claims.h"
 

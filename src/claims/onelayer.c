@@ -1,4 +1,4 @@
-/* Claims C1-C5 of spec/figures.md from the runs of paper_repro/onelayer.mk.
+/* Claims C1-C5 of docs/figures.md from the runs of paper_repro/onelayer.mk.
  * PLACEHOLDER: not built yet; make repro does not request this section. */
 #include "bbsim/claims.h"
 

@@ -1,4 +1,4 @@
-/* Claims C15-C17 of spec/figures.md from the runs of paper_repro/related.mk.
+/* Claims C15-C17 of docs/figures.md from the runs of paper_repro/related.mk.
  * PLACEHOLDER: not built yet; make repro does not request this section. */
 #include "bbsim/claims.h"
 

@@ -1,5 +1,5 @@
 /* bbsim analyze: the extreme-token metrics, the head table and the figure data of a run
- * directory (spec/analysis.md), for one checkpoint or, with --ckpt all, the training
+ * directory (docs/method.md#metrics), for one checkpoint or, with --ckpt all, the training
  * dynamics (one dynamics.tsv row per checkpoint). The work is in src/analysis/analysis.c. */
 #include <omp.h>
 #include <stdlib.h>
@@ -237,7 +237,7 @@ int cmd_analyze(int argc, char **argv) {
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: bbsim analyze RUN_DIR [flags]\n\n"
-                   "Metrics of spec/analysis.md on the run's fixed evaluation batch: risks.tsv, metrics.tsv,\n"
+                   "Metrics of docs/method.md#metrics on the run's fixed evaluation batch: risks.tsv, metrics.tsv,\n"
                    "heads.tsv (dormant / active / mixed per domain), dlogit.tsv, keys.tsv, sink.tsv and, for the\n"
                    "'active', 'dormant' and --seqs sequences, attention_*.tsv, values_*.tsv, norms_*.tsv.\n"
                    "With --ckpt all: dynamics.tsv, one row per checkpoint.\n\nflags:\n");

@@ -1,4 +1,4 @@
-/* bbsim claims OUT: decide every claim of spec/figures.md from the files `make repro`
+/* bbsim claims OUT: decide every claim of docs/figures.md from the files `make repro`
  * left in OUT (see include/bbsim/claims.h for the sections and the file layout), write
  * OUT/claims.tsv and print the table. FAIL is a result (exit 0); a missing or malformed
  * input is an error (exit 1, naming the file). */
@@ -38,7 +38,7 @@ int cmd_claims(int argc, char **argv) {
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: bbsim claims OUT [flags]\n\n"
-                   "Decides the claims of spec/figures.md from a make repro output directory OUT (run\n"
+                   "Decides the claims of docs/figures.md from a make repro output directory OUT (run\n"
                    "directories under OUT/runs/, theory under OUT/theory/) and writes OUT/claims.tsv:\n"
                    "id, claim, prediction, measured, fit (side numbers), threshold, verdict.\n\nsections:\n");
             for (int s = 0; s < claim_nsections; s++)

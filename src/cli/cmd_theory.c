@@ -1,5 +1,5 @@
 /* bbsim theory [reduced|mtoy|simple|all]: checks the mutual-reinforcement theory
- * (spec/theory.md) and writes theory.tsv (claims C10-C12 with measured values and
+ * (docs/method.md#theory-checks) and writes theory.tsv (claims C10-C12 with measured values and
  * PASS/FAIL) plus one TSV per curve of the theory figures into --out. */
 #include <math.h>
 #include <stdio.h>
@@ -65,7 +65,7 @@ static int theory_opts(TheoryArgs *a, Opt *o) {
 
 static void usage(FILE *f, const Opt *o, int n) {
     fprintf(f, "usage: bbsim theory [reduced|mtoy|simple|all] [flags]   (default: all)\n\n"
-               "Checks the mutual-reinforcement theory (spec/theory.md): reduced = gradient flow\n"
+               "Checks the mutual-reinforcement theory (docs/method.md#theory-checks): reduced = gradient flow\n"
                "and gradient descent of the reduced model (C11), mtoy = the residual-peak toy,\n"
                "Adam vs SGD (C10), simple = the trained simplified model (C12). Writes\n"
                "OUT/theory.tsv and one TSV per curve.\n\nflags:\n");

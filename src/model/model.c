@@ -1,4 +1,4 @@
-/* The model (spec/model.md): configuration and flags, the parameter table's layout and
+/* The model (docs/method.md#the-model): configuration and flags, the parameter table's layout and
  * initialisation, workspaces, and the driver that calls the kernels of kernels.c in
  * order (forward) and in exactly reverse order (backward). */
 #include "bbsim/model.h"

@@ -1,4 +1,4 @@
-/* The paper's simplified one-layer model (spec/model.md, "The simplified model"):
+/* The paper's simplified one-layer model (docs/method.md#simplified-model):
  * frozen one-hot embeddings (d = V), one BOS logit a and one previous-token logit c per
  * token type, value scales w, a learned BOS value Wo b, and a V -> S -> V ReLU MLP; no
  * residual, no LayerNorm. It exposes the theory's two quantities, a and Wo b, directly. */

@@ -1,4 +1,4 @@
-/* The residual-peak toy of spec/theory.md §4: a scalar norm m pushed by the vanishing
+/* The residual-peak toy of docs/method.md#residual-peak-toy: a scalar norm m pushed by the vanishing
  * ascent signal g = log(t) / (t m^3). SGD integrates it (m^4 = m0^4 + 2 eta log^2 t);
  * Adam normalises it away and keeps stepping ~eta: the residual peak needs Adam (C10). */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* The reduced gradient model of spec/theory.md §1: BOS logits y (one per non-trigger
+/* The reduced gradient model of docs/method.md#reduced-dynamics: BOS logits y (one per non-trigger
  * query type) and BOS value s (over L classes) under random contexts. Exact loss,
  * gradient and Hessian; gradient flow through the BDF driver and plain gradient descent;
  * the C11 verdicts.

@@ -1,4 +1,4 @@
-/* The trained simplified model of spec/theory.md §2 (claim C12): train `--model simple`
+/* The trained simplified model of docs/method.md#trained-simplified-model (claim C12): train `--model simple`
  * through the normal training code (AdamW and SGD), reload every checkpoint and read the
  * theory's quantities: the BOS logits a_v, the BOS value |Wo b|, Attn<s> and the risks. */
 #include <math.h>

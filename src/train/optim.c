@@ -1,4 +1,4 @@
-/* Optimizers (spec/training.md): AdamW, SGD with momentum, Adam; learning-rate
+/* Optimizers (docs/method.md#training): AdamW, SGD with momentum, Adam; learning-rate
  * schedule; gradient norm. All updates are elementwise, so the OpenMP split over
  * elements is deterministic. */
 #include "bbsim/optim.h"

@@ -1,4 +1,4 @@
-/* The training loop (spec/training.md): the batch is split into a fixed number of
+/* The training loop (docs/method.md#training): the batch is split into a fixed number of
  * chunks; each chunk's forward/backward runs on one thread with its own Workspace and
  * writes its own gradient buffer; the buffers are summed in chunk order. So the numbers
  * depend on the seed and the configuration, never on the thread count. */
