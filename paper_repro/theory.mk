@@ -1,7 +1,7 @@
 # Theory (docs/method.md#theory-checks; claims C10-C12): bbsim theory all decides its own claims into
 # $(OUT)/theory/theory.tsv; bbsim claims copies those rows into claims.tsv.
 # quick: the defaults of bbsim theory (~20 s on 2 cores). paper: the simplified model at
-# the paper's budget (training.md: adamw 0.03, 10k steps) with the paper's batch and N.
+# the paper's budget (docs/figures.md#paper: adamw 0.03, 10k steps) with the paper's batch and N.
 ifeq ($(PROFILE),paper)
 THEORY_FLAGS := --simple-steps 10000 --simple-batch 512 --simple-seq 256 --simple-eval-batch 512
 else

@@ -523,7 +523,7 @@ static void test_flops(void **state) {
     ModelConfig c;
     model_config_default(&c);
     c.V = 67, c.maxT = 256;
-    /* performance.md: 1, 256, 256, 512 -> 735 GFLOP per step = 3 x forward */
+    /* docs/method.md#flops: 1, 256, 256, 512 -> 735 GFLOP per step = 3 x forward */
     assert_close(3 * model_forward_flops(&c, 512, 256) / 1e9, 735, 1, 0);
     c.L = 3;
     assert_close(3 * model_forward_flops(&c, 512, 256) / 1e9, 2178, 1, 0);

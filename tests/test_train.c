@@ -21,7 +21,7 @@ static void sleep_ms(long ms) {
     nanosleep(&ts, NULL);
 }
 
-/* ---- optimizers against the formulas of training.md, in double ---- */
+/* ---- optimizers against the formulas of docs/method.md#optimizers, in double ---- */
 
 static void test_adamw_formula(void **state) {
     (void)state;

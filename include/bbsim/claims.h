@@ -11,14 +11,14 @@
 
 /* One row of claims.tsv / theory.tsv: what is claimed, what the paper or theory predicts,
  * the number the verdict is decided on, the side numbers behind it, the threshold from
- * figures.md, PASS/FAIL. */
+ * docs/figures.md, PASS/FAIL. */
 typedef struct Claim {
     char id[8];          /* "C1", ..., "C17" */
     char claim[96];      /* short name of the checked statement */
     char prediction[96]; /* the paper's / theory's value or shape */
     double measured;     /* the number the verdict is decided on */
     char fit[256];       /* fit quality and side numbers ("R2 0.998; slopes ...") */
-    char threshold[96];  /* the contract, as in figures.md */
+    char threshold[96];  /* the contract, as in docs/figures.md */
     int pass;            /* 1 PASS, 0 FAIL */
 } Claim;
 
@@ -59,7 +59,7 @@ int claims_tsv(struct Tsv *t, const char *out, const char *run, const char *rel,
 int claims_metric(const char *out, const char *run, const char *rel, int layer, int head, const char *metric,
                   double *value, BbError *err);
 
-/* The section functions (one file each: src/claims_<name>.c). */
+/* The section functions (one file each: src/claims/<name>.c). */
 int claims_onelayer(const char *out, ClaimList *l, BbError *err); /* C1-C5 */
 int claims_deep(const char *out, ClaimList *l, BbError *err);     /* C6-C9 */
 int claims_theory(const char *out, ClaimList *l, BbError *err);   /* C10-C12: OUT/theory/theory.tsv */

@@ -109,7 +109,7 @@ void model_free(Model *m);
 /* Named pointers into any flat buffer laid out like m->params (grads, moments). */
 void model_point(const Model *m, float *base, ParamPtrs *out);
 
-/* Interventions applied inside the forward pass (analysis.md). All zero = none.
+/* Interventions applied inside the forward pass (docs/method.md#interventions). All zero = none.
  * Entries for layers without attention / without an MLP are ignored. When a head has
  * both all_bos and oracle_attn, all_bos wins. The simplified model honours layer 0,
  * head 0 of zero_head, zero_bos_value (Wo b := 0), oracle_attn, all_bos and no_mlp. */
@@ -180,7 +180,7 @@ float model_forward(const Model *m, Workspace *ws, const int *inputs, const int 
  * dloss = 1 / (total tokens of the whole batch) gives the mean-loss gradient. */
 void model_backward(const Model *m, Workspace *ws, float *grads, float dloss);
 
-/* FLOPs of one forward pass over B sequences (dense attention, as performance.md):
+/* FLOPs of one forward pass over B sequences (dense attention, docs/method.md#flops):
  * per layer 2n 12C^2 + 4 B T^2 C, plus 2 n C V for the output map (n = B T), with the
  * ablated parts left out (attention 2n 4C^2 + 4 B T^2 C, MLP 2n 8C^2, linear MLP
  * 2n C^2). The simplified model counts its O(B T^2) attention and O(n V) output. */

@@ -55,7 +55,7 @@ int theory_ode_run(const OdeProblem *p, double t0, double *x, const double *t_ou
 
 /* ----------------------------------------------------------- reduced model */
 
-/* theory.md §1. State x = (y[0..n), s[0..L)): the BOS logit of each non-trigger query type
+/* docs/method.md#reduced-dynamics. State x = (y[0..n), s[0..L)): the BOS logit of each non-trigger query type
  * and the BOS value over L output classes. Per type v: target law p_v (Dirichlet draw),
  * weight pi_v ∝ 1/(v+1), and a fixed sample of `samples` contexts z = counts of w classes
  * drawn from the context law r_j ∝ (j+1)^-zipf (non-uniform, as token frequencies are).
@@ -143,7 +143,7 @@ void reduced_decide(const ReducedConfig *c, const ReducedRun *rnd, const Reduced
 
 /* ---------------------------------------------------------- residual toy */
 
-/* theory.md §4: m receives g(m, t) = log(t) / (t m^3) at t = 1..steps. */
+/* docs/method.md#residual-peak-toy: m receives g(m, t) = log(t) / (t m^3) at t = 1..steps. */
 typedef struct MtoyConfig {
     double m0, eta, beta1, beta2, eps;
     long steps;
@@ -160,7 +160,7 @@ void mtoy_decide(const MtoyConfig *c, const double *m_sgd, const double *m_adam,
 
 /* ------------------------------------------------------- simplified model */
 
-/* theory.md §2: train `--model simple` with AdamW and with SGD through the training code
+/* docs/method.md#trained-simplified-model: train `--model simple` with AdamW and with SGD through the training code
  * and read a_v, |Wo b|, Attn<s> and the risks at every checkpoint. */
 typedef struct SimpleConfig {
     long steps;
@@ -181,7 +181,7 @@ typedef struct SimplePoint {
     double wo_b;          /* |Val<s>| = |Wo b| (metrics_norm of model_simple_bos_value) */
     double wo_b_perp;     /* |Wo b - mean(Wo b) 1|: the part softmax sees (src/theory/reduced.c) */
     double attn_bos;      /* Attn<s>: mean share on key 0 over non-trigger positions (metrics.h) */
-    double bigram_risk, backcopy_risk;      /* model risks (analysis.md) */
+    double bigram_risk, backcopy_risk;      /* model risks (docs/method.md#risks) */
     double bigram_floor, backcopy_floor;    /* oracle risks */
 } SimplePoint;
 

@@ -1,5 +1,5 @@
 /* bbsim bench: times whole training steps (batch sampling, forward, backward, gradient
- * sum, optimizer) at the paper's and performance.md's small configurations, and
+ * sum, optimizer) at the paper's and the quick profile's small configurations (README.md#speed), and
  * measures this machine's sgemm rate in the same run and environment for comparison. */
 #include <omp.h>
 #include <stdio.h>
@@ -89,7 +89,7 @@ int cmd_bench(int argc, char **argv) {
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: bbsim bench [flags]\n\nTimes full training steps (1-layer/3-layer paper configuration and the\n"
-                   "small configurations of performance.md) and this machine's sgemm rate.\n\nflags:\n");
+                   "small configurations of README.md#speed) and this machine's sgemm rate.\n\nflags:\n");
             opts_help(stdout, o, no);
             return 0;
         }

@@ -7,11 +7,11 @@
  * Per type v: A = e^{y_v}, D = A + w, o = (A s + z) / D, q = softmax(o + log p_v),
  * Lss = sum_v pi_v E_z[ KL(p_v || q) ],  KL(p || softmax(o + log p)) = log(sum_j p_j e^{o_j}) - p.o.
  *
- * ---- Gradients (checked against theory.md; they agree) ----
+ * ---- Gradients (the derivation behind docs/method.md#reduced-dynamics) ----
  * dKL/do = q - p (=: r). do/dy = A (w s - z) / D^2, do/ds = (A / D) I. Hence
  *   dLss/dy_v = pi_v A/D^2 E[ r . (w s - z) ],   dLss/ds = sum_v pi_v A/D E[ r ].
- * theory.md writes the second without the E[.] over contexts; r depends on z, so the
- * average over samples is needed there too (as it says for the first).
+ * The second keeps the E[.] over contexts too: r depends on z, so it cannot be taken out of
+ * the average (finite differences in tests/test_theory.c confirm both).
  * Hessian (c_s = A/D, c_y = A/D^2, g = w s - z, Sigma_q = diag(q) - q q^T, dr/do = Sigma_q,
  * dc_s/dy = w c_y, dc_y/dy = c_y (w - A)/D):
  *   d2/dy_v^2   = pi_v E[ c_y (w - A)/D (r.g) + c_y^2 g^T Sigma_q g ]
