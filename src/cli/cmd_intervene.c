@@ -208,17 +208,18 @@ static int write_risks(const char *path, const IntervArgs *a, const Run *run, in
     if (rc) return rc;
     analysis_header(af.f, run, run->step, B, &a->ac);
     fputs("# risk = mean CE(p*, model) over the domain (trigger = backcopy, nontrigger = bigram positions);\n"
-          "# *_full: the model without intervention on the same batch; delta_risk = risk - risk_full\n",
+          "# *_full: the model without intervention on the same batch; delta_risk = risk - risk_full;\n"
+          "# uniform_risk = ln V, the risk of a uniform guess over the V outputs (its excess: uniform_risk - oracle_risk)\n",
           af.f);
-    fputs("intervention\tdomain\tpositions\toracle_risk\trisk_full\trisk\tdelta_risk\texcess_full\texcess\tspec\n",
+    fputs("intervention\tdomain\tpositions\toracle_risk\trisk_full\trisk\tdelta_risk\texcess_full\texcess\tuniform_risk\tspec\n",
           af.f);
     const Risks *f = &res[0].risks;
     for (int s = 0; s <= a->nsets; s++) {
         const Risks *r = &res[s].risks;
         for (int d = 0; d < ndom; d++) {
             fprintf(af.f, "%s\t%s\t%ld", set_name(a, s), metrics_domain_names[d], r->n[d]);
-            bb_put_fields(af.f, 6, (double[]){f->oracle[d], f->risk[d], r->risk[d], r->risk[d] - f->risk[d],
-                                              f->excess[d], r->excess[d]});
+            bb_put_fields(af.f, 7, (double[]){f->oracle[d], f->risk[d], r->risk[d], r->risk[d] - f->risk[d],
+                                              f->excess[d], r->excess[d], log((double)run->model.cfg.V)});
             fprintf(af.f, "\t%s\n", s ? a->sets[s - 1].spec : "-");
         }
     }
