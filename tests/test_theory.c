@@ -350,27 +350,27 @@ static void test_fits(void **state) {
     y[0] = 100;
     yp[0] = -1e9;
     LineFit f;
-    assert_int_equal(theory_fit_logt(t, y, N, 10, 1e6, &f), 0);
+    assert_int_equal(fit_logt(t, y, N, 10, 1e6, &f), 0);
     assert_int_equal(f.n, N - 10);
     assert_close(f.slope, 0.5, 0.01, 0);
     assert_close(f.intercept, 1.3, 0.1, 0);
     assert_true(f.r2 > 0.99 && f.r2 <= 1);
     assert_true(f.slope_se > 0 && f.slope_se < 0.01);
-    assert_int_equal(theory_fit_powerlaw(t, yp, N, 10, 1e6, &f), 0);
+    assert_int_equal(fit_powerlaw(t, yp, N, 10, 1e6, &f), 0);
     assert_close(f.slope, -0.5, 0.01, 0);
     assert_close(exp(f.intercept), 3.0, 0.15, 0);
     /* exact data: exact fit */
     double x3[4] = {0, 1, 2, 3}, y3[4] = {1, 3, 5, 7};
-    assert_int_equal(theory_fit_line(x3, y3, 4, &f), 0);
+    assert_int_equal(fit_line(x3, y3, 4, &f), 0);
     assert_close(f.slope, 2, 1e-14, 0);
     assert_close(f.intercept, 1, 1e-14, 0);
     assert_close(f.r2, 1, 1e-14, 0);
     /* pure noise: slope ~ 0, R^2 ~ 0 */
     for (int i = 0; i < N; i++) y[i] = gsl_ran_gaussian(r, 1.0);
-    theory_fit_logt(t, y, N, 1, 1e7, &f);
+    fit_logt(t, y, N, 1, 1e7, &f);
     assert_true(f.r2 < 0.2);
     /* too few points: NaN, never a verdict */
-    assert_int_not_equal(theory_fit_logt(t, y, N, 1e9, 1e10, &f), 0);
+    assert_int_not_equal(fit_logt(t, y, N, 1e9, 1e10, &f), 0);
     assert_true(isnan(f.slope));
     gsl_rng_free(r);
 }

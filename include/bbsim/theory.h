@@ -11,27 +11,12 @@
 #include "bbsim/common.h"
 
 #include "bbsim/claims.h" /* Claim, ClaimList: theory.tsv has the claims.tsv layout */
+#include "bbsim/fit.h"
 
 /* Open an output TSV atomically and write the provenance header plus every option as
  * "# name value" (so each curve file records its full configuration and seed). */
 int theory_tsv_open(AtomicFile *af, const char *dir, const char *name, const Opt *opts,
                     int nopts, BbError *err);
-
-/* -------------------------------------------------------------------- fits */
-
-/* Least-squares line y = intercept + slope x (gsl_fit_linear), with R^2 and the slope's
- * standard error. n >= 3 points needed (else n is reported and the fit is NaN). */
-typedef struct LineFit {
-    double slope, intercept, r2, slope_se;
-    int n;
-} LineFit;
-
-int theory_fit_line(const double *x, const double *y, int n, LineFit *out);
-/* y against log t over the window tmin <= t <= tmax (the "linear in log t" fits). */
-int theory_fit_logt(const double *t, const double *y, int n, double tmin, double tmax, LineFit *out);
-/* log|y| against log t over the window: slope = the power-law exponent. Points with
- * y == 0 or non-finite are skipped. */
-int theory_fit_powerlaw(const double *t, const double *y, int n, double tmin, double tmax, LineFit *out);
 
 /* -------------------------------------------------------------- ODE driver */
 

@@ -460,7 +460,7 @@ void reduced_decide(const ReducedConfig *c, const ReducedRun *rnd, const Reduced
     for (int v = 0; v < n; v++) {
         for (int i = 0; i < nt; i++) col[i] = rnd->x_ode[(size_t)i * dim + v];
         LineFit f;
-        theory_fit_logt(rnd->t, col, nt, tmin, tmax, &f);
+        fit_logt(rnd->t, col, nt, tmin, tmax, &f);
         if (!(f.slope >= 0.4 && f.slope <= 0.6)) all_ok = 0;
         if (isnan(worst) || fabs(f.slope - 0.5) > fabs(worst - 0.5) || isnan(f.slope)) worst = f.slope;
         if (!(f.r2 >= r2min)) r2min = f.r2;
@@ -470,11 +470,11 @@ void reduced_decide(const ReducedConfig *c, const ReducedRun *rnd, const Reduced
                all_ok, "min R2 %.5f; slopes %s; window t in [%.3g, %.3g]", r2min, list, tmin, tmax);
 
     LineFit fs, fe;
-    theory_fit_powerlaw(rnd->t, rnd->sperp_ode, nt, tmin, tmax, &fs);
+    fit_powerlaw(rnd->t, rnd->sperp_ode, nt, tmin, tmax, &fs);
     claims_add(cl, "C11", "reduced: |s_perp| power law", "exponent -1/2", fs.slope, "[-0.6, -0.4]",
                fs.slope >= -0.6 && fs.slope <= -0.4, "R2 %.5f; |s_perp|(t_end) %.3g", fs.r2,
                rnd->sperp_ode[nt - 1]);
-    theory_fit_powerlaw(rnd->t, rnd->loss_ode, nt, tmin, tmax, &fe);
+    fit_powerlaw(rnd->t, rnd->loss_ode, nt, tmin, tmax, &fe);
     claims_add(cl, "C11", "reduced: excess loss power law", "exponent -1 (excess ~ n/(4t))", fe.slope,
                "[-1.2, -0.8]", fe.slope >= -1.2 && fe.slope <= -0.8,
                "R2 %.5f; t*excess at t_end %.4g (n/4 = %.4g)", fe.r2, rnd->t[nt - 1] * rnd->loss_ode[nt - 1],
@@ -505,7 +505,7 @@ void reduced_decide(const ReducedConfig *c, const ReducedRun *rnd, const Reduced
     for (int v = 0; v < n; v++) {
         for (int i = 0; i < fix->nt; i++) col[i] = fix->x_ode[(size_t)i * dim + v];
         LineFit f;
-        theory_fit_logt(fix->t, col, fix->nt, tmin, tmax, &f);
+        fit_logt(fix->t, col, fix->nt, tmin, tmax, &f);
         if (!(fabs(f.slope) <= sl_max)) sl_max = fabs(f.slope);
         if (!isfinite(col[fix->nt - 1])) finite = 0;
         if (col[fix->nt - 1] > y_end) y_end = col[fix->nt - 1];

@@ -200,7 +200,7 @@ void simple_decide(const SimpleConfig *c, const SimpleRun *adamw, const SimpleRu
             peak = fmax(peak, r->pt[i].wo_b);
         }
         const double tmax = (double)c->steps, tmin = tmax / pow(10.0, c->fit_decades);
-        theory_fit_logt(t, y, n, tmin, tmax, &fit[k]);
+        fit_logt(t, y, n, tmin, tmax, &fit[k]);
         const SimplePoint *e = n ? &r->pt[n - 1] : NULL;
         drain[k] = e && peak > 0 ? e->wo_b / peak : NAN;
         if (k == 0) peak_adamw = peak;
@@ -211,7 +211,7 @@ void simple_decide(const SimpleConfig *c, const SimpleRun *adamw, const SimpleRu
             for (int v = 0; v < r->ntypes; v++) { /* the same test type by type */
                 for (int i = 0; i < n; i++) y[i] = r->a[(size_t)i * r->ntypes + v];
                 LineFit f;
-                theory_fit_logt(t, y, n, tmin, tmax, &f);
+                fit_logt(t, y, n, tmin, tmax, &f);
                 types_n++;
                 types_ok += f.r2 >= 0.8 && f.slope > 0;
             }

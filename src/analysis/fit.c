@@ -1,12 +1,12 @@
-/* Rate fits of the theory checker: least-squares lines through GSL (gsl_fit_linear), on
+/* Rate fits (the theory checker and the claims): least-squares lines through GSL (gsl_fit_linear), on
  * y vs log t ("grows like log t") and on log|y| vs log t (power-law exponents). */
 #include <math.h>
 #include <stdlib.h>
 #include <gsl/gsl_fit.h>
 #include <gsl/gsl_statistics_double.h>
-#include "bbsim/theory.h"
+#include "bbsim/fit.h"
 
-int theory_fit_line(const double *x, const double *y, int n, LineFit *out) {
+int fit_line(const double *x, const double *y, int n, LineFit *out) {
     out->n = n;
     out->slope = out->intercept = out->r2 = out->slope_se = NAN;
     if (n < 3) return BB_ENUM;
@@ -37,19 +37,19 @@ static int window(const double *t, const double *y, int n, double tmin, double t
     return k;
 }
 
-int theory_fit_logt(const double *t, const double *y, int n, double tmin, double tmax, LineFit *out) {
+int fit_logt(const double *t, const double *y, int n, double tmin, double tmax, LineFit *out) {
     double *X, *Y;
     int k = window(t, y, n, tmin, tmax, 0, &X, &Y);
-    int rc = theory_fit_line(X, Y, k, out);
+    int rc = fit_line(X, Y, k, out);
     free(X);
     free(Y);
     return rc;
 }
 
-int theory_fit_powerlaw(const double *t, const double *y, int n, double tmin, double tmax, LineFit *out) {
+int fit_powerlaw(const double *t, const double *y, int n, double tmin, double tmax, LineFit *out) {
     double *X, *Y;
     int k = window(t, y, n, tmin, tmax, 1, &X, &Y);
-    int rc = theory_fit_line(X, Y, k, out);
+    int rc = fit_line(X, Y, k, out);
     free(X);
     free(Y);
     return rc;
