@@ -20,6 +20,7 @@ typedef struct Claim {
     char fit[256];       /* fit quality and side numbers ("R2 0.998; slopes ...") */
     char threshold[96];  /* the contract, as in docs/figures.md */
     int pass;            /* 1 PASS, 0 FAIL */
+    int not_run;         /* 1: NOT RUN (measured NaN, fit says why); pass is 0 */
 } Claim;
 
 #define CLAIMS_MAX 96
@@ -32,6 +33,8 @@ typedef struct ClaimList {
 /* Append a row (printf-style side numbers). A NaN measurement never passes. */
 void claims_add(ClaimList *l, const char *id, const char *claim, const char *prediction, double measured,
                 const char *threshold, int pass, const char *fit_fmt, ...) __attribute__((format(printf, 8, 9)));
+/* A claim that was not decided: verdict NOT RUN, measured NaN, `why` in the fit column. */
+void claims_not_run(ClaimList *l, const char *id, const char *claim, const char *threshold, const char *why);
 /* The table as TSV (provenance, the "# key value" lines of opts, header, rows); atomic. */
 int claims_write_tsv(const ClaimList *l, const char *path, const Opt *opts, int nopts, BbError *err);
 /* The readable table. */
@@ -43,12 +46,21 @@ int claims_read_tsv(ClaimList *l, const char *path, BbError *err);
  * paper_repro Makefile fragments) and appends its rows. */
 typedef int (*ClaimSectionFn)(const char *out, ClaimList *l, BbError *err);
 typedef struct ClaimSection {
-    const char *name; /* --sections name */
-    const char *ids;  /* which claims, for --help */
+    const char *name;    /* --sections name */
+    const char *ids;     /* which claims, for --help */
     ClaimSectionFn fn;
+    const char *not_run; /* why its claims are NOT RUN when the section is not requested */
 } ClaimSection;
 extern const ClaimSection claim_sections[];
 extern const int claim_nsections;
+
+/* The contract: every claim of docs/figures.md with its section and its threshold in one
+ * line, so that claims.tsv lists all of them (NOT RUN ones included). */
+typedef struct ClaimInfo {
+    const char *id, *section, *claim, *threshold;
+} ClaimInfo;
+extern const ClaimInfo claim_contract[];
+extern const int claim_ncontract;
 
 /* Paths and lookups shared by the sections: OUT/runs/RUN/REL. */
 int claims_path(char *buf, size_t n, const char *out, const char *run, const char *rel, BbError *err);
@@ -58,6 +70,14 @@ int claims_tsv(struct Tsv *t, const char *out, const char *run, const char *rel,
 /* One value from OUT/runs/RUN/REL in the long metric layout (layer, head, metric, value). */
 int claims_metric(const char *out, const char *run, const char *rel, int layer, int head, const char *metric,
                   double *value, BbError *err);
+
+/* The first row of t whose columns keys[k] hold the texts vals[k] (k < nkeys); its column
+ * col as a number. BB_EINPUT naming the file when there is no such row or column. */
+int claims_lookup(const struct Tsv *t, const char *const *keys, const char *const *vals, int nkeys, const char *col,
+                  double *value, BbError *err);
+/* Column `col` of every row of OUT/runs/RUN/REL as numbers (malloc'd, *n rows). */
+int claims_column(const char *out, const char *run, const char *rel, const char *col, double **values, int *n,
+                  BbError *err);
 
 /* The section functions (one file each: src/claims/<name>.c). */
 int claims_onelayer(const char *out, ClaimList *l, BbError *err); /* C1-C5 */

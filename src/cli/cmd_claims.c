@@ -71,15 +71,24 @@ int cmd_claims(int argc, char **argv) {
             }
         }
     }
+    /* every claim of the contract gets rows, in contract order: a requested section's
+     * measured ones, NOT RUN (with why) for the others */
     static ClaimList cl;
     cl.n = 0;
     for (int k = 0; k < claim_nsections; k++) {
-        if (!wanted(o.sections, claim_sections[k].name)) continue;
-        int rc = claim_sections[k].fn(dir, &cl, &err);
-        if (rc) {
-            fprintf(stderr, "bbsim claims: section %s: %s\n", claim_sections[k].name, err.msg);
-            return 1;
+        const ClaimSection *sec = &claim_sections[k];
+        if (wanted(o.sections, sec->name)) {
+            int rc = sec->fn(dir, &cl, &err);
+            if (rc) {
+                fprintf(stderr, "bbsim claims: section %s: %s\n", sec->name, err.msg);
+                return 1;
+            }
+            continue;
         }
+        for (int c = 0; c < claim_ncontract; c++)
+            if (!strcmp(claim_contract[c].section, sec->name))
+                claims_not_run(&cl, claim_contract[c].id, claim_contract[c].claim, claim_contract[c].threshold,
+                               sec->not_run);
     }
     char path[BB_STRLEN];
     if (o.out[0])
