@@ -3,7 +3,15 @@
 BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 PROFILE ?= quick
-OUT     ?= out
+# make repro TASK_FLAGS="--corpus FILE" runs the whole pipeline on your own bigram source
+# (any bbsim task flag: --transitions, --marginal, --labels, --k, ...) into its own folder,
+# out/<the flags as a name>, unless OUT is given.
+TASK_FLAGS ?=
+TASK_NAME := $(shell printf '%s' '$(strip $(TASK_FLAGS))' | tr -c 'A-Za-z0-9._=,-' '_' | sed 's/^[-_]*//')
+OUT     ?= $(if $(TASK_NAME),out/$(TASK_NAME),out)
+# Words of TASK_FLAGS that name existing files become absolute paths (the pipeline runs
+# in paper_repro/).
+TASK_FLAGS_ABS := $(foreach w,$(TASK_FLAGS),$(if $(wildcard $(w)),$(abspath $(w)),$(w)))
 # quick: one small run per core at a time; paper: one big run at a time, every core in it.
 REPRO_JOBS ?= $(if $(filter paper,$(PROFILE)),1,$(JOBS))
 CMAKE_FLAGS ?=
@@ -65,7 +73,8 @@ bench: build
 	$(BUILD)/bbsim bench
 
 repro: build
-	$(MAKE) -C paper_repro -j $(REPRO_JOBS) PROFILE=$(PROFILE) OUT=$(abspath $(OUT)) BBSIM=$(abspath $(BUILD))/bbsim
+	$(MAKE) -C paper_repro -j $(REPRO_JOBS) PROFILE=$(PROFILE) OUT=$(abspath $(OUT)) BBSIM=$(abspath $(BUILD))/bbsim \
+	    TASK_FLAGS='$(TASK_FLAGS_ABS)' --no-print-directory
 
 clean:
 	rm -rf $(BUILD) build-asan

@@ -1,0 +1,65 @@
+# Three layers: residual-state peaks and mitigations (claims C6-C9,
+# docs/figures.md#c6 .. #c9). One 3-layer AdamW run serves C6, C7 (with layer 0 removed),
+# C8 (AdamW) and C9 (3xTF); SGD and ReLU attention train the same model (C8); four more
+# architectures share its settings (C9). bbsim claims section: deep.
+#
+# quick: d 128, N 32, batch 32, lr 1e-3, 4,000 steps. Width is what makes the peak stand
+# out (at d 64 layer 0's <s> residual stays at ~2x the others); N 32 halves the cost of
+# N 64 and still grows the peak: layer 0's ratio 2.0 at step 1.25k, 3.0 at 2.75k, 4.1 at
+# 4k (paper_repro/README.md). Architectures: TF = attention + MLP, MLP = a layer without
+# attention (--no-attn), Attn = a layer without MLP (--no-mlp).
+ifeq ($(PROFILE),paper)
+DEEP_BASE := --dim 256 --seq 256 --batch 512 --data-seed 42 --init-seed 42 --ckpt 20,10000,1.02 --steps 10000
+DEEP_ADAMW := --lr 3e-4
+DEEP_SGD := --optim sgd --lr 0.03
+DEEP_RELU := --attn relu --lr 3e-3
+else
+DEEP_BASE := --dim 128 --seq 32 --batch 32 --ckpt 100,1000,1.1 --steps 4000
+DEEP_ADAMW := --lr 1e-3
+DEEP_SGD := --optim sgd --lr 0.03
+DEEP_RELU := --attn relu --lr 1e-3
+endif
+
+# The runs and their flags (on top of DEEP_BASE).
+DEEP_3L          := --layers 3 $(DEEP_ADAMW)
+DEEP_3L_sgd      := --layers 3 $(DEEP_SGD)
+DEEP_3L_relu     := --layers 3 $(DEEP_RELU)
+DEEP_2xTF        := --layers 2 $(DEEP_ADAMW)
+DEEP_TF_TF_MLP   := --layers 3 --no-attn 2 $(DEEP_ADAMW)
+DEEP_MLP_TF_MLP  := --layers 3 --no-attn 0,2 $(DEEP_ADAMW)
+DEEP_Attn_TF_MLP := --layers 3 --no-mlp 0 --no-attn 2 $(DEEP_ADAMW)
+DEEP_RUNS := 3L 3L_sgd 3L_relu 2xTF TF_TF_MLP MLP_TF_MLP Attn_TF_MLP
+$(foreach r,$(DEEP_RUNS),$(eval $(call train,$(r),$(DEEP_BASE) $(DEEP_$(r)) $(TASK_FLAGS),deep.mk)))
+$(foreach r,3L 2xTF TF_TF_MLP MLP_TF_MLP Attn_TF_MLP,$(eval $(call analyze,$(r))))
+$(foreach r,3L 3L_sgd 3L_relu,$(eval $(call dynamics,$(r))))
+$(eval $(call intervene,3L,intervene,--set no_layer0 --no-layer 0))
+
+A3 := $(RUNS)/3L/analysis
+# The bars of C7 and C9 as (panel, label, value) rows, picked from the analyses.
+$(FIGS)/C7_bars.tsv: $(RUNS)/3L/intervene/done
+	@mkdir -p $(FIGS)
+	@awk -F'\t' 'BEGIN { OFS = "\t"; print "panel", "label", "value" } /^#/ || $$1 == "intervention" { next } \
+	    { name = $$1 == "full" ? "full" : "layer 0 removed" } \
+	    $$2 == 0 && $$3 == -1 && $$4 == "resid_gap" { g[name] = $$5 } \
+	    $$2 == 1 && $$3 == 0 && $$4 == "dlogit_mean" { d[name] = $$5 } \
+	    $$2 == 1 && $$3 == 0 && $$4 == "val_bos" { v[name] = $$5 } \
+	    END { split("full;layer 0 removed", k, ";"); \
+	          for (i = 1; i <= 2; i++) print "residual gap after layer 0", k[i], g[k[i]]; \
+	          for (i = 1; i <= 2; i++) print "layer-1 sink logit dlogit<s>", k[i], d[k[i]]; \
+	          for (i = 1; i <= 2; i++) print "layer-1 |Val<s>|", k[i], v[k[i]] }' \
+	    $(RUNS)/3L/intervene/intervention_metrics.tsv > $@.tmp && mv -f $@.tmp $@
+C9_ARCHS := 3L:3xTF 2xTF:2xTF TF_TF_MLP:TF+TF+MLP MLP_TF_MLP:MLP+TF+MLP Attn_TF_MLP:Attn+TF+MLP
+$(FIGS)/C9_bars.tsv: $(foreach a,$(C9_ARCHS),$(RUNS)/$(word 1,$(subst :, ,$(a)))/analysis/done)
+	@mkdir -p $(FIGS)
+	@{ printf 'panel\tlabel\tvalue\n'; $(foreach a,$(C9_ARCHS),\
+	    awk -F'\t' -v label='$(word 2,$(subst :, ,$(a)))' '$$1 == 0 && $$2 == -1 && $$3 == "resid_gap" \
+	        { print "residual gap after layer 0", label, $$4 }' OFS='\t' \
+	        $(RUNS)/$(word 1,$(subst :, ,$(a)))/analysis/metrics.tsv;) } > $@.tmp && mv -f $@.tmp $@
+
+$(eval $(call figure,C6_layers,layer_panels,$(A3)/done,$(A3) active 0$(comma)1$(comma)2,Three layers: attention$(comma) value norms and residual norms of one sequence per layer; the <s> residual peaks after layer 0))
+$(eval $(call figure,C7_layer0_removed,bars,$(FIGS)/C7_bars.tsv,$(FIGS)/C7_bars.tsv,Three layers: residual gap$(comma) layer-1 sink logit and layer-1 |Val<s>| with layer 0 removed))
+$(eval $(call figure,C8_resid_growth,resid_curves,$(RUNS)/3L/dynamics/done $(RUNS)/3L_sgd/dynamics/done $(RUNS)/3L_relu/dynamics/done,AdamW $(RUNS)/3L/dynamics/dynamics.tsv SGD $(RUNS)/3L_sgd/dynamics/dynamics.tsv ReLU $(RUNS)/3L_relu/dynamics/dynamics.tsv,|Res<s>| after layer 0 over training (solid; dashed: mean of the other tokens) for AdamW and SGD with softmax and AdamW with ReLU attention))
+$(eval $(call figure,C9_architectures,bars,$(FIGS)/C9_bars.tsv,$(FIGS)/C9_bars.tsv,Residual gap after layer 0 for five architectures (TF = attention + MLP)))
+CLAIM_INPUTS += $(A3)/done $(RUNS)/3L/intervene/done $(foreach r,3L 3L_sgd 3L_relu,$(RUNS)/$(r)/dynamics/done) \
+                $(foreach a,$(C9_ARCHS),$(RUNS)/$(word 1,$(subst :, ,$(a)))/analysis/done)
+CLAIM_SECTIONS += deep

@@ -1,0 +1,199 @@
+/* bbsim figures RUN_DIR: the figures of `make repro` for any run a user trained by hand:
+ * analyses the run (one checkpoint, and every checkpoint for the dynamics) into
+ * OUT/data/, then draws attention maps, value norms, per-layer panels, the training
+ * dynamics and the residual norms with the same gnuplot scripts (plots/) as make repro. */
+#include <errno.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "bbsim/analysis.h"
+#include "bbsim/cli.h"
+
+extern char **environ;
+
+typedef struct {
+    char ckpt[64];
+    char out[BB_STRLEN];
+    char plots[BB_STRLEN];
+    int threads, no_dynamics, quiet;
+} FiguresOpts;
+
+static int figures_opts(FiguresOpts *o, Opt *t) {
+    int k = 0;
+    t[k++] = (Opt){"ckpt", OPT_STR, o->ckpt, 0, 0, NULL, "checkpoint of the maps and bars: a step or 'last'"};
+    t[k++] = (Opt){"out", OPT_STR, o->out, 0, 0, NULL, "output directory (\"\" = RUN_DIR/figures)"};
+    t[k++] = (Opt){"plots", OPT_STR, o->plots, 0, 0, NULL,
+                   "folder of the gnuplot scripts (\"\" = $BBSIM_PLOTS, else the source tree's plots/)"};
+    t[k++] = (Opt){"threads", OPT_INT, &o->threads, 0, 1024, NULL, "threads of the analyses (0 = OpenMP default)"};
+    t[k++] = (Opt){"no-dynamics", OPT_FLAG, &o->no_dynamics, 0, 1, NULL,
+                   "skip the analysis of every checkpoint (no dynamics and residual curves)"};
+    t[k++] = (Opt){"quiet", OPT_FLAG, &o->quiet, 0, 1, NULL, "no list of files on stdout"};
+    return k;
+}
+
+static int fail(int rc, const BbError *err) {
+    fprintf(stderr, "bbsim figures: %s\n", err->msg);
+    return rc;
+}
+
+/* Run argv (argv[0] looked up in PATH) and wait; its exit status, or -1 if it could not
+ * start (errno set). */
+static int run_process(char *const *argv) {
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+    if (rc) {
+        errno = rc;
+        return -1;
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+/* One figure: gnuplot -c PLOTS/SCRIPT.gp OUT/NAME.pdf.tmp ARGS..., renamed on success. */
+static int draw(const FiguresOpts *o, const char *outdir, const char *name, const char *script, int nargs,
+                char *const *args, BbError *err) {
+    char gp[BB_STRLEN + 64], pdf[BB_STRLEN + 64], tmp[BB_STRLEN + 80];
+    snprintf(gp, sizeof gp, "%s/%s.gp", o->plots, script);
+    snprintf(pdf, sizeof pdf, "%s/%s.pdf", outdir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", pdf);
+    char *argv[16] = {"gnuplot", "-c", gp, tmp};
+    BB_CHECK(nargs <= 11);
+    for (int i = 0; i < nargs; i++) argv[4 + i] = args[i];
+    argv[4 + nargs] = NULL;
+    int rc = run_process(argv);
+    if (rc < 0)
+        return bb_fail(err, BB_EIO, "cannot run gnuplot (%s): install it with apt-get install gnuplot-nox",
+                       strerror(errno));
+    if (rc != 0) {
+        unlink(tmp);
+        return bb_fail(err, BB_EIO, "gnuplot %s failed (exit %d) drawing %s", gp, rc, pdf);
+    }
+    if (rename(tmp, pdf) != 0) {
+        unlink(tmp);
+        return bb_fail(err, BB_EIO, "cannot rename %s: %s", tmp, strerror(errno));
+    }
+    if (!o->quiet) printf("  %s\n", pdf);
+    return BB_OK;
+}
+
+/* bbsim analyze RUN_DIR --out DIR [--ckpt C] --threads N --quiet, in this process. */
+static int analyze(const char *dir, const char *out, const char *ckpt, int threads) {
+    char th[32];
+    snprintf(th, sizeof th, "%d", threads);
+    char *argv[] = {(char *)dir, "--out", (char *)out, "--ckpt", (char *)ckpt, "--threads", th, "--quiet", NULL};
+    return cmd_analyze(8, argv);
+}
+
+static void usage(const Opt *t, int n) {
+    printf("usage: bbsim figures RUN_DIR [flags]\n\n"
+           "The figures of make repro for one run: analyses it into OUT/data/ (the checkpoint --ckpt, and\n"
+           "every checkpoint for the dynamics), then draws with gnuplot (plots/*.gp):\n"
+           "  attention.pdf   attention maps of an active and a dormant sequence, every layer\n"
+           "  values.pdf      value-state norms |Wo v_j| of the active sequence, every layer\n"
+           "  layers.pdf      per layer: attention, value norms, residual norms (transformer only)\n"
+           "  dynamics_lLh0.pdf  training dynamics of layer L's head 0, normalised to their maxima\n"
+           "  resid.pdf       |Res<s>| after layer 0 over training (transformer only)\n"
+           "Figures show head 0 of each layer.\n\nflags:\n");
+    opts_help(stdout, t, n);
+}
+
+int cmd_figures(int argc, char **argv) {
+    FiguresOpts o = {.ckpt = "last"};
+    Opt table[8];
+    const int nopt = figures_opts(&o, table);
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(table, nopt);
+            return 0;
+        }
+    BbError err = {{0}};
+    char *pos[2];
+    int npos, rc = opts_parse(table, nopt, argc, argv, pos, 2, &npos, &err);
+    if (rc) return fail(rc, &err);
+    if (npos != 1) {
+        bb_fail(&err, BB_EINPUT, "expected one run directory (usage: bbsim figures RUN_DIR, see --help)");
+        return fail(BB_EINPUT, &err);
+    }
+    const char *dir = pos[0];
+    if (!o.plots[0]) snprintf(o.plots, sizeof o.plots, "%s", getenv("BBSIM_PLOTS") ? getenv("BBSIM_PLOTS") : BBSIM_PLOTS_DIR);
+    char probe[BB_STRLEN + 32];
+    snprintf(probe, sizeof probe, "%s/style.gp", o.plots);
+    if (access(probe, R_OK) != 0) {
+        bb_fail(&err, BB_EINPUT, "no gnuplot scripts in %s (set --plots or BBSIM_PLOTS to bbsim's plots/ folder)",
+                o.plots);
+        return fail(BB_EINPUT, &err);
+    }
+    long step = -1;
+    if (strcmp(o.ckpt, "last")) {
+        char *end;
+        step = strtol(o.ckpt, &end, 10);
+        if (end == o.ckpt || *end || step < 0) {
+            bb_fail(&err, BB_EINPUT, "--ckpt '%s': expected a step or 'last'", o.ckpt);
+            return fail(BB_EINPUT, &err);
+        }
+    }
+    /* the model's shape: which layers have attention, whether there is a residual stream */
+    Run run;
+    if ((rc = run_load(&run, dir, step, &err))) return fail(rc, &err);
+    char layers[256] = ""; /* "0,1,2": the layers with attention */
+    int has_attn[BB_MAXL] = {0}, nattn = 0;
+    const int resid = analysis_has_resid(&run.model), L = analysis_layers(&run.model);
+    for (int l = 0; l < L; l++)
+        if ((has_attn[l] = analysis_has_attn(&run.model, l))) {
+            size_t k = strlen(layers);
+            snprintf(layers + k, sizeof layers - k, "%s%d", k ? "," : "", l);
+            nattn++;
+        }
+    run_free(&run);
+
+    char outdir[BB_STRLEN], data[BB_STRLEN + 16], dyn[BB_STRLEN + 32], dyntsv[BB_STRLEN + 64];
+    if (o.out[0]) snprintf(outdir, sizeof outdir, "%s", o.out);
+    else if ((size_t)snprintf(outdir, sizeof outdir, "%s/figures", dir) >= sizeof outdir) {
+        bb_fail(&err, BB_EINPUT, "run directory path too long: %s", dir);
+        return fail(BB_EINPUT, &err);
+    }
+    snprintf(data, sizeof data, "%s/data", outdir);
+    snprintf(dyn, sizeof dyn, "%s/dynamics", data);
+    snprintf(dyntsv, sizeof dyntsv, "%s/dynamics.tsv", dyn);
+    if ((rc = bb_mkdirs(outdir, &err))) return fail(rc, &err);
+    if (!o.quiet) printf("bbsim figures: analysing %s (checkpoint %s) into %s\n", dir, o.ckpt, data);
+    if ((rc = analyze(dir, data, o.ckpt, o.threads))) return rc;
+    if (!o.no_dynamics) {
+        if (!o.quiet) printf("bbsim figures: analysing every checkpoint into %s\n", dyn);
+        if ((rc = analyze(dir, dyn, "all", o.threads))) return rc;
+    }
+    if (!o.quiet) printf("bbsim figures: drawing into %s\n", outdir);
+    if (nattn) {
+        char *a1[] = {data, "active,dormant", layers}, *a2[] = {data, "active", layers};
+        if ((rc = draw(&o, outdir, "attention", "attention_map", 3, a1, &err)) ||
+            (rc = draw(&o, outdir, "values", "value_bars", 3, a2, &err)) ||
+            (resid && (rc = draw(&o, outdir, "layers", "layer_panels", 3, a2, &err))))
+            return fail(rc, &err);
+    }
+    if (!o.no_dynamics) {
+        for (int l = 0; l < L; l++) {
+            if (!has_attn[l]) continue; /* only layers with attention have a head */
+            char head[16], name[32];
+            snprintf(head, sizeof head, "l%dh0", l);
+            snprintf(name, sizeof name, "dynamics_%s", head);
+            char *a[] = {dyntsv, head};
+            if ((rc = draw(&o, outdir, name, "dynamics", 2, a, &err))) return fail(rc, &err);
+        }
+        if (resid) {
+            const char *base = strrchr(dir, '/');
+            base = base && base[1] ? base + 1 : dir;
+            char label[128];
+            snprintf(label, sizeof label, "%s", base);
+            for (char *p = label; *p; p++)
+                if (*p == ' ') *p = '_';
+            char *a[] = {label, dyntsv};
+            if ((rc = draw(&o, outdir, "resid", "resid_curves", 2, a, &err))) return fail(rc, &err);
+        }
+    }
+    return 0;
+}
