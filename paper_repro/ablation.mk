@@ -3,6 +3,8 @@
 # dormant-markov task. bbsim claims section: ablation.
 ifeq ($(PROFILE),paper)
 ABL_BASE := --dim 256 --seq 256 --batch 512 --data-seed 42 --init-seed 42 --ckpt 20,10000,1.02 --lr 3e-4 --steps 10000
+else ifeq ($(PROFILE),smoke)
+ABL_BASE := --dim 16 --seq 16 --batch 8 --ckpt 20,60,1 --lr 3e-3 --steps 60 --eval-batch 32
 else
 ABL_BASE := --dim 64 --seq 64 --batch 32 --ckpt 100,1000,1.2 --lr 1e-3 --steps 3000
 endif

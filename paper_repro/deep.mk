@@ -13,6 +13,11 @@ DEEP_BASE := --dim 256 --seq 256 --batch 512 --data-seed 42 --init-seed 42 --ckp
 DEEP_ADAMW := --lr 3e-4
 DEEP_SGD := --optim sgd --lr 0.03
 DEEP_RELU := --attn relu --lr 3e-3
+else ifeq ($(PROFILE),smoke)
+DEEP_BASE := --dim 16 --seq 16 --batch 8 --ckpt 20,60,1 --steps 60 --eval-batch 32
+DEEP_ADAMW := --lr 3e-3
+DEEP_SGD := --optim sgd --lr 0.03
+DEEP_RELU := --attn relu --lr 3e-3
 else
 DEEP_BASE := --dim 128 --seq 32 --batch 32 --ckpt 100,1000,1.1 --steps 4000
 DEEP_ADAMW := --lr 1e-3

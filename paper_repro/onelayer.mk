@@ -11,6 +11,10 @@ ifeq ($(PROFILE),paper)
 ONELAYER_BASE := --layers 1 --dim 256 --seq 256 --batch 512 --data-seed 42 --init-seed 42 --ckpt 20,10000,1.02
 ONELAYER_FLAGS := $(ONELAYER_BASE) --lr 3e-4 --steps 100000
 ONELAYER_RELU := $(ONELAYER_BASE) --attn relu --lr 3e-3 --steps 20000
+else ifeq ($(PROFILE),smoke)
+ONELAYER_BASE := --layers 1 --dim 16 --seq 16 --batch 8 --ckpt 10,60,1 --eval-batch 32
+ONELAYER_FLAGS := $(ONELAYER_BASE) --lr 3e-3 --steps 60
+ONELAYER_RELU := $(ONELAYER_BASE) --attn relu --lr 3e-3 --steps 60
 else
 ONELAYER_BASE := --layers 1 --dim 64 --seq 64 --batch 32 --ckpt 10,600,1.05
 ONELAYER_FLAGS := $(ONELAYER_BASE) --lr 1e-3 --steps 4000

@@ -4,6 +4,9 @@
 # the paper's budget (docs/figures.md#paper: adamw 0.03, 10k steps) with the paper's batch and N.
 ifeq ($(PROFILE),paper)
 THEORY_FLAGS := --simple-steps 10000 --simple-batch 512 --simple-seq 256 --simple-eval-batch 512
+else ifeq ($(PROFILE),smoke)
+THEORY_FLAGS := --simple-steps 40 --simple-batch 8 --simple-seq 16 --simple-eval-batch 32 --t-end 1e4 \
+                --gd-steps 1000 --samples 200 --toy-steps 200 --cmp-from 10
 else
 THEORY_FLAGS :=
 endif

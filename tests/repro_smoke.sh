@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole `make repro` chain at smoke size (PROFILE=smoke: tiny runs through every
+# fragment): every figure of the fragments is a PDF, report.pdf is one, and claims.tsv
+# has rows for every claim C1-C17 of the contract. It tests the plumbing, not the claims.
+#   usage: repro_smoke.sh SOURCE_DIR BBSIM_BINARY
+set -euo pipefail
+src=$1 bbsim=$2
+out=$(mktemp -d "${TMPDIR:-/tmp}/bbsim-smoke.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+command -v gnuplot >/dev/null || { echo "repro_smoke: gnuplot is missing (make deps installs it)" >&2; exit 1; }
+make -C "$src/paper_repro" -j2 --no-print-directory PROFILE=smoke OUT="$out" BBSIM="$bbsim" > "$out.log" 2>&1 \
+    || { tail -40 "$out.log" >&2; echo "repro_smoke: make repro (smoke) failed; log above" >&2; rm -f "$out.log"; exit 1; }
+rm -f "$out.log"
+bad=0
+is_pdf() { [ -s "$1" ] && [ "$(head -c 4 "$1")" = "%PDF" ]; }
+# every figure the fragments declare
+expected=$(sed -n 's/^\$(eval \$(call figure,\([A-Za-z0-9_]*\),.*/\1/p' "$src"/paper_repro/*.mk)
+n=0
+for f in $expected; do
+    n=$((n + 1))
+    is_pdf "$out/figures/$f.pdf" || { echo "repro_smoke: $f.pdf is missing, empty or not a PDF" >&2; bad=1; }
+done
+is_pdf "$out/report.pdf" || { echo "repro_smoke: report.pdf is missing, empty or not a PDF" >&2; bad=1; }
+for id in $(seq 1 17); do
+    grep -q "^C$id	" "$out/claims.tsv" || { echo "repro_smoke: claims.tsv has no row for C$id" >&2; bad=1; }
+done
+stray=$(find "$out" -name '*.tmp' | head -3)
+[ -z "$stray" ] || { echo "repro_smoke: temporary files left behind: $stray" >&2; bad=1; }
+echo "repro_smoke: $n figures, report.pdf and claims.tsv ($(grep -c '^C' "$out/claims.tsv") rows) checked"
+exit $bad
