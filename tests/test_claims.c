@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "bbsim/claims.h"
 #include "bbsim/tsv.h"
 #include "testutil.h"
@@ -91,12 +92,50 @@ static void test_claims_cli_reports_missing_inputs(void **state) {
     remove_tempdir(d);
 }
 
+/* Sections not requested still give rows: every claim of the contract is in claims.tsv,
+ * the ones not decided as NOT RUN (with why), and NOT RUN reads back as such. */
+static void test_claims_lists_every_claim(void **state) {
+    (void)state;
+    char *d = make_tempdir(), p[512], *out = NULL;
+    snprintf(p, sizeof p, "%s/theory", d);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/theory/theory.tsv", d);
+    write_text(p, "# bbsim\nid\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\n"
+                  "C10\ttoy\tgrows\t6.4\tfit\t>= 4\tPASS\nC12\tdrain\t-> 0\t1\tfit\t<= 0.2\tFAIL\n");
+    int rc = run_bbsim(&out, "claims %s --sections theory", d);
+    if (rc) fail_msg("bbsim claims: %s", out);
+    assert_non_null(strstr(out, "1 PASS, 1 FAIL"));
+    free(out);
+    ClaimList l = {0};
+    BbError err;
+    snprintf(p, sizeof p, "%s/claims.tsv", d);
+    assert_int_equal(claims_read_tsv(&l, p, &err), 0);
+    for (int c = 1; c <= 17; c++) {
+        char id[8];
+        snprintf(id, sizeof id, "C%d", c);
+        int rows = 0, not_run = 0;
+        for (int i = 0; i < l.n; i++)
+            if (!strcmp(l.c[i].id, id)) rows++, not_run += l.c[i].not_run;
+        if (!rows) fail_msg("claims.tsv has no row for %s", id);
+        /* C10 and C12 come from theory.tsv; C11 (absent there) and every other claim is NOT RUN */
+        if ((c == 10 || c == 12) ? not_run != 0 : not_run != rows) fail_msg("%s: %d of %d rows NOT RUN", id, not_run, rows);
+    }
+    for (int i = 0; i < l.n; i++)
+        if (l.c[i].not_run) {
+            assert_int_equal(l.c[i].pass, 0);
+            assert_true(isnan(l.c[i].measured));
+            assert_true(strlen(l.c[i].fit) > 10); /* says why */
+        }
+    remove_tempdir(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tsv_reads_header_rows_and_skips_comments),
         cmocka_unit_test(test_tsv_errors_name_file_and_line),
         cmocka_unit_test(test_claims_round_trip_and_nan_never_passes),
         cmocka_unit_test(test_claims_cli_reports_missing_inputs),
+        cmocka_unit_test(test_claims_lists_every_claim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

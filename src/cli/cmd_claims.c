@@ -3,6 +3,7 @@
  * OUT/claims.tsv and print the table. FAIL is a result (exit 0); a missing or malformed
  * input is an error (exit 1, naming the file). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "bbsim/claims.h"
 #include "bbsim/cli.h"
@@ -83,12 +84,30 @@ int cmd_claims(int argc, char **argv) {
                 fprintf(stderr, "bbsim claims: section %s: %s\n", sec->name, err.msg);
                 return 1;
             }
+            for (int c = 0; c < claim_ncontract; c++) { /* a claim its inputs did not decide */
+                if (strcmp(claim_contract[c].section, sec->name)) continue;
+                int rows = 0;
+                for (int i = 0; i < cl.n; i++) rows += !strcmp(cl.c[i].id, claim_contract[c].id);
+                if (!rows)
+                    claims_not_run(&cl, claim_contract[c].id, claim_contract[c].claim, claim_contract[c].threshold,
+                                   "its section ran but its inputs hold no row for it");
+            }
             continue;
         }
         for (int c = 0; c < claim_ncontract; c++)
             if (!strcmp(claim_contract[c].section, sec->name))
                 claims_not_run(&cl, claim_contract[c].id, claim_contract[c].claim, claim_contract[c].threshold,
                                sec->not_run);
+    }
+    /* rows in claim order (C1 ... C17), each claim's rows in the order they came */
+    for (int i = 1; i < cl.n; i++) {
+        Claim c = cl.c[i];
+        int j = i;
+        while (j > 0 && atoi(cl.c[j - 1].id + 1) > atoi(c.id + 1)) {
+            cl.c[j] = cl.c[j - 1];
+            j--;
+        }
+        cl.c[j] = c;
     }
     char path[BB_STRLEN];
     if (o.out[0])
