@@ -3,10 +3,10 @@
 # C8 (AdamW) and C9 (3xTF); SGD and ReLU attention train the same model (C8); four more
 # architectures share its settings (C9). bbsim claims section: deep.
 #
-# quick: d 128, N 32, batch 32, lr 1e-3, 4,000 steps. Width is what makes the peak stand
-# out (at d 64 layer 0's <s> residual stays at ~2x the others); N 32 halves the cost of
-# N 64 and still grows the peak: layer 0's ratio 2.0 at step 1.25k, 3.0 at 2.75k, 4.1 at
-# 4k (paper_repro/README.md). Architectures: TF = attention + MLP, MLP = a layer without
+# quick: d 128, N 32, batch 16, lr 1e-3, 4,000 steps. Width is what makes the peak stand
+# out (at d 64 layer 0's <s> residual stays at ~2x the others); N 32 and batch 16 cost a
+# quarter of N 64 and batch 32 and still grow the peak: layer 0's ratio 2.0 at step 1.25k,
+# 3.0 at 2.5k, 4.1 at 4k (batch 32 gave 2.05, 2.88, 4.07; paper_repro/README.md). Architectures: TF = attention + MLP, MLP = a layer without
 # attention (--no-attn), Attn = a layer without MLP (--no-mlp).
 ifeq ($(PROFILE),paper)
 DEEP_BASE := --dim 256 --seq 256 --batch 512 --data-seed 42 --init-seed 42 --ckpt 20,10000,1.02 --steps 10000
@@ -19,7 +19,7 @@ DEEP_ADAMW := --lr 3e-3
 DEEP_SGD := --optim sgd --lr 0.03
 DEEP_RELU := --attn relu --lr 3e-3
 else
-DEEP_BASE := --dim 128 --seq 32 --batch 32 --ckpt 100,1000,1.1 --steps 4000
+DEEP_BASE := --dim 128 --seq 32 --batch 16 --ckpt 100,1000,1.1 --steps 4000
 DEEP_ADAMW := --lr 1e-3
 DEEP_SGD := --optim sgd --lr 0.03
 DEEP_RELU := --attn relu --lr 1e-3

@@ -21,5 +21,5 @@ $(OUT)/theory/done: $(BBSIM) $(HERE)/theory.mk
 
 $(eval $(call figure,C10_residual_peak_toy,theory_mtoy,$(OUT)/theory/done,$(OUT)/theory,Residual-peak toy: m over steps for Adam and SGD with the closed form of continuous ascent))
 $(eval $(call figure,C11_reduced_dynamics,theory_reduced,$(OUT)/theory/done,$(OUT)/theory,Reduced model: y_v vs log t with the 1/2 log t line; |s_perp| and excess loss on log-log axes; ODE vs GD))
-$(eval $(call figure,C12_simplified_model,theory_simple,$(OUT)/theory/done,$(OUT)/theory,Simplified model: BOS logit a_v on a log axis; |Wo b|; Attn<s>; excess risks; AdamW vs SGD))
+$(eval $(call figure,C12_simplified_model,theory_simple,$(OUT)/theory/done,$(OUT)/theory,Simplified model: BOS logit a_v against log step; |Wo b|; Attn<s>; excess risks; AdamW vs SGD))
 CLAIM_SECTIONS += theory

@@ -1,32 +1,94 @@
-# The claims table as a page: id, claim, measured, threshold, verdict (PASS green, FAIL red).
+# The claims table as pages: id, claim, measured, threshold, (fit, when the page is wide
+# enough), verdict: PASS green, FAIL vermillion, NOT RUN grey (its measured is NaN: "-").
+# Rows that do not fit on one page continue on the next (a new page per plot).
 # Usage: gnuplot -c plots/claims_table.gp OUT.pdf CLAIMS.tsv
 if (ARGC < 2) { print "usage: gnuplot -c claims_table.gp OUT.pdf CLAIMS.tsv"; exit status 2 }
 OUTPUT = ARG1
 f = ARG2
-FIG_W = 8.5; FIG_H = 11
+FIG_W = 11; FIG_H = 8.5
 if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
 load PLOTS."/style.gp"
+# the page in inches: the report's page (the driver may set REPORT_W / REPORT_H) or ours
+PAGE_W = IN_REPORT ? (exists("REPORT_W") ? REPORT_W : 8.5) : FIG_W
+PAGE_H = IN_REPORT ? (exists("REPORT_H") ? REPORT_H : 6.5) : FIG_H
+
 stats f using 0 nooutput
 n = STATS_records
-npass = 0
 stats f using (strcol("verdict") eq "PASS" ? 1 : 0) nooutput
-npass = STATS_sum
+npass = int(STATS_sum)
+stats f using (strcol("verdict") eq "NOT RUN" ? 1 : 0) nooutput
+nnot = int(STATS_sum)
+nfail = n - npass - nnot
+
+# geometry: rows of ROW_H inches and PT-point text, larger when every row fits on one
+# page; columns placed in inches. Rows beyond one page continue on the next page.
+TOP = 0.75                       # title and column header
+FOOT = 0.3
+AV_H = PAGE_H - TOP - FOOT
+npages = int(ceil(n * 0.185 / AV_H))
+npages = npages < 1 ? 1 : npages
+per_page = int(ceil(n * 1.0 / npages))   # the same number of rows on every page
+ROW_H = AV_H / per_page > 0.26 ? 0.26 : AV_H / per_page
+PT = ROW_H >= 0.235 ? 10 : 9
+CH = 0.062 * PT / 9.0            # mean width of a character of DejaVu Sans, inches
+L = 0.3; R = PAGE_W - 0.3
+G = 0.2                          # gap between columns
+W_ID = 0.5; W_MEAS = 0.9; W_VERD = 0.8
+with_fit = (PAGE_W >= 10.5)      # the fit text only on a wide page (the standalone PDF)
+avail = R - L - W_ID - W_MEAS - W_VERD - 3 * G
+if (with_fit) { W_FIT = 2.4; W_THR = 2.3; W_CLAIM = avail - W_FIT - W_THR - G } \
+else { W_FIT = 0; W_CLAIM = 0.58 * avail; W_THR = avail - W_CLAIM }
+X_ID = L
+X_CLAIM = X_ID + W_ID
+X_MEAS = X_CLAIM + W_CLAIM + W_MEAS       # right-aligned
+X_THR = X_MEAS + G
+X_FIT = X_THR + W_THR + G
+X_VERD = R                                # right-aligned
+K_CLAIM = int(W_CLAIM / CH); K_THR = int(W_THR / CH); K_FIT = int(W_FIT / (CH * (PT - 1.0) / PT))
+fx(inch) = inch / PAGE_W
+
+cut(s, k) = strlen(s) > k ? s[1:k-1].'…' : s
+isnot(s) = (s eq "NOT RUN")
+vcol(s) = s eq "PASS" ? 0x009E73 : s eq "FAIL" ? 0xD55E00 : 0x888888
+tcol(s) = isnot(s) ? 0x777777 : 0x000000
+meas(v, s) = (isnot(v) || s eq "NaN" || s eq "nan" || s eq "") ? "-" : sprintf("%.4g", s + 0)
+
 unset border; unset tics; unset grid; unset key
-set xrange [0:1]
-rows = n > 45 ? n : 45
-set yrange [rows + 1.5:-3]
 set lmargin 0; set rmargin 0; set tmargin 0; set bmargin 0
-set label 1 sprintf("Claims of docs/figures.md: %d of %d pass", npass, n) at 0.02, -1.8 left font ',12' noenhanced
-fs = n > 40 ? ',6' : ',7'
-cut(s, k) = strlen(s) > k ? s[1:k-2].'..' : s
-plot f using (0.02):($0 + 1):(strcol("id")) with labels left noenhanced font fs, \
-     f using (0.07):($0 + 1):(cut(strcol("claim"), 58)) with labels left noenhanced font fs, \
-     f using (0.55):($0 + 1):(sprintf("%.4g", column("measured"))) with labels right noenhanced font fs, \
-     f using (0.57):($0 + 1):(cut(strcol("threshold"), 40)) with labels left noenhanced font fs, \
-     f using (0.98):($0 + 1):(strcol("verdict")):(strcol("verdict") eq "PASS" ? 0x1a7f37 : 0xc62828) \
-        with labels right noenhanced tc rgb variable font fs, \
-     '+' using (0.02):(0):("id") every ::0::0 with labels left font ',8', \
-     '+' using (0.07):(0):("claim") every ::0::0 with labels left font ',8', \
-     '+' using (0.55):(0):("measured") every ::0::0 with labels right font ',8', \
-     '+' using (0.57):(0):("threshold") every ::0::0 with labels left font ',8', \
-     '+' using (0.98):(0):("verdict") every ::0::0 with labels right font ',8'
+set xrange [0:1]
+# y in rows: row r of a page at y = r; the header at y = 0; the title above
+y_top = -TOP / ROW_H + 0.2
+y_bot = (PAGE_H - TOP) / ROW_H
+set yrange [y_bot:y_top]
+FS = sprintf(',%d', PT)
+FS_FIT = sprintf(',%d', PT - 1)
+FH = sprintf('Sans:Bold,%d', PT)
+summary = sprintf("Claims of docs/figures.md: %d PASS, %d FAIL, %d NOT RUN (%d rows)", npass, nfail, nnot, n)
+
+FITPLOT = with_fit ? 'f every ::a::b using (fx(X_FIT)):($0 - a + 1):(cut(strcol("fit"), K_FIT)):(0x555555) with labels left noenhanced font FS_FIT tc rgb variable,' : ''
+do for [p = 0:npages - 1] {
+    a = p * per_page
+    b = a + per_page - 1
+    set label 1 summary.(npages > 1 ? sprintf("   page %d of %d", p + 1, npages) : "") \
+        at fx(L), y_top + 1.0 left font 'Sans:Bold,12' noenhanced
+    set label 2 "id" at fx(X_ID), 0 left font FH
+    set label 3 "claim" at fx(X_CLAIM), 0 left font FH
+    set label 4 "measured" at fx(X_MEAS), 0 right font FH
+    set label 5 "threshold" at fx(X_THR), 0 left font FH
+    if (with_fit) { set label 6 "fit" at fx(X_FIT), 0 left font FH } else { unset label 6 }
+    set label 7 "verdict" at fx(X_VERD), 0 right font FH
+    set arrow 1 from fx(L), 0.55 to fx(R), 0.55 nohead lw 1 lc rgb '#000000'
+    plot f every ::a::b using (fx((L + R) / 2)):($0 - a + 1):(fx((R - L) / 2 + 0.05)):(0.5):(int($0) % 2 ? 0xffffff : 0xeeeeee) \
+            with boxxyerror fs solid 1.0 noborder fc rgb variable, \
+         f every ::a::b using (fx(X_ID)):($0 - a + 1):(strcol("id")):(tcol(strcol("verdict"))) \
+            with labels left noenhanced font FS tc rgb variable, \
+         f every ::a::b using (fx(X_CLAIM)):($0 - a + 1):(cut(strcol("claim"), K_CLAIM)):(tcol(strcol("verdict"))) \
+            with labels left noenhanced font FS tc rgb variable, \
+         f every ::a::b using (fx(X_MEAS)):($0 - a + 1):(meas(strcol("verdict"), strcol("measured"))):(tcol(strcol("verdict"))) \
+            with labels right noenhanced font FS tc rgb variable, \
+         f every ::a::b using (fx(X_THR)):($0 - a + 1):(cut(strcol("threshold"), K_THR)):(tcol(strcol("verdict"))) \
+            with labels left noenhanced font FS tc rgb variable, \
+         @FITPLOT \
+         f every ::a::b using (fx(X_VERD)):($0 - a + 1):(strcol("verdict")):(vcol(strcol("verdict"))) \
+            with labels right noenhanced font FH tc rgb variable
+}
