@@ -416,8 +416,15 @@ static void test_param_table(void **state) {
     assert_int_equal(m.ntensors, 7);
     assert_string_equal(m.tensors[0].name, "s_bos_logit");
     assert_int_equal(m.nparams, 4 * TV + TV * TV + 2 * 5 * TV);
-    for (int v = 0; v < TV; v++)
-        assert_true(m.p.s_bos_logit[v] == 0 && m.p.s_prev_logit[v] == 0 && m.p.s_value[v] == 1);
+    /* a, c, w, b start N(0,1) (the paper's code): their 4 V draws have mean ~0, variance ~1,
+     * and no two of the vectors are equal */
+    double sum = 0, sq = 0;
+    const float *abwc[4] = {m.p.s_bos_logit, m.p.s_prev_logit, m.p.s_value, m.p.s_bos_value};
+    for (int k = 0; k < 4; k++)
+        for (int v = 0; v < TV; v++) sum += abwc[k][v], sq += (double)abwc[k][v] * abwc[k][v];
+    const double n = 4.0 * TV, mu = sum / n, var0 = sq / n - mu * mu;
+    if (fabs(mu) > 4 / sqrt(n) || var0 < 0.4 || var0 > 2.0) fail_msg("a, c, w, b: mean %g, variance %g", mu, var0);
+    assert_true(memcmp(m.p.s_bos_logit, m.p.s_prev_logit, TV * sizeof(float)) != 0);
     assert_null(m.p.wte);
     model_free(&m);
 }

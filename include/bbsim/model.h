@@ -66,11 +66,11 @@ typedef enum { INIT_ZERO, INIT_ONE, INIT_NORMAL, INIT_FANIN } InitKind;
     X(lnf_w, POST, C, INIT_ONE, 0, TF)                           /* (C) */                            \
     X(lnf_b, POST, C, INIT_ZERO, 0, TF)                          /* (C) */                            \
     X(wout, POST, V * C, INIT_FANIN, C, TF)                      /* (V, C) untied output map */       \
-    /* simplified model: a = c = 0 (uniform attention), w = 1, the rest fan-in uniform */             \
-    X(s_bos_logit, POST, V, INIT_ZERO, 0, SIMPLE)                /* a (V) BOS logit per token */      \
-    X(s_prev_logit, POST, V, INIT_ZERO, 0, SIMPLE)               /* c (V) prev-token logit */         \
-    X(s_value, POST, V, INIT_ONE, 0, SIMPLE)                     /* w (V) value scales */             \
-    X(s_bos_value, POST, V, INIT_FANIN, V, SIMPLE)               /* b (V) BOS value */                \
+    /* simplified model, as the paper's code: a, c, w, b ~ N(0,1), the maps fan-in uniform */          \
+    X(s_bos_logit, POST, V, INIT_NORMAL, 0, SIMPLE)              /* a (V) BOS logit per token */      \
+    X(s_prev_logit, POST, V, INIT_NORMAL, 0, SIMPLE)             /* c (V) prev-token logit */         \
+    X(s_value, POST, V, INIT_NORMAL, 0, SIMPLE)                  /* w (V) value scales */             \
+    X(s_bos_value, POST, V, INIT_NORMAL, 0, SIMPLE)              /* b (V) BOS value */                \
     X(s_wo, POST, V * V, INIT_FANIN, V, SIMPLE)                  /* (V, V) */                         \
     X(s_w1, POST, S * V, INIT_FANIN, V, SIMPLE)                  /* (S, V) */                         \
     X(s_w2, POST, V * S, INIT_FANIN, S, SIMPLE)                  /* (V, S) */
