@@ -100,6 +100,9 @@ double metrics_sink_chance(int N);
  * ||Wo_h v||: Wo (C,C) row-major with out = Wo x, head h's block = its columns
  * h*hs .. h*hs+hs-1; v (hs) the head's value state. */
 double metrics_value_norm(const float *wo, int C, int hs, int h, const float *v);
+/* Add the value norm of position j (0 = the first token, <s>) to a's |Val<s>| or
+ * other-token sums. */
+void metrics_value_add(HeadAcc *a, int j, double norm);
 /* Every position of one sequence: v_j read from qkv (T,3C) (q | k | v, head h at
  * column 2C + h*hs). Accumulates j = 0 vs j >= 1 into a (may be NULL); norms (T) or NULL
  * receives each ||Wo_h v_j||. */

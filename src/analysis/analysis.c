@@ -72,14 +72,7 @@ static void simple_values(HeadAcc *a, const Model *m, const Workspace *ws, const
         for (int j = 0; j < T; j++) {
             double nrm = j == 0 ? v0 : fabs((double)m->p.s_value[inputs[b * T + j]]);
             if (norms) norms[b * T + j] = nrm;
-            if (!a) continue;
-            if (j == 0) {
-                a->val_bos += nrm;
-                a->nval_bos++;
-            } else {
-                a->val_other += nrm;
-                a->nval_other++;
-            }
+            if (a) metrics_value_add(a, j, nrm);
         }
 }
 

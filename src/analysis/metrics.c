@@ -250,20 +250,23 @@ double metrics_value_norm(const float *wo, int C, int hs, int h, const float *v)
     return sqrt(ss);
 }
 
+void metrics_value_add(HeadAcc *a, int j, double norm) {
+    if (j == 0) {
+        a->val_bos += norm;
+        a->nval_bos++;
+    } else {
+        a->val_other += norm;
+        a->nval_other++;
+    }
+}
+
 void metrics_head_values(HeadAcc *a, const float *wo, const float *qkv, int T, int C, int H, int h,
                          double *norms) {
     int hs = C / H;
     for (int j = 0; j < T; j++) {
         double nrm = metrics_value_norm(wo, C, hs, h, qkv + (size_t)j * 3 * C + 2 * (size_t)C + (size_t)h * hs);
         if (norms) norms[j] = nrm;
-        if (!a) continue;
-        if (j == 0) {
-            a->val_bos += nrm;
-            a->nval_bos++;
-        } else {
-            a->val_other += nrm;
-            a->nval_other++;
-        }
+        if (a) metrics_value_add(a, j, nrm);
     }
 }
 
@@ -274,19 +277,9 @@ void metrics_head_values_gemm(HeadAcc *a, const float *wo, const float *qkv, int
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, C, hs, 1.0f, qkv + 2 * (size_t)C + (size_t)h * hs,
                 3 * C, wo + (size_t)h * hs, C, 0.0f, scratch, C);
     for (int r = 0; r < n; r++) {
-        const float *o = scratch + (size_t)r * C;
-        double ss = 0;
-        for (int c = 0; c < C; c++) ss += (double)o[c] * o[c];
-        double nrm = sqrt(ss);
+        const double nrm = metrics_norm(scratch + (size_t)r * C, C);
         if (norms) norms[r] = nrm;
-        if (!a) continue;
-        if (r % T == 0) {
-            a->val_bos += nrm;
-            a->nval_bos++;
-        } else {
-            a->val_other += nrm;
-            a->nval_other++;
-        }
+        if (a) metrics_value_add(a, r % T, nrm);
     }
 }
 

@@ -4,15 +4,21 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* The fewest %g digits in [6, max_digits] whose text reads back to x (as a double, or as
+ * a float when as_float); max_digits always does. */
+static int shortest(char *buf, size_t len, double x, int max_digits, int as_float) {
+    int n = 0;
+    for (int digits = 6; digits <= max_digits; digits++) {
+        n = snprintf(buf, len, "%.*g", digits, x);
+        if (digits == max_digits || (as_float ? strtof(buf, NULL) == (float)x : strtod(buf, NULL) == x)) break;
+    }
+    return n;
+}
+
 int bb_format_num(char *buf, size_t len, double x) {
     if (isnan(x)) return snprintf(buf, len, "NaN");
     if (isinf(x)) return snprintf(buf, len, x > 0 ? "Inf" : "-Inf");
-    int n = 0;
-    for (int digits = 6; digits <= 17; digits++) { // %.17g always reads back exactly
-        n = snprintf(buf, len, "%.*g", digits, x);
-        if (digits == 17 || strtod(buf, NULL) == x) break;
-    }
-    return n;
+    return shortest(buf, len, x, 17, 0); // %.17g always reads back exactly
 }
 
 void bb_put_num(FILE *f, double x) {
@@ -30,12 +36,7 @@ void bb_put_fields(FILE *f, int n, const double *x) {
 
 int bb_format_float(char *buf, size_t len, float x) {
     if (isnan(x) || isinf(x)) return bb_format_num(buf, len, x);
-    int n = 0;
-    for (int digits = 6; digits <= 9; digits++) { // %.9g always reads back to the same float
-        n = snprintf(buf, len, "%.*g", digits, (double)x);
-        if (digits == 9 || strtof(buf, NULL) == x) break;
-    }
-    return n;
+    return shortest(buf, len, x, 9, 1); // %.9g always reads back to the same float
 }
 
 void bb_put_float(FILE *f, float x) {

@@ -22,7 +22,6 @@ void train_config_default(TrainConfig *c) {
 }
 
 /* The runtime options come last so train_config_write can leave them out. */
-#define TRAIN_RUNTIME_OPTS 4
 static int train_opts_split(TrainConfig *c, Opt *o, int *nexperiment) {
     int k = 0;
     k += task_opts(&c->task, o + k);
