@@ -16,7 +16,7 @@ TASK_FLAGS_ABS := $(foreach w,$(TASK_FLAGS),$(if $(wildcard $(w)),$(abspath $(w)
 REPRO_JOBS ?= $(if $(filter paper,$(PROFILE)),1,$(JOBS))
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-fresh repro bench clean help
+.PHONY: all deps build test test-fresh repro bench bench-peer clean help
 
 all: build
 
@@ -24,6 +24,7 @@ help:
 	@echo "make repro       regenerate every figure and claims.tsv (PROFILE=$(PROFILE), into $(OUT)/)"
 	@echo "make test        build and run all tests"
 	@echo "make bench       time training steps, report GFLOP/s"
+	@echo "make bench-peer  the same beside the PyTorch peer (PEER=path/to/bb_torch.py)"
 	@echo "make deps        check (and as root install with apt-get) cmake, gcc + libc6-dev, OpenMP, pkg-config,"
 	@echo "                 GSL, cmocka, OpenBLAS, gnuplot pdfcairo with fonts; compiles, links and runs test programs"
 	@echo "make test-fresh  (root, not CI) make test in a bare debootstrap'ed Debian 12 with only make and git;"
@@ -49,6 +50,10 @@ test: build
 
 bench: build
 	$(BUILD)/bbsim bench
+
+# bbsim beside the PyTorch peer in one run (scripts/bench-peer.sh: PEER, CONFIGS, ROUNDS)
+bench-peer: build
+	BBSIM=$(abspath $(BUILD))/bbsim scripts/bench-peer.sh
 
 repro: build
 	$(MAKE) -C paper_repro -j $(REPRO_JOBS) PROFILE=$(PROFILE) OUT=$(abspath $(OUT)) BBSIM=$(abspath $(BUILD))/bbsim \

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <omp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,14 +136,15 @@ static int files_equal(const char *a, const char *b) {
 static void test_resume_and_threads_bit_exact(void **state) {
     (void)state;
     char *d = make_tempdir(), *out = NULL;
-    /* one run of 120 steps; one of 60 stopped and resumed for 60 more; one on 1 thread */
-    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 120 --out %s/a --threads 2", d), 0);
+    /* one run of 120 steps; one of 60 stopped and resumed for 60 more; one on 1 thread;
+     * 3 chunks (uneven over 2 threads; TINY alone would be one chunk) */
+    assert_int_equal(run_bbsim(&out, "train " TINY " --chunks 3 --steps 120 --out %s/a --threads 2", d), 0);
     free(out);
-    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 60 --out %s/b --threads 2", d), 0);
+    assert_int_equal(run_bbsim(&out, "train " TINY " --chunks 3 --steps 60 --out %s/b --threads 2", d), 0);
     free(out);
     assert_int_equal(run_bbsim(&out, "train --resume %s/b --steps 120 --quiet", d), 0);
     free(out);
-    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 120 --out %s/c --threads 1", d), 0);
+    assert_int_equal(run_bbsim(&out, "train " TINY " --chunks 3 --steps 120 --out %s/c --threads 1", d), 0);
     free(out);
     char pa[1200], pb[1200], pc[1200];
     snprintf(pa, sizeof pa, "%s/a/ckpt/step_000000120.bbck", d);
@@ -181,6 +183,52 @@ static void test_resume_and_threads_bit_exact(void **state) {
     snprintf(pc, sizeof pc, "%s/c/ckpt/step_000010000.bbck", d);
     assert_true(file_size(pc) < 0);
     remove_tempdir(d);
+}
+
+/* The default chunking: ~BB_CHUNK_TOKENS positions per chunk within 1..min(batch, 8),
+ * recorded in config.txt; and the summed gradient's norm is the same for any thread count. */
+static void test_chunks_and_grad_norm(void **state) {
+    (void)state;
+    assert_int_equal(trainer_chunks_auto(16, 32), 2);   /* the quick profile's d128 runs */
+    assert_int_equal(trainer_chunks_auto(32, 64), 8);
+    assert_int_equal(trainer_chunks_auto(8, 16), 1);
+    assert_int_equal(trainer_chunks_auto(3, 4096), 3);  /* never more chunks than sequences */
+    assert_int_equal(trainer_chunks_auto(512, 256), 8);
+    char *d = make_tempdir(), *out = NULL;
+    assert_int_equal(run_bbsim(&out, "train --vocab 12 --seq 32 --dim 16 --batch 16 --steps 1 --quiet --out %s/r", d), 0);
+    free(out);
+    char path[1200], line[256];
+    snprintf(path, sizeof path, "%s/r/config.txt", d);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f && fgets(line, sizeof line, f)) found |= !strcmp(line, "chunks 2\n");
+    if (f) fclose(f);
+    assert_true(found);
+    remove_tempdir(d);
+
+    const size_t n = 50001; /* not a multiple of the block */
+    float *g = malloc(3 * n * sizeof(float)), *h = malloc(3 * n * sizeof(float));
+    double want = 0;
+    for (size_t i = 0; i < 3 * n; i++) g[i] = (float)sin(0.37 * (double)i);
+    for (size_t i = 0; i < n; i++) {
+        double s = (double)((g[i] + g[n + i]) + g[2 * n + i]);
+        want += s * s;
+    }
+    memcpy(h, g, 3 * n * sizeof(float));
+    omp_set_num_threads(1);
+    double one = grad_norm_sum(g, 3, n, n);
+    omp_set_num_threads(2);
+    double two = grad_norm_sum(h, 3, n, n);
+    assert_true(fabs(one - sqrt(want)) < 1e-9 * sqrt(want));
+    assert_true(one == two);
+    assert_memory_equal(g, h, n * sizeof(float));
+    for (size_t i = 0; i < n; i++) { /* the sum is in place, in buffer order */
+        float a = (float)sin(0.37 * (double)i), b = (float)sin(0.37 * (double)(n + i)),
+              c = (float)sin(0.37 * (double)(2 * n + i));
+        if (g[i] != (a + b) + c) fail_msg("element %zu: %g, want %g", i, g[i], (a + b) + c);
+    }
+    free(g);
+    free(h);
 }
 
 static void test_bad_checkpoints(void **state) {
@@ -349,6 +397,7 @@ int main(void) {
         cmocka_unit_test(test_lr_schedule),
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_resume_and_threads_bit_exact),
+        cmocka_unit_test(test_chunks_and_grad_norm),
         cmocka_unit_test(test_bad_checkpoints),
         cmocka_unit_test(test_ctrl_c_saves),
         cmocka_unit_test(test_nonfinite_stops),

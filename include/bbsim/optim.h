@@ -40,5 +40,10 @@ double optim_lr(const OptimConfig *cfg, long t, long total);
 void optim_step(Optim *o, float *params, const float *grads, double lr);
 /* ||g||_2 in double, summed in a fixed order. */
 double grad_norm(const float *g, size_t n);
+/* g += g + stride + g + 2 stride ... (nsum buffers of n floats, summed in that order, in
+ * place into the first) and return the norm of the sum: one parallel pass over blocks of
+ * BB_NORM_BLOCK values, the same bits for any thread count. */
+#define BB_NORM_BLOCK 8192
+double grad_norm_sum(float *g, int nsum, size_t stride, size_t n);
 
 #endif

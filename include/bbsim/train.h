@@ -11,9 +11,15 @@
 int train_run(TrainConfig *c, BbError *err);
 
 /* The step engine that train_run (and bench) use: the batch is split into a fixed
- * number of chunks (chunks, 0 = min(batch, 8)); one Workspace per thread; each chunk
- * has its own gradient buffer; buffers are summed in chunk order. */
+ * number of chunks (chunks, 0 = trainer_chunks_auto); one Workspace per thread; each
+ * chunk has its own gradient buffer; buffers are summed in chunk order. */
 typedef struct Trainer Trainer;
+/* The default number of chunks: about BB_CHUNK_TOKENS positions per chunk, at least 1
+ * and at most min(batch, 8). A function of the configuration only (never of threads):
+ * fewer chunks mean larger GEMMs and less gradient summing; 256 positions keep two
+ * threads busy from batch x seq = 512 up (paper_repro/README.md#profile). */
+#define BB_CHUNK_TOKENS 256
+int trainer_chunks_auto(int batch, int seq);
 Trainer *trainer_alloc(const Task *task, const Model *model, int batch, int chunks, int eval_batch);
 void trainer_free(Trainer *tr);
 /* Forward + backward of one batch; returns the mean loss; the gradient of the mean loss
@@ -23,6 +29,7 @@ double trainer_step(Trainer *tr, const int *inputs, const int *targets, int B, d
 /* Forward only (the evaluation batch, any size): mean losses as trainer_step. */
 double trainer_eval(Trainer *tr, const int *inputs, const int *targets, int B, double *backcopy, double *bigram);
 float *trainer_grads(Trainer *tr);
+double trainer_grad_norm(const Trainer *tr); /* |trainer_grads| of the last trainer_step */
 size_t trainer_bytes(const Trainer *tr);
 int trainer_threads(const Trainer *tr);
 

@@ -30,7 +30,8 @@ static int train_opts_split(TrainConfig *c, Opt *o, int *nexperiment) {
     o[k++] = (Opt){"steps", OPT_LONG, &c->steps, 0, 1e12, NULL, "training steps (updates)"};
     o[k++] = (Opt){"batch", OPT_INT, &c->batch, 1, 1 << 20, NULL, "sequences per step"};
     o[k++] = (Opt){"chunks", OPT_INT, &c->chunks, 0, 4096, NULL,
-                   "split each batch into this many chunks, one per thread at a time (0 = min(batch, 8)); "
+                   "split each batch into this many chunks, one per thread at a time (0 = batch x seq / 256, "
+                   "clamped to 1..min(batch, 8)); "
                    "results depend on it, never on --threads"};
     o[k++] = (Opt){"ckpt-every", OPT_LONG, &c->ckpt_every, 1, 1e12, NULL, "checkpoint every N steps while dense"};
     o[k++] = (Opt){"ckpt-dense", OPT_LONG, &c->ckpt_dense, 0, 1e12, NULL, "dense checkpoints up to this step"};

@@ -75,13 +75,20 @@ struct Trainer {
     float *chunk_grads;    /* (nchunk, nparams); the summed gradient ends in chunk 0's */
     LossSums *chunk_loss;  /* (max chunks) */
     int maxchunks;
+    double grad_norm;      /* of the last trainer_step's summed gradient */
 };
+
+int trainer_chunks_auto(int batch, int seq) {
+    long n = (long)batch * seq / BB_CHUNK_TOKENS;
+    const int most = batch < 8 ? batch : 8;
+    return n < 1 ? 1 : n > most ? most : (int)n;
+}
 
 Trainer *trainer_alloc(const Task *task, const Model *model, int batch, int chunks, int eval_batch) {
     Trainer *tr = bb_calloc(1, sizeof *tr);
     tr->task = task;
     tr->model = model;
-    tr->nchunk = chunks > 0 ? chunks : 8; /* a function of the configuration only */
+    tr->nchunk = chunks > 0 ? chunks : trainer_chunks_auto(batch, task->cfg.seq);
     if (tr->nchunk > batch) tr->nchunk = batch;
     tr->Bc = (batch + tr->nchunk - 1) / tr->nchunk;
     tr->nws = bb_threads() < tr->nchunk ? bb_threads() : tr->nchunk;
@@ -114,6 +121,7 @@ size_t trainer_bytes(const Trainer *tr) {
 
 int trainer_threads(const Trainer *tr) { return tr->nws; }
 float *trainer_grads(Trainer *tr) { return tr->chunk_grads; }
+double trainer_grad_norm(const Trainer *tr) { return tr->grad_norm; }
 
 static void chunk_range(int B, int nchunk, int c, int *b0, int *b1) {
     *b0 = (int)((long)B * c / nchunk);
@@ -152,15 +160,7 @@ static void trainer_pass(Trainer *tr, const int *inputs, const int *targets, int
         tot->bc_n += tr->chunk_loss[c].bc_n;
         tot->bg_n += tr->chunk_loss[c].bg_n;
     }
-    if (backward && nchunk > 1) {
-        float *g = tr->chunk_grads;
-#pragma omp parallel for schedule(static) num_threads(tr->nws)
-        for (size_t i = 0; i < np; i++) {
-            float s = g[i];
-            for (int c = 1; c < nchunk; c++) s += g[(size_t)c * np + i];
-            g[i] = s;
-        }
-    }
+    if (backward) tr->grad_norm = grad_norm_sum(tr->chunk_grads, nchunk, np, np);
 }
 
 /* Mean losses of a summed pass: overall (per position), backcopy and bigram. */
@@ -245,6 +245,7 @@ static int state_resume(TrainConfig *c, Task *task, Model *model, Optim *opt, lo
     free(steps);
     TrainConfig saved;
     if ((rc = ckpt_read(path, &saved, task, model, opt, step, err))) return rc;
+    if (saved.chunks == 0) saved.chunks = saved.batch < 8 ? saved.batch : 8; /* the rule of runs made before 0.2 */
     if (c->steps >= 0) saved.steps = c->steps;
     saved.threads = c->threads;
     saved.quiet = c->quiet;
@@ -344,7 +345,7 @@ static int update(const TrainConfig *c, const Task *task, Model *model, Optim *o
     task_batch(task, step, c->batch, lp->inputs, lp->targets);
     train[0] = trainer_step(lp->tr, lp->inputs, lp->targets, c->batch, &train[1], &train[2]);
     float *grads = trainer_grads(lp->tr);
-    *gnorm = grad_norm(grads, model->nparams);
+    *gnorm = trainer_grad_norm(lp->tr);
     if (!isfinite(train[0]) || !isfinite(*gnorm))
         return bb_fail(err, BB_ENUM, "non-finite %s at step %ld (loss %g, gradient norm %g); stopped",
                        isfinite(train[0]) ? "gradient" : "loss", step + 1, train[0], *gnorm);
@@ -365,6 +366,7 @@ int train_run(TrainConfig *c, BbError *err) {
     int rc;
     if (c->threads > 0) omp_set_num_threads(c->threads);
     blas_set_threads(1);
+    if (!c->resume[0] && c->chunks == 0) c->chunks = trainer_chunks_auto(c->batch, c->task.seq); /* recorded */
     rc = c->resume[0] ? state_resume(c, &task, &model, &opt, &step, err) : state_fresh(c, &task, &model, &opt, err);
     if (rc) return rc;
     char ckdir[BB_STRLEN + 16], mpath[BB_STRLEN + 16], path[BB_STRLEN + 64];
