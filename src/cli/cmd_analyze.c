@@ -2,7 +2,9 @@
  * directory (docs/method.md#metrics), for one checkpoint or, with --ckpt all, the training
  * dynamics (one dynamics.tsv row per checkpoint). The work is in src/analysis/analysis.c. */
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include "bbsim/analysis.h"
 #include "bbsim/blas.h"
@@ -196,13 +198,27 @@ static int analyze_all(const char *dir, const AnalyzeOpts *o, const char *outdir
     /* many checkpoints: one checkpoint per thread (each serial inside); few: the chunks of
      * each checkpoint in parallel. Either way every number is computed the same way. */
     const int outer = n >= threads && threads > 1;
+    const int tty = !o->quiet && isatty(fileno(stderr));
+    const double t0 = bb_now();
+    int done = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (outer)
     for (int k = 0; k < n; k++) {
         Run r;
         status[k] = run_load(&r, dir, steps[k], &errs[k]);
-        if (status[k]) continue;
-        analysis_collect(&res[k], &r.model, &r.task, &eb, NULL, &o->ac, ANALYSIS_ALL, outer ? 1 : threads);
-        run_free(&r);
+        if (!status[k]) {
+            analysis_collect(&res[k], &r.model, &r.task, &eb, NULL, &o->ac, ANALYSIS_ALL, outer ? 1 : threads);
+            run_free(&r);
+        }
+        if (tty) {
+#pragma omp critical(analyze_progress)
+            {
+                done++;
+                const double el = bb_now() - t0;
+                fprintf(stderr, "\ranalyze %s: %d/%d checkpoints, %.0f s, ETA %.0f s   ", dir, done, n, el,
+                        el / done * (n - done));
+                if (done == n) fputc('\n', stderr);
+            }
+        }
     }
     for (int k = 0; k < n; k++)
         if (status[k]) {

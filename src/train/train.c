@@ -340,10 +340,21 @@ static void metrics_row(FILE *f, long step, const double *train, double gnorm, d
 /* One update: batch `step`, forward + backward, gradient norm (and clipping), optimizer.
  * train[] gets the batch's mean loss, backcopy and bigram losses. BB_ENUM on a
  * non-finite loss or gradient (the parameters are then left as they were). */
+/* Wall seconds per phase of train_run, printed at its end (paper_repro/README.md#profile). */
+typedef struct {
+    double batch, step, optim, eval, ckpt, total;
+    long steps, ckpts;
+} Phases;
+
 static int update(const TrainConfig *c, const Task *task, Model *model, Optim *opt, Loop *lp, long step,
-                  double *train, double *gnorm, double *lr, BbError *err) {
+                  double *train, double *gnorm, double *lr, Phases *ph, BbError *err) {
+    double t0 = bb_now();
     task_batch(task, step, c->batch, lp->inputs, lp->targets);
+    double t1 = bb_now();
     train[0] = trainer_step(lp->tr, lp->inputs, lp->targets, c->batch, &train[1], &train[2]);
+    double t2 = bb_now();
+    ph->batch += t1 - t0;
+    ph->step += t2 - t1;
     float *grads = trainer_grads(lp->tr);
     *gnorm = trainer_grad_norm(lp->tr);
     if (!isfinite(train[0]) || !isfinite(*gnorm))
@@ -355,7 +366,16 @@ static int update(const TrainConfig *c, const Task *task, Model *model, Optim *o
     }
     *lr = optim_lr(&c->optim, opt->t, c->steps);
     optim_step(opt, model->params, grads, *lr);
+    ph->optim += bb_now() - t2;
     return BB_OK;
+}
+
+static void phases_print(const Phases *ph) {
+    const double other = ph->total - ph->batch - ph->step - ph->optim - ph->eval - ph->ckpt;
+    fprintf(stderr,
+            "bbsim train: %ld steps in %.1f s: batches %.1f s, forward+backward %.1f s, optimizer %.1f s, "
+            "evaluation %.1f s, %ld checkpoints %.1f s, other %.1f s\n",
+            ph->steps, ph->total, ph->batch, ph->step, ph->optim, ph->eval, ph->ckpts, ph->ckpt, other);
 }
 
 int train_run(TrainConfig *c, BbError *err) {
@@ -392,12 +412,14 @@ int train_run(TrainConfig *c, BbError *err) {
     sigaction(SIGTERM, &sa, &old_term);
     const int tty = isatty(fileno(stderr)) && !c->quiet;
     const long plain_every = c->steps >= 20 ? c->steps / 20 : 1;
+    Phases ph = {0};
+    const double t_start = bb_now();
     long last_ckpt = step;
     double ms_avg = 0;
     rc = BB_OK;
     while (step < c->steps) {
         double t0 = bb_now(), train[3], eval[3] = {NAN, NAN, NAN}, gnorm = NAN, lr = NAN;
-        if ((rc = update(c, &task, &model, &opt, &lp, step, train, &gnorm, &lr, err))) {
+        if ((rc = update(c, &task, &model, &opt, &lp, step, train, &gnorm, &lr, &ph, err))) {
             char inner[sizeof err->msg];
             snprintf(inner, sizeof inner, "%s", err->msg);
             rc = bb_fail(err, rc, "%s. The last good checkpoint is step %ld in %s", inner, last_ckpt, ckdir);
@@ -406,8 +428,12 @@ int train_run(TrainConfig *c, BbError *err) {
         step++;
         double ms = 1000.0 * (bb_now() - t0);
         ms_avg = step == 1 ? ms : 0.9 * ms_avg + 0.1 * ms;
-        if (lp.eval_B && step % c->eval_every == 0)
+        ph.steps++;
+        if (lp.eval_B && step % c->eval_every == 0) {
+            double te = bb_now();
             eval[0] = trainer_eval(lp.tr, lp.eval_in, lp.eval_tg, lp.eval_B, &eval[1], &eval[2]);
+            ph.eval += bb_now() - te;
+        }
         metrics_row(metrics, step, train, gnorm, lr, ms, eval);
         if (!c->quiet && (tty || step % plain_every == 0 || step == c->steps))
             progress(c, step, train[0], train[1], train[2], ms_avg, tty, 0);
@@ -418,7 +444,10 @@ int train_run(TrainConfig *c, BbError *err) {
                 break;
             }
             ckpt_path(path, sizeof path, c->out, step);
+            double tc = bb_now();
             if ((rc = ckpt_write(path, c, &model, &opt, step, err))) break;
+            ph.ckpt += bb_now() - tc;
+            ph.ckpts++;
             last_ckpt = step;
         }
         if (interrupted) {
@@ -432,6 +461,8 @@ int train_run(TrainConfig *c, BbError *err) {
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    ph.total = bb_now() - t_start;
+    if (rc == BB_OK && !c->quiet && ph.steps > 0) phases_print(&ph);
     if (fclose(metrics) != 0 && rc == BB_OK) rc = bb_fail(err, BB_EIO, "cannot write %s: %s", mpath, strerror(errno));
     loop_free(&lp);
 out_model:
