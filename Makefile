@@ -16,7 +16,7 @@ TASK_FLAGS_ABS := $(foreach w,$(TASK_FLAGS),$(if $(wildcard $(w)),$(abspath $(w)
 REPRO_JOBS ?= $(if $(filter paper,$(PROFILE)),1,$(JOBS))
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-fresh repro bench bench-peer clean help
+.PHONY: all deps build test test-fresh repro repro-related bench bench-peer clean help
 
 all: build
 
@@ -58,6 +58,12 @@ bench-peer: build
 repro: build
 	$(MAKE) -C paper_repro -j $(REPRO_JOBS) PROFILE=$(PROFILE) OUT=$(abspath $(OUT)) BBSIM=$(abspath $(BUILD))/bbsim \
 	    TASK_FLAGS='$(TASK_FLAGS_ABS)' --no-print-directory
+
+# make repro plus the related-work sweeps (C15, C16) into the same OUT: what make repro
+# already made is reused.
+repro-related: build
+	$(MAKE) -C paper_repro -j $(REPRO_JOBS) PROFILE=$(PROFILE) OUT=$(abspath $(OUT)) BBSIM=$(abspath $(BUILD))/bbsim \
+	    TASK_FLAGS='$(TASK_FLAGS_ABS)' RELATED=1 --no-print-directory
 
 clean:
 	rm -rf $(BUILD) build-asan

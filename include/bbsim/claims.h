@@ -84,6 +84,8 @@ int claims_onelayer(const char *out, ClaimList *l, BbError *err); /* C1-C5 */
 int claims_deep(const char *out, ClaimList *l, BbError *err);     /* C6-C9 */
 int claims_theory(const char *out, ClaimList *l, BbError *err);   /* C10-C12: OUT/theory/theory.tsv */
 int claims_ablation(const char *out, ClaimList *l, BbError *err); /* C13-C14 */
-int claims_related(const char *out, ClaimList *l, BbError *err);  /* C15-C17 */
+int claims_activations(const char *out, ClaimList *l, BbError *err); /* C15 */
+int claims_context(const char *out, ClaimList *l, BbError *err);     /* C16 */
+int claims_overmixing(const char *out, ClaimList *l, BbError *err);  /* C17 */
 
 #endif

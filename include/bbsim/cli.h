@@ -11,6 +11,7 @@ int cmd_analyze(int argc, char **argv);
 int cmd_intervene(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
 int cmd_claims(int argc, char **argv);
+int cmd_sensitivity(int argc, char **argv);
 int cmd_figures(int argc, char **argv);
 
 #endif

@@ -118,8 +118,12 @@ const ClaimSection claim_sections[] = {
      "not requested: bbsim theory all (paper_repro/theory.mk) is not part of this make repro"},
     {"ablation", "C13-C14: no BOS; induction and dormant-markov head tables", claims_ablation,
      "not requested: its runs (paper_repro/ablation.mk) are not part of this make repro"},
-    {"related", "C15-C17: activation sweep sink rates, context/depth sweep, over-mixing and path sums",
-     claims_related, "not built yet: the related-work experiments (sensitivity analysis, sweeps) come later"},
+    {"activations", "C15: sink rate, loss, Attn<s>, |Val<s>| per attention activation (2 layers x 4 heads)",
+     claims_activations, "not requested: the related-work sweeps run in make repro-related (paper_repro/related.mk)"},
+    {"context", "C16: sink rate vs training context length and vs depth", claims_context,
+     "not requested: the related-work sweeps run in make repro-related (paper_repro/related.mk)"},
+    {"overmixing", "C17: perturbation spread with and without the sink; Jacobian vs path-sum bound",
+     claims_overmixing, "not requested: its analysis (paper_repro/overmixing.mk) is not part of this make repro"},
 };
 const int claim_nsections = (int)(sizeof claim_sections / sizeof claim_sections[0]);
 
@@ -143,9 +147,9 @@ const ClaimInfo claim_contract[] = {
     {"C12", "theory", "simplified model", "a_v ~ log t (R2 >= 0.8); |Wo b| end <= 0.2 peak; Attn<s> >= 0.9"},
     {"C13", "ablation", "no BOS: non-trigger queries still sink on one early token", "top key mean weight >= 0.5"},
     {"C14", "ablation", "induction and dormant-markov: an active/dormant head", ">= 1 head active on trigger, dormant else"},
-    {"C15", "related", "sink rate per attention activation", "softmax, sigmoid-norm >= 50%; sigmoid, relu <= 10%; ..."},
-    {"C16", "related", "sink rate vs context length and depth", "Spearman correlation with context length > 0"},
-    {"C17", "related", "over-mixing: perturbation spread, Jacobian vs path-sum bound",
+    {"C15", "activations", "sink rate per attention activation", "softmax, sigmoid-norm >= 50%; sigmoid, relu <= 10%; ..."},
+    {"C16", "context", "sink rate vs context length and depth", "Spearman correlation with context length > 0"},
+    {"C17", "overmixing", "over-mixing: perturbation spread, Jacobian vs path-sum bound",
      "spread larger without the sink; bound holds on every pair"},
 };
 const int claim_ncontract = (int)(sizeof claim_contract / sizeof claim_contract[0]);

@@ -18,6 +18,7 @@ static const Command commands[] = {
     {"intervene", cmd_intervene, "risks before/after interventions on a trained model"},
     {"theory", cmd_theory, "check the mutual-reinforcement theory (reduced model, toy, simplified model)"},
     {"figures", cmd_figures, "the figures of make repro (attention maps, values, dynamics) for one run"},
+    {"sensitivity", cmd_sensitivity, "over-mixing: perturbation spread, Jacobian vs attention path-sum bound"},
     {"claims", cmd_claims, "decide the claims of the paper's figures from a make repro output directory"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
