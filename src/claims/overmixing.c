@@ -25,12 +25,12 @@ static int c17_run(const char *out, const char *run, const char *what, ClaimList
         return rc;
     char claim[96];
     const double ratio = nosink / intact;
-    snprintf(claim, sizeof claim, "%s: spread without the sink / with it (last layer)", what);
+    snprintf(claim, sizeof claim, "%s: spread no sink / intact (last layer)", what);
     claims_add(l, "C17", claim, "larger without the sink", ratio, "> 1", ratio > 1,
                "run %s: relative change at position %.0f: intact %.4g, BOS attention removed %.4g (%.0f sequences)",
                run, pos, intact, nosink, seqs);
     const double frac = pairs > 0 ? held / pairs : NAN;
-    snprintf(claim, sizeof claim, "%s: Jacobian <= path-sum bound, share of pairs", what);
+    snprintf(claim, sizeof claim, "%s: share of pairs with Jacobian <= bound", what);
     claims_add(l, "C17", claim, "the bound holds", frac, "= 1 (every measured pair)", pairs > 0 && held == pairs,
                "run %s: %.0f of %.0f pairs; max Jacobian/bound %.3g; log Jacobian vs log path sum: Spearman %.3f, "
                "Pearson %.3f",
