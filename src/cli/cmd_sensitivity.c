@@ -1,10 +1,117 @@
-/* bbsim sensitivity RUN_DIR: over-mixing measurements (claim C17). Not built yet. */
+/* bbsim sensitivity RUN_DIR: over-mixing measurements of a trained softmax transformer
+ * (claim C17, docs/method.md#over-mixing-sensitivity): the perturbation spread with the sink
+ * intact and with attention to the first token removed, and the exact input Jacobian
+ * against the attention path-sum bound. The work is in src/analysis/sensitivity.c. */
+#include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "bbsim/blas.h"
 #include "bbsim/cli.h"
+#include "bbsim/sensitivity.h"
+
+typedef struct {
+    char ckpt[64];
+    char out[BB_STRLEN];
+    int threads, quiet;
+    SensConfig sc;
+} SensOpts;
+
+#define NOPTS 8
+
+static int sens_opts(SensOpts *o, Opt *t) {
+    int k = 0;
+    t[k++] = (Opt){"ckpt", OPT_STR, o->ckpt, 0, 0, NULL, "checkpoint: a step or 'last'"};
+    t[k++] = (Opt){"out", OPT_STR, o->out, 0, 0, NULL, "output directory (\"\" = RUN_DIR/sensitivity)"};
+    t[k++] = (Opt){"seqs", OPT_INT, &o->sc.seqs, 1, 1 << 20, NULL,
+                   "sequences measured: the first ones of the fixed evaluation batch"};
+    t[k++] = (Opt){"pos", OPT_INT, &o->sc.pos, -1, 1 << 20, NULL, "query position i (-1 = the last position)"};
+    t[k++] = (Opt){"replace", OPT_INT, &o->sc.replacements, 1, 1024, NULL,
+                   "replacement tokens per source position (averaged)"};
+    t[k++] = (Opt){"chunk", OPT_INT, &o->sc.chunk, 1, 4096, NULL, "perturbed sequences per forward call"};
+    t[k++] = (Opt){"threads", OPT_INT, &o->threads, 0, 1024, NULL, "threads (0 = OpenMP default)"};
+    t[k++] = (Opt){"quiet", OPT_FLAG, &o->quiet, 0, 1, NULL, "no summary on stdout"};
+    BB_CHECK(k <= NOPTS);
+    return k;
+}
+
+static int fail(int rc, const BbError *err) {
+    fprintf(stderr, "bbsim sensitivity: %s\n", err->msg);
+    return rc;
+}
+
+static void usage(const Opt *t, int n) {
+    printf("usage: bbsim sensitivity RUN_DIR [flags]\n\n"
+           "Over-mixing at one late query position i: replace each earlier input token and measure the\n"
+           "relative change of the residual state at i after every layer, with the sink intact and with\n"
+           "attention to the first token removed (spread.tsv); the exact Jacobian norm of the last residual\n"
+           "state at i against each input embedding, with the attention path-sum bound (jacobian.tsv);\n"
+           "summary.tsv. Softmax transformer runs only.\n\n");
+    opts_help(stdout, t, n);
+}
+
+static void print_summary(const char *dir, const Run *run, const SensResult *r, const char *out) {
+    printf("bbsim sensitivity: %s, step %ld, %d sequences, query position %d -> %s\n\n", dir, run->step, r->seqs, r->i,
+           out);
+    printf("%-6s %14s %14s %8s\n", "layer", "spread intact", "spread nosink", "ratio");
+    for (int l = 0; l < r->L; l++)
+        printf("%-6d %14.4g %14.4g %8.3g\n", l, r->spread_layer[0][l], r->spread_layer[1][l],
+               r->spread_layer[1][l] / r->spread_layer[0][l]);
+    printf("\nJacobian vs path-sum bound: held on %ld of %ld pairs; jacobian/bound max %.3g, median %.3g\n", r->held,
+           r->pairs, r->ratio_max, r->ratio_median);
+    printf("log jacobian vs log path sum (%ld pairs): Pearson %.3f, Spearman %.3f\n", r->corr_pairs, r->pearson,
+           r->spearman);
+}
 
 int cmd_sensitivity(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "bbsim sensitivity: not built yet\n");
-    return 2;
+    SensOpts o;
+    memset(&o, 0, sizeof o);
+    snprintf(o.ckpt, sizeof o.ckpt, "last");
+    sensitivity_config_default(&o.sc);
+    Opt table[NOPTS];
+    const int nopt = sens_opts(&o, table);
+    for (int k = 0; k < argc; k++)
+        if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
+            usage(table, nopt);
+            return 0;
+        }
+    BbError err = {{0}};
+    char *pos[2];
+    int npos, rc = opts_parse(table, nopt, argc, argv, pos, 2, &npos, &err);
+    if (rc) return fail(rc, &err);
+    if (npos != 1) {
+        bb_fail(&err, BB_EINPUT, "expected one run directory (usage: bbsim sensitivity RUN_DIR [flags], see --help)");
+        return fail(BB_EINPUT, &err);
+    }
+    const char *dir = pos[0];
+    long step = -1;
+    if (strcmp(o.ckpt, "last") != 0) {
+        char *end;
+        step = strtol(o.ckpt, &end, 10);
+        if (end == o.ckpt || *end || step < 0) {
+            bb_fail(&err, BB_EINPUT, "--ckpt '%s': expected a step or 'last'", o.ckpt);
+            return fail(BB_EINPUT, &err);
+        }
+    }
+    if (o.threads > 0) omp_set_num_threads(o.threads);
+    blas_set_threads(1);
+
+    Run run;
+    if ((rc = run_load(&run, dir, step, &err))) return fail(rc, &err);
+    char outdir[BB_STRLEN + 16];
+    if (o.out[0]) snprintf(outdir, sizeof outdir, "%s", o.out);
+    else snprintf(outdir, sizeof outdir, "%s/sensitivity", dir);
+    EvalBatch eb;
+    /* the first --seqs sequences of bbsim analyze's fixed evaluation batch (sequence b depends
+     * on eval_seed and b only, docs/method.md#determinism-and-the-evaluation-batch) */
+    analysis_batch(&eb, &run.task, o.sc.seqs, NULL);
+    SensResult r;
+    rc = sensitivity_run(&r, &run.model, &run.task, &eb, &o.sc, bb_threads(), &err);
+    if (!rc) rc = bb_mkdirs(outdir, &err);
+    if (!rc) rc = sensitivity_write(outdir, &run, &o.sc, &r, &err);
+    if (!rc && !o.quiet) print_summary(dir, &run, &r, outdir);
+    sensitivity_free(&r);
+    analysis_batch_free(&eb);
+    run_free(&run);
+    return rc ? fail(rc, &err) : 0;
 }
