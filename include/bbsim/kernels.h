@@ -67,6 +67,10 @@ void attention_backward_ref(float *dqkv, float *dkeyslot, const float *datty, co
                             const float *keyslot, const float *preatt, const float *att,
                             const float *att_slot, int B, int T, int C, int H, int attn_kind);
 
+/* Softmax rows i >= 1 of one head's (T,T) weights A renormalised over keys 1..i from
+ * its scores S (a_i0 = 0; row 0 kept): the attention with its first-key sink removed. */
+void attention_remove_key0(float *A, const float *S, int T);
+
 /* ---- softmax + cross-entropy over V classes ----
  * probs = softmax(logits); losses[n] = -log probs[n, targets[n]] (targets may be NULL:
  * probs only, losses untouched). */

@@ -120,6 +120,8 @@ typedef struct Intervention {
     unsigned char all_bos[BB_MAXL][BB_MAXH];        /* every row one-hot on key 0 */
     unsigned char no_mlp[BB_MAXL];                  /* drop the layer's MLP output */
     unsigned char zero_bos_resid[BB_MAXL];          /* h_0 := 0 after layer l */
+    unsigned char no_key0[BB_MAXL][BB_MAXH];        /* softmax: rows i >= 1 renormalised over
+                                                       keys 1..i (the sink removed; C17) */
     const unsigned char *is_trigger;                /* (V), needed by oracle_attn */
 } Intervention;
 
@@ -163,6 +165,7 @@ typedef struct Workspace {
     size_t acts_size, grad_size, scratch_size; /* floats */
     int *int_mem;              /* inputs | targets | forced-attention keys (2 x (B,T)) */
     int backward_ready;        /* the last forward had targets and no intervention */
+    int plain;                 /* the last forward had no intervention (model_backward_resid) */
 } Workspace;
 
 Workspace *workspace_alloc(const Model *m, int Bmax, int T);
@@ -179,6 +182,11 @@ float model_forward(const Model *m, Workspace *ws, const int *inputs, const int 
  * Accumulates d(sum of token losses * dloss)/dtheta into grads (nparams).
  * dloss = 1 / (total tokens of the whole batch) gives the mean-loss gradient. */
 void model_backward(const Model *m, Workspace *ws, float *grads, float dloss);
+/* The transformer's blocks backward from a gradient of the last residual state: dres
+ * (B,T,C) holds dL/d resid[L] on entry and dL/d resid[0] (the embeddings) on exit;
+ * weight gradients accumulate into grads (nparams; a scratch buffer when unwanted). The
+ * last forward must have had no intervention (targets not needed). */
+void model_backward_resid(const Model *m, Workspace *ws, float *grads, float *dres);
 
 /* FLOPs of one forward pass over B sequences (dense attention, docs/method.md#flops):
  * per layer 2n 12C^2 + 4 B T^2 C, plus 2 n C V for the output map (n = B T), with the

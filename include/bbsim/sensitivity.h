@@ -18,17 +18,11 @@ typedef struct SensConfig {
 
 void sensitivity_config_default(SensConfig *c);
 
-/* The transformer's forward pass up to resid[L] (no final LayerNorm, no output map), with
- * the same kernels in the same order as model_forward (so resid[] agrees bit for bit when
- * no_sink = 0). no_sink = 1 removes attention to key 0: in every head of every layer, rows
- * i >= 1 become a_ij = exp(s_ij) / sum_{k=1..i} exp(s_ik) for j >= 1, a_i0 = 0 (softmax
- * over the other keys, renormalised); row 0 (which sees only key 0) is unchanged.
- * ws->att holds the weights actually used. Softmax transformers only. */
+/* model_forward without targets (no intervention, or with no_sink = 1 the intervention
+ * no_key0 in every attention head: rows i >= 1 become a_ij = exp(s_ij) / sum_{k=1..i}
+ * exp(s_ik) for j >= 1, a_i0 = 0; row 0, which sees only key 0, is unchanged). ws->att
+ * holds the weights actually used. Softmax transformers only. */
 void sensitivity_forward(const Model *m, Workspace *ws, const int *inputs, int B, int no_sink);
-
-/* Rows i >= 1 of one (T,T) attention map renormalised without key 0 from the scores S
- * (s_ij, j <= i): what sensitivity_forward applies per head. */
-void sensitivity_remove_sink(float *A, const float *S, int T);
 
 /* P = (A_{L-1} + I) ... (A_1 + I)(A_0 + I), every matrix (T,T) row-major; A (L,T,T).
  * P_ij sums, over every path i = k_L >= k_{L-1} >= ... >= k_0 = j that at each layer
@@ -57,7 +51,7 @@ void sensitivity_bound(const Model *m, const Workspace *ws, const SensWeights *w
 /* Exact Jacobian norms of the last residual state at position i against the input
  * embeddings: norms[j] = ||d resid[L]_i / d resid[0]_j||_2 for j = 0..i, by reverse mode
  * (the model's backward kernels run from each of the C unit vectors at resid[L]_i; one
- * backward per output coordinate) on the activations of the last sensitivity_forward
+ * backward per output coordinate, model_backward_resid) on the activations of the last sensitivity_forward
  * (intact, B = 1, ws->T >= i+1). jac (i+1, C, C) receives the blocks when not NULL
  * (jac[j][c][d] = d resid[L]_{i,c} / d resid[0]_{j,d}). */
 void sensitivity_jacobian(const Model *m, Workspace *ws, int i, double *norms, float *jac);

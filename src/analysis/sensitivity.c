@@ -29,65 +29,14 @@ static int mlp_width(const Model *m, int l) { return is_linear(m, l) ? m->cfg.C 
 
 /* ------------------------------------------------------------ forward */
 
-void sensitivity_remove_sink(float *A, const float *S, int T) {
-    // a_ij = exp(s_ij - max) / sum_{k=1..i} exp(s_ik - max) for 1 <= j <= i, a_i0 = 0
-    for (int i = 1; i < T; i++) {
-        const float *s = S + (size_t)i * T;
-        float *a = A + (size_t)i * T;
-        double mx = s[1], sum = 0.0;
-        for (int k = 2; k <= i; k++) mx = s[k] > mx ? s[k] : mx;
-        for (int k = 1; k <= i; k++) sum += exp((double)s[k] - mx);
-        a[0] = 0.0f;
-        for (int k = 1; k <= i; k++) a[k] = (float)(exp((double)s[k] - mx) / sum);
-    }
-}
-
 void sensitivity_forward(const Model *m, Workspace *ws, const int *inputs, int B, int no_sink) {
     const ModelConfig *c = &m->cfg;
-    BB_CHECK(c->kind == MODEL_TRANSFORMER && c->attn == ATTN_SOFTMAX && B >= 1 && B <= ws->Bmax);
-    const int T = ws->T, C = c->C, H = c->H, hs = C / H;
-    const size_t N = (size_t)B * T;
-    for (size_t n = 0; n < N; n++) BB_CHECK(inputs[n] >= 0 && inputs[n] < c->V);
-    memcpy(ws->inputs, inputs, N * sizeof(int));
-    ws->B = B;
-    ws->backward_ready = 0; /* no logits here: model_backward must not read this pass */
-    const ParamPtrs *p = &m->p;
-    encoder_forward(ws->resid[0], ws->inputs, p->wte, p->wpe, B, T, C);
-    for (int l = 0; l < c->L; l++) {
-        if (has_attn(m, l)) {
-            layernorm_forward(ws->ln1[l], ws->ln1_mean[l], ws->ln1_rstd[l], ws->resid[l], p->ln1_w[l], p->ln1_b[l],
-                              (int)N, C);
-            matmul_forward(ws->qkv[l], ws->ln1[l], p->wqkv[l], (int)N, C, 3 * C);
-            attention_forward(ws->atty[l], ws->preatt[l], ws->att[l], ws->att_slot[l], ws->qkv[l], p->keyslot[l],
-                              NULL, B, T, C, H, c->attn);
-            if (no_sink)
-                for (int b = 0; b < B; b++)
-                    for (int h = 0; h < H; h++) {
-                        const size_t slab = ((size_t)b * H + h) * T * T;
-                        sensitivity_remove_sink(ws->att[l] + slab, ws->preatt[l] + slab, T);
-                        // y_i = sum_j a_ij v_j with the renormalised weights
-                        const float *v = ws->qkv[l] + (size_t)b * T * 3 * C + 2 * C + h * hs;
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, ws->att[l] + slab, T,
-                                    v, 3 * C, 0.0f, ws->atty[l] + (size_t)b * T * C + h * hs, C);
-                    }
-            matmul_forward(ws->attn_out[l], ws->atty[l], p->wo[l], (int)N, C, C);
-            residual_forward(ws->resid_mid[l], ws->resid[l], ws->attn_out[l], N * C);
-        } /* else resid_mid[l] is resid[l] */
-        if (has_mlp(m, l)) {
-            layernorm_forward(ws->ln2[l], ws->ln2_mean[l], ws->ln2_rstd[l], ws->resid_mid[l], p->ln2_w[l],
-                              p->ln2_b[l], (int)N, C);
-            if (is_linear(m, l)) {
-                matmul_forward(ws->mlp_out[l], ws->ln2[l], p->w1[l], (int)N, C, C);
-            } else {
-                matmul_forward(ws->fch[l], ws->ln2[l], p->w1[l], (int)N, C, 4 * C);
-                relu_forward(ws->fch_act[l], ws->fch[l], N * 4 * C);
-                matmul_forward(ws->mlp_out[l], ws->fch_act[l], p->w2[l], (int)N, 4 * C, C);
-            }
-            residual_forward(ws->resid[l + 1], ws->resid_mid[l], ws->mlp_out[l], N * C);
-        } else {
-            memcpy(ws->resid[l + 1], ws->resid_mid[l], N * C * sizeof(float));
-        }
-    }
+    BB_CHECK(c->kind == MODEL_TRANSFORMER && c->attn == ATTN_SOFTMAX);
+    Intervention iv;
+    memset(&iv, 0, sizeof iv);
+    for (int l = 0; l < c->L; l++)
+        for (int h = 0; h < c->H; h++) iv.no_key0[l][h] = no_sink && has_attn(m, l);
+    model_forward(m, ws, inputs, NULL, B, no_sink ? &iv : NULL);
 }
 
 /* ------------------------------------------------------------ path sum */
@@ -260,73 +209,24 @@ void sensitivity_bound(const Model *m, const Workspace *ws, const SensWeights *w
 
 /* ------------------------------------------------------------ Jacobian */
 
-/* dinp (N,C) += dout (N,OC) weight (OC,C): the input half of matmul_backward (the weight
- * gradient is not needed here). */
-static void dinp_gemm(float *dinp, const float *dout, const float *weight, int N, int C, int OC) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
-}
-
 void sensitivity_jacobian(const Model *m, Workspace *ws, int i, double *norms, float *jac) {
-    const ModelConfig *c = &m->cfg;
-    const int T = ws->T, C = c->C, H = c->H, N = T;
+    const int T = ws->T, C = m->cfg.C;
     BB_CHECK(ws->B == 1 && i >= 0 && i < T);
-    int F = C;
-    for (int l = 0; l < c->L; l++)
-        if (has_mlp(m, l) && mlp_width(m, l) > F) F = mlp_width(m, l);
-    const int tmpw = F > 3 * C ? F : 3 * C;
-    const size_t NC = (size_t)N * C;
-    float *dres = bb_malloc(NC * sizeof(float)), *dln = bb_malloc(NC * sizeof(float));
-    float *dfch = bb_malloc((size_t)N * F * sizeof(float)), *dtmp = bb_malloc((size_t)N * tmpw * sizeof(float));
-    float *dw = bb_calloc((size_t)C, sizeof(float)), *db = bb_calloc((size_t)C, sizeof(float)); /* unused */
-    float *scratch = bb_malloc((size_t)T * T * sizeof(float));
+    const size_t NC = (size_t)T * C;
+    float *dres = bb_malloc(NC * sizeof(float));
+    float *gscratch = bb_calloc(m->nparams, sizeof(float)); /* weight gradients: not needed here */
     float *J = jac ? jac : bb_malloc((size_t)(i + 1) * C * C * sizeof(float));
-    const ParamPtrs *p = &m->p;
     for (int oc = 0; oc < C; oc++) {
-        // the backward of model_backward, from d resid[L]_{i,oc} = 1 instead of the loss
+        // the model's own backward from d resid[L]_{i,oc} = 1: row oc of every block J_ij
         memset(dres, 0, NC * sizeof(float));
         dres[(size_t)i * C + oc] = 1.0f;
-        for (int l = c->L - 1; l >= 0; l--) {
-            if (has_mlp(m, l)) {
-                // forward: resid[l+1] = resid_mid + MLP(LN2(resid_mid)); dres carries on
-                memset(dln, 0, NC * sizeof(float));
-                if (is_linear(m, l)) {
-                    dinp_gemm(dln, dres, p->w1[l], N, C, C);
-                } else {
-                    memset(dtmp, 0, (size_t)N * 4 * C * sizeof(float));
-                    dinp_gemm(dtmp, dres, p->w2[l], N, 4 * C, C);
-                    memset(dfch, 0, (size_t)N * 4 * C * sizeof(float));
-                    relu_backward(dfch, dtmp, ws->fch[l], (size_t)N * 4 * C);
-                    dinp_gemm(dln, dfch, p->w1[l], N, C, 4 * C);
-                }
-                layernorm_backward(dres, dw, db, dln, ws->resid_mid[l], p->ln2_w[l], ws->ln2_mean[l], ws->ln2_rstd[l],
-                                   N, C);
-            }
-            if (has_attn(m, l)) {
-                // forward: resid_mid = resid[l] + Wo attention(LN1(resid[l]))
-                float *datty = dln, *dqkv = dtmp;
-                memset(datty, 0, NC * sizeof(float));
-                dinp_gemm(datty, dres, p->wo[l], N, C, C);
-                memset(dqkv, 0, NC * 3 * sizeof(float));
-                attention_backward(dqkv, NULL, scratch, datty, ws->qkv[l], NULL, ws->preatt[l], ws->att[l], NULL, 1, T,
-                                   C, H, c->attn);
-                float *dln1 = dln; /* datty is consumed */
-                memset(dln1, 0, NC * sizeof(float));
-                dinp_gemm(dln1, dqkv, p->wqkv[l], N, C, 3 * C);
-                layernorm_backward(dres, dw, db, dln1, ws->resid[l], p->ln1_w[l], ws->ln1_mean[l], ws->ln1_rstd[l], N,
-                                   C);
-            }
-        }
+        model_backward_resid(m, ws, gscratch, dres);
         for (int j = 0; j <= i; j++) memcpy(J + ((size_t)j * C + oc) * C, dres + (size_t)j * C, (size_t)C * sizeof(float));
     }
     for (int j = 0; j <= i; j++) norms[j] = spectral_norm_f(J + (size_t)j * C * C, C, C);
     if (!jac) free(J);
     free(dres);
-    free(dln);
-    free(dfch);
-    free(dtmp);
-    free(dw);
-    free(db);
-    free(scratch);
+    free(gscratch);
 }
 
 /* ------------------------------------------------------------ one sequence */

@@ -572,3 +572,18 @@ void attention_backward_ref(float *dqkv, float *dkeyslot, const float *datty, co
                     }
             }
 }
+
+/* ------------------------------------------------------------ the sink removed */
+
+void attention_remove_key0(float *A, const float *S, int T) {
+    // a_ij = exp(s_ij - max) / sum_{k=1..i} exp(s_ik - max) for 1 <= j <= i, a_i0 = 0
+    for (int i = 1; i < T; i++) {
+        const float *s = S + (size_t)i * T;
+        float *a = A + (size_t)i * T;
+        double mx = s[1], sum = 0.0;
+        for (int k = 2; k <= i; k++) mx = s[k] > mx ? s[k] : mx;
+        for (int k = 1; k <= i; k++) sum += exp((double)s[k] - mx);
+        a[0] = 0.0f;
+        for (int k = 1; k <= i; k++) a[k] = (float)(exp((double)s[k] - mx) / sum);
+    }
+}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <gsl/gsl_cblas.h>
 #include <gsl/gsl_randist.h>
 #include "bbsim/kernels.h"
 #include "simple.h"
@@ -373,10 +374,10 @@ size_t workspace_bytes(const Workspace *ws) {
 static int intervention_any(const Intervention *iv) {
     if (!iv) return 0;
     const unsigned char *parts[] = {&iv->zero_head[0][0], &iv->zero_bos_value[0][0], &iv->oracle_attn[0][0],
-                                    &iv->all_bos[0][0], iv->no_mlp, iv->zero_bos_resid};
+                                    &iv->all_bos[0][0], iv->no_mlp, iv->zero_bos_resid, &iv->no_key0[0][0]};
     const size_t sizes[] = {sizeof iv->zero_head, sizeof iv->zero_bos_value, sizeof iv->oracle_attn,
-                            sizeof iv->all_bos, sizeof iv->no_mlp, sizeof iv->zero_bos_resid};
-    for (int k = 0; k < 6; k++)
+                            sizeof iv->all_bos, sizeof iv->no_mlp, sizeof iv->zero_bos_resid, sizeof iv->no_key0};
+    for (int k = 0; k < 7; k++)
         for (size_t i = 0; i < sizes[k]; i++)
             if (parts[k][i]) return 1;
     return 0;
@@ -421,6 +422,7 @@ float model_forward(const Model *m, Workspace *ws, const int *inputs, const int 
     }
     ws->B = B;
     ws->backward_ready = targets != NULL && !intervention_any(iv);
+    ws->plain = !intervention_any(iv);
     if (!intervention_any(iv)) iv = NULL;
 
     if (c->kind == MODEL_SIMPLE) {
@@ -444,6 +446,20 @@ float model_forward(const Model *m, Workspace *ws, const int *inputs, const int 
                 }
                 attention_forward(ws->atty[l], ws->preatt[l], ws->att[l], ws->att_slot[l], ws->qkv[l], p->keyslot[l],
                                   force, B, T, C, H, c->attn);
+                if (iv)
+                    for (int h = 0; h < H; h++) // intervention: the sink removed (softmax only)
+                        if (iv->no_key0[l][h]) {
+                            BB_CHECK(c->attn == ATTN_SOFTMAX);
+                            for (int b = 0; b < B; b++) {
+                                const size_t slab = ((size_t)b * H + h) * T * T;
+                                attention_remove_key0(ws->att[l] + slab, ws->preatt[l] + slab, T);
+                                // y_i = sum_j a_ij v_j with the renormalised weights
+                                const float *v = ws->qkv[l] + (size_t)b * T * 3 * C + 2 * C + h * hs;
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f,
+                                            ws->att[l] + slab, T, v, 3 * C, 0.0f, ws->atty[l] + (size_t)b * T * C + h * hs,
+                                            C);
+                            }
+                        }
                 if (iv)
                     for (int h = 0; h < H; h++) // intervention: the head's output := 0
                         if (iv->zero_head[l][h])
@@ -483,31 +499,15 @@ float model_forward(const Model *m, Workspace *ws, const int *inputs, const int 
 
 /* ------------------------------------------------------------ backward */
 
-void model_backward(const Model *m, Workspace *ws, float *grads, float dloss) {
+/* The blocks backward: dres holds dL/d resid[L] on entry, dL/d resid[0] on exit. */
+static void blocks_backward(const Model *m, Workspace *ws, const ParamPtrs *gp, const GradBufs *gbp, float *dres) {
     const ModelConfig *c = &m->cfg;
-    BB_CHECK(ws->backward_ready); /* a forward with targets and no intervention */
-    ParamPtrs g;
-    model_point(m, grads, &g);
-    if (c->kind == MODEL_SIMPLE) {
-        simple_backward(m, ws, &g, dloss);
-        return;
-    }
-    const int B = ws->B, T = ws->T, C = c->C, H = c->H, V = c->V;
+    const int B = ws->B, T = ws->T, C = c->C, H = c->H;
     const int N = B * T;
     const size_t NC = (size_t)N * C;
-    const ParamPtrs *p = &m->p;
-    GradBufs gb;
-    ws_layout_grads(c, &gb, ws->grad_mem, ws->Bmax, T);
-    float *dres = gb.dres, *dln = gb.dln;
-
-    float *dlogits = gb.dtmp;
-    memset(dlogits, 0, (size_t)N * V * sizeof(float));
-    crossentropy_backward(dlogits, ws->probs, ws->targets, dloss, N, V);
-    memset(dln, 0, NC * sizeof(float));
-    matmul_backward(dln, g.wout, dlogits, ws->lnf, p->wout, N, C, V);
-    memset(dres, 0, NC * sizeof(float));
-    layernorm_backward(dres, g.lnf_w, g.lnf_b, dln, ws->resid[c->L], p->lnf_w, ws->lnf_mean, ws->lnf_rstd, N, C);
-
+    const ParamPtrs *p = &m->p, g = *gp;
+    GradBufs gb = *gbp;
+    float *dln = gb.dln;
     for (int l = c->L - 1; l >= 0; l--) {
         /* dres holds dL/d resid[l+1] */
         if (has_mlp(c, l)) {
@@ -542,6 +542,43 @@ void model_backward(const Model *m, Workspace *ws, float *grads, float dloss) {
                                ws->ln1_rstd[l], N, C);
         }
     }
+}
+
+void model_backward_resid(const Model *m, Workspace *ws, float *grads, float *dres) {
+    BB_CHECK(m->cfg.kind == MODEL_TRANSFORMER && ws->plain);
+    ParamPtrs g;
+    model_point(m, grads, &g);
+    GradBufs gb;
+    ws_layout_grads(&m->cfg, &gb, ws->grad_mem, ws->Bmax, ws->T);
+    blocks_backward(m, ws, &g, &gb, dres);
+}
+
+void model_backward(const Model *m, Workspace *ws, float *grads, float dloss) {
+    const ModelConfig *c = &m->cfg;
+    BB_CHECK(ws->backward_ready); /* a forward with targets and no intervention */
+    ParamPtrs g;
+    model_point(m, grads, &g);
+    if (c->kind == MODEL_SIMPLE) {
+        simple_backward(m, ws, &g, dloss);
+        return;
+    }
+    const int B = ws->B, T = ws->T, C = c->C, V = c->V;
+    const int N = B * T;
+    const size_t NC = (size_t)N * C;
+    const ParamPtrs *p = &m->p;
+    GradBufs gb;
+    ws_layout_grads(c, &gb, ws->grad_mem, ws->Bmax, T);
+    float *dres = gb.dres, *dln = gb.dln;
+
+    float *dlogits = gb.dtmp;
+    memset(dlogits, 0, (size_t)N * V * sizeof(float));
+    crossentropy_backward(dlogits, ws->probs, ws->targets, dloss, N, V);
+    memset(dln, 0, NC * sizeof(float));
+    matmul_backward(dln, g.wout, dlogits, ws->lnf, p->wout, N, C, V);
+    memset(dres, 0, NC * sizeof(float));
+    layernorm_backward(dres, g.lnf_w, g.lnf_b, dln, ws->resid[c->L], p->lnf_w, ws->lnf_mean, ws->lnf_rstd, N, C);
+
+    blocks_backward(m, ws, &g, &gb, dres);
     encoder_backward(g.wte, g.wpe, dres, ws->inputs, B, T, C);
 }
 
