@@ -11,26 +11,27 @@ ifeq ($(PROFILE),paper)
 REL_N     := 256
 REL_BASE  := --layers 2 --heads 4 --dim 128 --seq $(REL_N) --batch 64 --lr 1e-3 --ckpt 500,20000,1.1 --steps 20000
 REL_LR    := 0.25:2.5e-4:80000 0.5:5e-4:40000 2:2e-3:10000
-REL_WD    := 0 0.1 0.5 1 2 5
+REL_WD    := 0.1 0.5 1 2 5
 REL_CTX   := 32:512 64:256 128:128 512:32
 REL_DEPTH := 1 3 4
 else ifeq ($(PROFILE),smoke)
 REL_N     := 16
 REL_BASE  := --layers 2 --heads 2 --dim 16 --seq $(REL_N) --batch 8 --lr 3e-3 --ckpt 20,40,1 --steps 40 --eval-batch 32
 REL_LR    := 0.5:1.5e-3:80 2:6e-3:20
-REL_WD    := 0 1
+REL_WD    := 1
 REL_CTX   := 8:16 32:4
 REL_DEPTH := 1 3
 else
 REL_N     := 64
-REL_BASE  := --layers 2 --heads 4 --dim 64 --seq $(REL_N) --batch 32 --lr 1e-3 --ckpt 1000,4000,1.2 --steps 4000
-REL_LR    := 0.25:2.5e-4:16000 0.5:5e-4:8000 2:2e-3:2000
-REL_WD    := 0 0.1 1 5
+REL_BASE  := --layers 2 --heads 4 --dim 64 --seq $(REL_N) --batch 32 --lr 1e-3 --ckpt 500,2000,1.2 --steps 2000
+REL_LR    := 0.25:2.5e-4:8000 0.5:5e-4:4000 2:2e-3:1000
+REL_WD    := 0.1 1 5
 REL_CTX   := 32:64 128:16 256:8
 REL_DEPTH := 1 3
 endif
 # REL_LR: factor:lr:steps (lr x steps fixed); REL_CTX: N:batch (N x batch fixed); the
-# base point (x1, the base N, L = 2) is rel_softmax. Later flags override REL_BASE's.
+# base point (x1, the base N, L = 2, wd 1e-4 = bbsim's default, the smallest decay) is
+# rel_softmax. Later flags override REL_BASE's.
 REL_ACTS := softmax sigmoid sigmoid-norm relu softmax-keybias softmax1
 # (bbsim takes the last of repeated flags: the sweeps append theirs to REL_BASE)
 rel_f = $(word $(2),$(subst :, ,$(1)))

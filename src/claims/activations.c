@@ -14,6 +14,7 @@
 #define SINK_LOW 10.0  /* % of heads: "no sink" */
 #define SLOT_EPS 0.3   /* a head "puts > 0.3 on the slot" */
 #define LOSS_TOL 0.05  /* final losses within 5% of softmax */
+#define MAX_LAYERS 16
 
 enum { A_SOFTMAX, A_SIGMOID, A_SIGMOID_NORM, A_RELU, A_KEYBIAS, A_SOFTMAX1, N_ACT };
 static const char *const act_name[N_ACT] = {"softmax", "sigmoid", "sigmoid-norm", "relu", "softmax-keybias",
@@ -24,7 +25,8 @@ typedef struct ActRun {
     double sink_rate, chance; /* Sink_1^0.3 and 100 H_N / N (sink.tsv) */
     double loss;              /* eval-batch loss (metrics.tsv, layer -1) */
     double attn_bos_mean;     /* mean over heads of Attn<s> (non-trigger) */
-    double mass_mean;         /* mean over heads of the raw row mass sum_j a_ij (non-trigger) */
+    double mass[MAX_LAYERS];  /* per layer, mean over heads of the raw row mass sum_j a_ij (non-trigger) */
+    int layers, layer_heads[MAX_LAYERS];
     int heads, slot_heads;    /* attention heads; heads whose mean share on the slot > SLOT_EPS */
     double slot_mean;         /* mean over heads of the share on the slot, all positions */
 } ActRun;
@@ -67,7 +69,11 @@ static int read_run(const char *out, int a, ActRun *r, BbError *err) {
         r->slot_heads += slot > SLOT_EPS;
         r->slot_mean += slot;
         r->attn_bos_mean += bos;
-        r->mass_mean += mass;
+        if (layer < MAX_LAYERS) {
+            r->mass[layer] += mass;
+            r->layer_heads[layer]++;
+            if (layer + 1 > r->layers) r->layers = layer + 1;
+        }
     }
     if (!r->heads) {
         rc = bb_fail(err, BB_EINPUT, "%s: no per-head attn_slot rows", t.path);
@@ -75,16 +81,22 @@ static int read_run(const char *out, int a, ActRun *r, BbError *err) {
     }
     r->slot_mean /= r->heads;
     r->attn_bos_mean /= r->heads;
-    r->mass_mean /= r->heads;
+    for (int k = 0; k < r->layers; k++) r->mass[k] = r->layer_heads[k] ? r->mass[k] / r->layer_heads[k] : NAN;
 out:
     tsv_free(&t);
     return rc;
 }
 
 static void sink_row(ClaimList *l, const ActRun *r, int a, int high) {
-    char claim[96], fit[64] = "";
+    char claim[96], fit[128] = "";
     snprintf(claim, sizeof claim, "%s: sink rate Sink_1^0.3 (%%)", act_name[a]);
-    if (a == A_SIGMOID || a == A_RELU) snprintf(fit, sizeof fit, "; mean raw row mass %.3g", r->mass_mean);
+    if (a == A_SIGMOID || a == A_RELU) { /* the share proxy renormalises rows whatever their mass */
+        snprintf(fit, sizeof fit, "; raw row mass sum_j a_ij per layer");
+        for (int k = 0; k < r->layers; k++) {
+            size_t n = strlen(fit);
+            snprintf(fit + n, sizeof fit - n, " %.3g", r->mass[k]);
+        }
+    }
     claims_add(l, "C15", claim, high ? "sinks" : "no sink", r->sink_rate, high ? ">= 50%" : "<= 10%",
                high ? r->sink_rate >= SINK_HIGH : r->sink_rate <= SINK_LOW,
                "chance %.3g%%; mean Attn<s> over heads %.3g; loss %.4g%s", r->chance, r->attn_bos_mean, r->loss, fit);
