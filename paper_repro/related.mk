@@ -1,2 +1,106 @@
-# C15-C16 (related work: activation, learning-rate, weight-decay, context-length, depth
-# and packing sweeps). Included only with RELATED=1 (make repro-related). Not built yet.
+# C15-C16 and the related-work sweeps (spec/related.md A.1-A.4, B.1, B.2; docs/related.md):
+# attention activations, learning rate at fixed lr x steps, weight decay, training context
+# length at fixed tokens per step, depth, and the first-token controls. Every run is
+# 2 layers x 4 heads unless the sweep changes it; REL_BASE is shared, so the softmax run
+# of the activation sweep is also the x1 / N_0 / L = 2 / fixed-BOS point of the others.
+# Included only with RELATED=1 (make repro-related). bbsim claims sections: activations
+# (C15, reads the runs), context (C16, reads OUT/related/context.tsv and depth.tsv, the
+# tables the figures draw).
+ifeq ($(PROFILE),paper)
+# the companion study's small-model scale within reach of a CPU: hours
+REL_N     := 256
+REL_BASE  := --layers 2 --heads 4 --dim 128 --seq $(REL_N) --batch 64 --lr 1e-3 --ckpt 500,20000,1.1 --steps 20000
+REL_LR    := 0.25:2.5e-4:80000 0.5:5e-4:40000 2:2e-3:10000
+REL_WD    := 0.1 0.5 1 2 5
+REL_CTX   := 32:512 64:256 128:128 512:32
+REL_DEPTH := 1 3 4
+else ifeq ($(PROFILE),smoke)
+REL_N     := 16
+REL_BASE  := --layers 2 --heads 2 --dim 16 --seq $(REL_N) --batch 8 --lr 3e-3 --ckpt 20,40,1 --steps 40 --eval-batch 32
+REL_LR    := 0.5:1.5e-3:80 2:6e-3:20
+REL_WD    := 1
+REL_CTX   := 8:16 32:4
+REL_DEPTH := 1 3
+else
+REL_N     := 64
+REL_BASE  := --layers 2 --heads 4 --dim 64 --seq $(REL_N) --batch 32 --lr 1e-3 --ckpt 500,2000,1.2 --steps 2000
+REL_LR    := 0.25:2.5e-4:8000 0.5:5e-4:4000 2:2e-3:1000
+REL_WD    := 0.1 1 5
+REL_CTX   := 32:64 128:16 256:8
+REL_DEPTH := 1 3
+endif
+# REL_LR: factor:lr:steps (lr x steps fixed); REL_CTX: N:batch (N x batch fixed); the
+# base point (x1, the base N, L = 2, wd 1e-4 = bbsim's default, the smallest decay) is
+# rel_softmax. Later flags override REL_BASE's.
+REL_ACTS := softmax sigmoid sigmoid-norm relu softmax-keybias softmax1
+# (bbsim takes the last of repeated flags: the sweeps append theirs to REL_BASE)
+rel_f = $(word $(2),$(subst :, ,$(1)))
+
+$(foreach a,$(REL_ACTS),$(eval $(call train,rel_$(a),$(REL_BASE) --attn $(a) $(TASK_FLAGS),related.mk)))
+$(foreach p,$(REL_LR),$(eval $(call train,rel_lr$(call rel_f,$(p),1),$(REL_BASE) --lr $(call rel_f,$(p),2) --steps $(call rel_f,$(p),3) $(TASK_FLAGS),related.mk)))
+$(foreach w,$(REL_WD),$(eval $(call train,rel_wd$(w),$(REL_BASE) --wd $(w) $(TASK_FLAGS),related.mk)))
+$(foreach p,$(REL_CTX),$(eval $(call train,rel_ctx$(call rel_f,$(p),1),$(REL_BASE) --seq $(call rel_f,$(p),1) --batch $(call rel_f,$(p),2) $(TASK_FLAGS),related.mk)))
+$(foreach d,$(REL_DEPTH),$(eval $(call train,rel_L$(d),$(REL_BASE) --layers $(d) $(TASK_FLAGS),related.mk)))
+# first-token controls: BOS always first (rel_softmax), packed windows (BOS anywhere, the
+# first token random), no BOS (the first token drawn from pi')
+$(eval $(call train,rel_packing,$(REL_BASE) --packing $(TASK_FLAGS),related.mk))
+$(eval $(call train,rel_nobos,$(REL_BASE) --bos 0 $(TASK_FLAGS),related.mk))
+
+REL_RUNS := $(addprefix rel_,$(REL_ACTS)) $(foreach p,$(REL_LR),rel_lr$(call rel_f,$(p),1)) \
+            $(addprefix rel_wd,$(REL_WD)) $(foreach p,$(REL_CTX),rel_ctx$(call rel_f,$(p),1)) \
+            $(addprefix rel_L,$(REL_DEPTH)) rel_packing rel_nobos
+$(foreach r,$(REL_RUNS),$(eval $(call analyze,$(r))))
+
+# ---- sweep tables: one row per run (x, run, sink rate, chance, mean Attn<s> over every
+# head and over the last layer's heads, eval loss), gathered from each run's
+# analysis/sink.tsv and metrics.tsv. Pairs are x:run.
+REL := $(OUT)/related
+define rel_gather_awk
+FNR == 1 { f++ }
+/^#/ { next }
+f == 1 && $$1 != "key" { sink = $$3; chance = $$4 }
+f == 2 && $$1 == -1 && $$3 == "loss" { loss = $$4 }
+f == 2 && $$1 >= 0 && $$3 == "attn_bos" { all += $$4; n++; if ($$1 + 0 > last) { last = $$1 + 0; sl = 0; nl = 0 } if ($$1 + 0 == last) { sl += $$4; nl++ } }
+END { printf "%s\t%s\t%s\t%s\t%.6g\t%.6g\t%s\n", x, run, sink, chance, all / n, sl / nl, loss }
+endef
+export rel_gather_awk
+# $(call rel_table,FILE,X_NAME,PAIRS,SORT): SORT = sort rows by x (numbers), else keep PAIRS' order
+define rel_table
+$(1): $(foreach p,$(3),$(RUNS)/$(call rel_f,$(p),2)/analysis/done) $(HERE)/related.mk
+	@mkdir -p $(REL)
+	@{ printf '# bbsim related-work sweep (paper_repro/related.mk, PROFILE=$(PROFILE)): x = $(2)\n'; \
+	   printf '# one row per run, from OUT/runs/<run>/analysis/sink.tsv (sink_rate = Sink_1^0.3 %%, chance = 100 H_N/N)\n'; \
+	   printf '# and metrics.tsv (attn_bos = mean Attn<s> over every head, attn_bos_last over the last layer, loss = eval loss)\n'; \
+	   printf 'x\trun\tsink_rate\tchance\tattn_bos\tattn_bos_last\tloss\n'; \
+	   for p in $(3); do a=$(RUNS)/$$$${p#*:}/analysis; \
+	       awk -F'\t' -v x="$$$${p%%:*}" -v run="$$$${p#*:}" -v last=-1 "$$$$rel_gather_awk" $$$$a/sink.tsv $$$$a/metrics.tsv || exit 1; \
+	   done | $(if $(4),sort -t'	' -g -k1$(comma)1,cat); } > $$@.tmp && mv -f $$@.tmp $$@
+endef
+
+REL_LR_PAIRS    := $(foreach p,$(REL_LR),$(call rel_f,$(p),1):rel_lr$(call rel_f,$(p),1)) 1:rel_softmax
+REL_WD_PAIRS    := 1e-4:rel_softmax $(foreach w,$(REL_WD),$(w):rel_wd$(w))
+REL_CTX_PAIRS   := $(foreach p,$(REL_CTX),$(call rel_f,$(p),1):rel_ctx$(call rel_f,$(p),1)) $(REL_N):rel_softmax
+REL_DEPTH_PAIRS := $(foreach d,$(REL_DEPTH),$(d):rel_L$(d)) 2:rel_softmax
+REL_FIRST_PAIRS := BOS_first:rel_softmax packed:rel_packing no_BOS:rel_nobos
+REL_ACT_PAIRS   := $(foreach a,$(REL_ACTS),$(a):rel_$(a))
+$(eval $(call rel_table,$(REL)/activations.tsv,attention activation,$(REL_ACT_PAIRS)))
+$(eval $(call rel_table,$(REL)/lr.tsv,learning-rate factor (lr x steps fixed),$(REL_LR_PAIRS),sort))
+$(eval $(call rel_table,$(REL)/wd.tsv,weight decay,$(REL_WD_PAIRS),sort))
+$(eval $(call rel_table,$(REL)/context.tsv,training context length N (N x batch fixed),$(REL_CTX_PAIRS),sort))
+$(eval $(call rel_table,$(REL)/depth.tsv,layers L,$(REL_DEPTH_PAIRS),sort))
+$(eval $(call rel_table,$(REL)/first_token.tsv,first token,$(REL_FIRST_PAIRS)))
+
+# $(call rel_figure,NAME,SCRIPT,TABLE,EXTRA_ARGS,CAPTION): the figure of one sweep table
+# $(REL)/TABLE.tsv, drawn from it alone. (Declared through this helper, the figures are
+# not in tests/repro_smoke.sh's list, which expects every fragment in a plain make repro;
+# related.mk is only there with RELATED=1.)
+rel_figure = $(call figure,$(1),$(2),$(REL)/$(3).tsv,$(REL)/$(3).tsv $(4),$(5))
+$(eval $(call rel_figure,C15_activations,sweep_bars,activations,,Attention activations at the same budget: sink rate Sink_1^0.3 with the chance level$(comma) mean Attn<s> and eval loss))
+$(eval $(call rel_figure,C16_context,sweep_lines,context,context_length_N log,Training context length N at fixed tokens per step: sink rate$(comma) Attn<s> and loss))
+$(eval $(call rel_figure,C16_depth,sweep_lines,depth,layers_L lin,Depth L: sink rate$(comma) Attn<s> and loss))
+$(eval $(call rel_figure,rel_lr,sweep_lines,lr,lr_factor log,Learning rate x factor at fixed lr x steps: sink rate$(comma) Attn<s> and loss))
+$(eval $(call rel_figure,rel_wd,sweep_lines,wd,weight_decay cat,Weight decay (AdamW$(comma) decoupled): sink rate$(comma) Attn<s> and loss))
+$(eval $(call rel_figure,rel_first_token,sweep_bars,first_token,,First token: BOS always first vs packed windows (BOS anywhere) vs no BOS))
+
+CLAIM_INPUTS += $(foreach a,$(REL_ACTS),$(RUNS)/rel_$(a)/analysis/done) $(REL)/context.tsv $(REL)/depth.tsv
+CLAIM_SECTIONS += activations context

@@ -129,6 +129,124 @@ static void test_claims_lists_every_claim(void **state) {
     remove_tempdir(d);
 }
 
+/* ---- C15 (section activations) and C16 (section context) on hand-made inputs */
+
+static void mkdirs(const char *d, const char *rel) {
+    char p[512], *q;
+    snprintf(p, sizeof p, "%s/%s", d, rel);
+    for (q = p + strlen(d) + 1; *q; q++)
+        if (*q == '/') *q = 0, mkdir(p, 0755), *q = '/';
+    mkdir(p, 0755);
+}
+
+/* One run of the activation sweep: 2 layers x 2 heads; layer 1 sinks with share `bos`,
+ * the slot takes `slot` of every row (non-trigger and trigger alike). */
+static void write_act_run(const char *d, const char *attn, double sink_rate, double loss, double bos, double slot) {
+    char rel[128], p[512], text[4096];
+    snprintf(rel, sizeof rel, "runs/rel_%s/analysis", attn);
+    mkdirs(d, rel);
+    snprintf(p, sizeof p, "%s/%s/sink.tsv", d, rel);
+    snprintf(text, sizeof text, "# config seq 64\nkey\teps\tsink_rate\tchance\theads\tsequences\n0\t0.3\t%g\t7.41\t4\t512\n",
+             sink_rate);
+    write_text(p, text);
+    int n = snprintf(text, sizeof text, "# bbsim\nlayer\thead\tmetric\tvalue\n-1\t-1\tloss\t%g\n-1\t-1\ttrigger_frac\t0.25\n",
+                     loss);
+    for (int l = 0; l < 2; l++)
+        for (int h = 0; h < 2; h++)
+            n += snprintf(text + n, sizeof text - (size_t)n,
+                          "%d\t%d\tattn_bos\t%g\n%d\t%d\tattn_mass\t0.5\n%d\t%d\tattn_slot\t%g\n%d\t%d\tattn_slot_trigger\t%g\n",
+                          l, h, l ? bos : 0.1, l, h, l, h, slot, l, h, slot);
+    snprintf(p, sizeof p, "%s/%s/metrics.tsv", d, rel);
+    write_text(p, text);
+}
+
+static const Claim *find_row(const ClaimList *l, const char *prefix) {
+    for (int i = 0; i < l->n; i++)
+        if (!strncmp(l->c[i].claim, prefix, strlen(prefix))) return &l->c[i];
+    fail_msg("no row starting with '%s'", prefix);
+    return NULL;
+}
+
+static void test_claims_activations_rows_and_missing_input(void **state) {
+    (void)state;
+    char *d = make_tempdir(), p[512];
+    write_act_run(d, "softmax", 50, 1.75, 0.95, 0);
+    write_act_run(d, "sigmoid-norm", 49.9, 1.76, 0.9, 0);
+    write_act_run(d, "sigmoid", 10, 1.80, 0.2, 0);
+    write_act_run(d, "relu", 12, 1.70, 0.2, 0);
+    write_act_run(d, "softmax-keybias", 5, 1.75, 0.1, 0.31); /* every head above 0.3 on the slot */
+    write_act_run(d, "softmax1", 0, 1.90, 0.1, 0.1);         /* 8.6% above softmax */
+    ClaimList l = {0};
+    BbError err;
+    assert_int_equal(claims_activations(d, &l, &err), 0);
+    assert_int_equal(l.n, 6);
+    const Claim *c = find_row(&l, "softmax: sink rate");
+    assert_close(c->measured, 50, 0, 0);
+    assert_int_equal(c->pass, 1); /* >= 50% */
+    assert_non_null(strstr(c->fit, "chance 7.41%"));
+    assert_int_equal(find_row(&l, "sigmoid-norm: sink rate")->pass, 0);
+    assert_int_equal(find_row(&l, "sigmoid: sink rate")->pass, 1); /* <= 10% */
+    assert_non_null(strstr(find_row(&l, "sigmoid: sink rate")->fit, "raw row mass"));
+    assert_int_equal(find_row(&l, "relu: sink rate")->pass, 0);
+    c = find_row(&l, "softmax-keybias");
+    assert_close(c->measured, 100, 0, 1e-12);
+    assert_int_equal(c->pass, 1);
+    c = find_row(&l, "final loss");
+    assert_close(c->measured, 100 * (1.90 / 1.75 - 1), 0, 1e-9);
+    assert_int_equal(c->pass, 0);
+    assert_non_null(strstr(c->fit, "worst softmax1"));
+    /* keybias with a first-token sink fails even with the slot taken */
+    write_act_run(d, "softmax-keybias", 25, 1.75, 0.5, 0.31);
+    l.n = 0;
+    assert_int_equal(claims_activations(d, &l, &err), 0);
+    assert_int_equal(find_row(&l, "softmax-keybias")->pass, 0);
+    /* a missing input is refused, naming the file */
+    snprintf(p, sizeof p, "%s/runs/rel_relu/analysis/sink.tsv", d);
+    assert_int_equal(remove(p), 0);
+    l.n = 0;
+    assert_int_not_equal(claims_activations(d, &l, &err), 0);
+    assert_non_null(strstr(err.msg, "rel_relu/analysis/sink.tsv"));
+    remove_tempdir(d);
+}
+
+static void test_claims_context_spearman_and_missing_input(void **state) {
+    (void)state;
+    char *d = make_tempdir(), p[512];
+    mkdirs(d, "related");
+    const char *head = "# sweep\nx\trun\tsink_rate\tchance\tattn_bos\tattn_bos_last\tloss\n";
+    char text[1024];
+    /* sink rate rising with N except one tie: ranks (1,2,3,4) vs (1,2.5,2.5,4) */
+    snprintf(text, sizeof text, "%s32\ta\t10\t13\t0.5\t0.5\t1.8\n64\tb\t20\t7.4\t0.5\t0.5\t1.8\n"
+                                "128\tc\t20\t4.2\t0.5\t0.5\t1.8\n256\td\t40\t2.4\t0.5\t0.5\t1.8\n", head);
+    snprintf(p, sizeof p, "%s/related/context.tsv", d);
+    write_text(p, text);
+    snprintf(text, sizeof text, "%s1\ta\t30\t7.4\t0.5\t0.5\t1.8\n2\tb\t20\t7.4\t0.5\t0.5\t1.8\n"
+                                "3\tc\t10\t7.4\t0.5\t0.5\t1.8\n", head);
+    snprintf(p, sizeof p, "%s/related/depth.tsv", d);
+    write_text(p, text);
+    ClaimList l = {0};
+    BbError err;
+    assert_int_equal(claims_context(d, &l, &err), 0);
+    assert_int_equal(l.n, 2);
+    /* Pearson of the ranks: (1,2,3,4) vs (1,2.5,2.5,4) = 4.5 / sqrt(5 * 4.5) */
+    assert_close(l.c[0].measured, 4.5 / sqrt(5 * 4.5), 0, 1e-12);
+    assert_int_equal(l.c[0].pass, 1);
+    assert_non_null(strstr(l.c[0].fit, "N 256: 40%"));
+    assert_close(l.c[1].measured, -1, 0, 1e-12);
+    assert_int_equal(l.c[1].pass, 0);
+    /* too few rows, then a missing file: refused, naming the file */
+    snprintf(text, sizeof text, "%s1\ta\t30\t7.4\t0.5\t0.5\t1.8\n", head);
+    write_text(p, text);
+    l.n = 0;
+    assert_int_equal(claims_context(d, &l, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "depth.tsv"));
+    assert_int_equal(remove(p), 0);
+    l.n = 0;
+    assert_int_not_equal(claims_context(d, &l, &err), 0);
+    assert_non_null(strstr(err.msg, "related/depth.tsv"));
+    remove_tempdir(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tsv_reads_header_rows_and_skips_comments),
@@ -136,6 +254,8 @@ int main(void) {
         cmocka_unit_test(test_claims_round_trip_and_nan_never_passes),
         cmocka_unit_test(test_claims_cli_reports_missing_inputs),
         cmocka_unit_test(test_claims_lists_every_claim),
+        cmocka_unit_test(test_claims_activations_rows_and_missing_input),
+        cmocka_unit_test(test_claims_context_spearman_and_missing_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
