@@ -91,9 +91,7 @@ $(eval $(call rel_table,$(REL)/depth.tsv,layers L,$(REL_DEPTH_PAIRS),sort))
 $(eval $(call rel_table,$(REL)/first_token.tsv,first token,$(REL_FIRST_PAIRS)))
 
 # $(call rel_figure,NAME,SCRIPT,TABLE,EXTRA_ARGS,CAPTION): the figure of one sweep table
-# $(REL)/TABLE.tsv, drawn from it alone. (Declared through this helper, the figures are
-# not in tests/repro_smoke.sh's list, which expects every fragment in a plain make repro;
-# related.mk is only there with RELATED=1.)
+# $(REL)/TABLE.tsv, drawn from it alone.
 rel_figure = $(call figure,$(1),$(2),$(REL)/$(3).tsv,$(REL)/$(3).tsv $(4),$(5))
 $(eval $(call rel_figure,C15_activations,sweep_bars,activations,,Attention activations at the same budget: sink rate Sink_1^0.3 with the chance level$(comma) mean Attn<s> and eval loss))
 $(eval $(call rel_figure,C16_context,sweep_lines,context,context_length_N log,Training context length N at fixed tokens per step: sink rate$(comma) Attn<s> and loss))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole `make repro` chain at smoke size (PROFILE=smoke: tiny runs through every
-# fragment): every figure of the fragments is a PDF, report.pdf is one, and claims.tsv
+# The whole `make repro-related` chain at smoke size (PROFILE=smoke, RELATED=1: tiny runs
+# through every fragment): every figure the fragments declare is a PDF, report.pdf is one, and claims.tsv
 # has rows for every claim C1-C17 of the contract. It tests the plumbing, not the claims.
 #   usage: repro_smoke.sh SOURCE_DIR BBSIM_BINARY
 set -euo pipefail
@@ -8,13 +8,14 @@ src=$1 bbsim=$2
 out=$(mktemp -d "${TMPDIR:-/tmp}/bbsim-smoke.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 command -v gnuplot >/dev/null || { echo "repro_smoke: gnuplot is missing (make deps installs it)" >&2; exit 1; }
-make -C "$src/paper_repro" -j2 --no-print-directory PROFILE=smoke OUT="$out" BBSIM="$bbsim" > "$out.log" 2>&1 \
+make -C "$src/paper_repro" -j2 --no-print-directory PROFILE=smoke RELATED=1 OUT="$out" BBSIM="$bbsim" > "$out.log" 2>&1 \
     || { tail -40 "$out.log" >&2; echo "repro_smoke: make repro (smoke) failed; log above" >&2; rm -f "$out.log"; exit 1; }
 rm -f "$out.log"
 bad=0
 is_pdf() { [ -s "$1" ] && [ "$(head -c 4 "$1")" = "%PDF" ]; }
 # every figure the fragments declare
-expected=$(sed -n 's/^\$(eval \$(call figure,\([A-Za-z0-9_]*\),.*/\1/p' "$src"/paper_repro/*.mk)
+expected=$(make -C "$src/paper_repro" --no-print-directory -s PROFILE=smoke RELATED=1 OUT="$out" BBSIM="$bbsim" list-figures)
+[ -n "$expected" ] || { echo "repro_smoke: make list-figures named no figure" >&2; exit 1; }
 n=0
 for f in $expected; do
     n=$((n + 1))
