@@ -1,4 +1,4 @@
-# C15-C16 and the related-work sweeps (spec/related.md A.1-A.4, B.1, B.2; docs/related.md):
+# C15-C16 and the related-work sweeps (docs/related.md; docs/figures.md C15-C16):
 # attention activations, learning rate at fixed lr x steps, weight decay, training context
 # length at fixed tokens per step, depth, and the first-token controls. Every run is
 # 2 layers x 4 heads unless the sweep changes it; REL_BASE is shared, so the softmax run

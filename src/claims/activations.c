@@ -2,7 +2,7 @@
  *   OUT/runs/rel_<attn>   2 layers x 4 heads, one run per --attn value, the same budget:
  *                         analysis/sink.tsv (Sink_1^0.3, chance) and analysis/metrics.tsv
  * The sink rate uses the share |a_ij| / sum_j' |a_ij'| for every activation (docs/method.md
- * "Attention share", the proxy of spec/analysis.md for relu and sigmoid); docs/related.md
+ * "Attention share", the contract's proxy for relu and sigmoid); docs/related.md
  * says why and what the raw weights give. */
 #include <math.h>
 #include <stdio.h>
