@@ -274,13 +274,8 @@ int cmd_analyze(int argc, char **argv) {
     int all = 0;
     if (!strcmp(o.ckpt, "all")) {
         all = 1;
-    } else if (strcmp(o.ckpt, "last") != 0) {
-        char *end;
-        step = strtol(o.ckpt, &end, 10);
-        if (end == o.ckpt || *end || step < 0) {
-            bb_fail(&err, BB_EINPUT, "--ckpt '%s': expected a step, 'last' or 'all'", o.ckpt);
-            return fail(BB_EINPUT, &err);
-        }
+    } else if ((rc = run_ckpt_arg(o.ckpt, &step, "a step, 'last' or 'all'", &err))) {
+        return fail(rc, &err);
     }
     char outdir[BB_STRLEN + 16];
     if (o.out[0]) snprintf(outdir, sizeof outdir, "%s", o.out);

@@ -128,15 +128,8 @@ int cmd_figures(int argc, char **argv) {
                 o.plots);
         return fail(BB_EINPUT, &err);
     }
-    long step = -1;
-    if (strcmp(o.ckpt, "last")) {
-        char *end;
-        step = strtol(o.ckpt, &end, 10);
-        if (end == o.ckpt || *end || step < 0) {
-            bb_fail(&err, BB_EINPUT, "--ckpt '%s': expected a step or 'last'", o.ckpt);
-            return fail(BB_EINPUT, &err);
-        }
-    }
+    long step;
+    if ((rc = run_ckpt_arg(o.ckpt, &step, "a step or 'last'", &err))) return fail(rc, &err);
     /* the model's shape: which layers have attention, whether there is a residual stream */
     Run run;
     if ((rc = run_load(&run, dir, step, &err))) return fail(rc, &err);

@@ -145,14 +145,7 @@ static int interv_parse(IntervArgs *a, int argc, char **argv, const char **dir, 
             if (set->name[0] && !strcmp(set->name, a->sets[t].name))
                 return bb_fail(err, BB_EINPUT, "--set '%s' given twice", set->name);
     }
-    *step = -1;
-    if (strcmp(a->ckpt, "last") != 0) {
-        char *end;
-        *step = strtol(a->ckpt, &end, 10);
-        if (end == a->ckpt || *end || *step < 0)
-            return bb_fail(err, BB_EINPUT, "--ckpt '%s': expected a step or 'last'", a->ckpt);
-    }
-    return BB_OK;
+    return run_ckpt_arg(a->ckpt, step, "a step or 'last'", err);
 }
 
 /* Each set's interventions checked against the model; spec and (default) name filled. */

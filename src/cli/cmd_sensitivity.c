@@ -84,15 +84,8 @@ int cmd_sensitivity(int argc, char **argv) {
         return fail(BB_EINPUT, &err);
     }
     const char *dir = pos[0];
-    long step = -1;
-    if (strcmp(o.ckpt, "last") != 0) {
-        char *end;
-        step = strtol(o.ckpt, &end, 10);
-        if (end == o.ckpt || *end || step < 0) {
-            bb_fail(&err, BB_EINPUT, "--ckpt '%s': expected a step or 'last'", o.ckpt);
-            return fail(BB_EINPUT, &err);
-        }
-    }
+    long step;
+    if ((rc = run_ckpt_arg(o.ckpt, &step, "a step or 'last'", &err))) return fail(rc, &err);
     if (o.threads > 0) omp_set_num_threads(o.threads);
     blas_set_threads(1);
 

@@ -66,3 +66,12 @@ void run_free(Run *r) {
     task_free(&r->task);
     memset(r, 0, sizeof *r);
 }
+
+int run_ckpt_arg(const char *arg, long *step, const char *choices, BbError *err) {
+    *step = -1;
+    if (!strcmp(arg, "last")) return BB_OK;
+    char *end;
+    *step = strtol(arg, &end, 10);
+    if (end == arg || *end || *step < 0) return bb_fail(err, BB_EINPUT, "--ckpt '%s': expected %s", arg, choices);
+    return BB_OK;
+}
