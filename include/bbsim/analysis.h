@@ -90,6 +90,8 @@ void analysis_pick_sequences(const EvalBatch *eb, int *active, int *dormant);
 /* bb_write_provenance + "# run DIR", "# checkpoint STEP" (omitted when step < 0),
  * "# eval_batch B", the analysis settings and the run's configuration "# name value". */
 void analysis_header(FILE *f, const Run *run, long step, int eval_batch, const AnalysisConfig *ac);
+/* The run's whole configuration as "# config NAME VALUE" lines (part of analysis_header). */
+void analysis_config_lines(FILE *f, const Run *run);
 
 /* Each writer opens DIR/NAME atomically, writes the header and the table, commits. */
 int analysis_write_risks(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,

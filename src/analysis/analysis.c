@@ -372,6 +372,10 @@ void analysis_header(FILE *f, const Run *run, long step, int eval_batch, const A
     fprintf(f, "# eval_batch %d\n", eval_batch);
     fprintf(f, "# analysis chunk %d sink_key %d sink_eps %g tau_sink %g tau_loss %g\n", ac->chunk, ac->sink_key,
             ac->sink_eps, ac->tau_sink, ac->tau_loss);
+    analysis_config_lines(f, run);
+}
+
+void analysis_config_lines(FILE *f, const Run *run) {
     TrainConfig cfg = run->cfg;
     Opt o[TRAIN_NOPTS];
     int n = train_opts(&cfg, o);

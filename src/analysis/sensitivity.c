@@ -424,14 +424,7 @@ static int table_open(AtomicFile *af, const char *dir, const char *name, const R
     fprintf(af->f, "# run %s\n# checkpoint %ld\n", run->cfg.out, run->step);
     fprintf(af->f, "# sensitivity seqs %d query_pos %d replacements %d chunk %d first_source %d\n", sc->seqs, r->i,
             r->R, sc->chunk, r->first_src);
-    TrainConfig cfg = run->cfg;
-    Opt o[TRAIN_NOPTS];
-    const int n = train_opts(&cfg, o);
-    for (int k = 0; k < n; k++) {
-        char val[BB_STRLEN + 64];
-        opts_format(&o[k], val, sizeof val);
-        fprintf(af->f, "# config %s %s\n", o[k].name, val);
-    }
+    analysis_config_lines(af->f, run);
     return BB_OK;
 }
 
