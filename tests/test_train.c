@@ -215,10 +215,12 @@ static void test_chunks_and_grad_norm(void **state) {
         want += s * s;
     }
     memcpy(h, g, 3 * n * sizeof(float));
+    double *part = malloc(grad_norm_blocks(n) * sizeof(double));
     omp_set_num_threads(1);
-    double one = grad_norm_sum(g, 3, n, n);
+    double one = grad_norm_sum(g, 3, n, n, part);
     omp_set_num_threads(2);
-    double two = grad_norm_sum(h, 3, n, n);
+    double two = grad_norm_sum(h, 3, n, n, part);
+    free(part);
     assert_true(fabs(one - sqrt(want)) < 1e-9 * sqrt(want));
     assert_true(one == two);
     assert_memory_equal(g, h, n * sizeof(float));

@@ -38,12 +38,12 @@ double optim_lr(const OptimConfig *cfg, long t, long total);
 /* One update of params (n) with grads (n) at learning rate lr. grads is not modified
  * (L2 decay is added on the fly). Parallel over elements: deterministic. */
 void optim_step(Optim *o, float *params, const float *grads, double lr);
-/* ||g||_2 in double, summed in a fixed order. */
-double grad_norm(const float *g, size_t n);
 /* g += g + stride + g + 2 stride ... (nsum buffers of n floats, summed in that order, in
  * place into the first) and return the norm of the sum: one parallel pass over blocks of
- * BB_NORM_BLOCK values, the same bits for any thread count. */
+ * BB_NORM_BLOCK values, the same bits for any thread count. part: scratch of
+ * grad_norm_blocks(n) doubles (the block sums; allocated once by the caller). */
 #define BB_NORM_BLOCK 8192
-double grad_norm_sum(float *g, int nsum, size_t stride, size_t n);
+size_t grad_norm_blocks(size_t n);
+double grad_norm_sum(float *g, int nsum, size_t stride, size_t n, double *part);
 
 #endif

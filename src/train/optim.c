@@ -101,9 +101,10 @@ static double sumsq_block(const float *g, size_t i0, size_t i1) {
     return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
-double grad_norm_sum(float *g, int nsum, size_t stride, size_t n) {
+size_t grad_norm_blocks(size_t n) { return n ? (n + BB_NORM_BLOCK - 1) / BB_NORM_BLOCK : 1; }
+
+double grad_norm_sum(float *g, int nsum, size_t stride, size_t n, double *part) {
     const size_t nblk = (n + BB_NORM_BLOCK - 1) / BB_NORM_BLOCK;
-    double *part = bb_malloc((nblk ? nblk : 1) * sizeof(double));
 #pragma omp parallel for schedule(static)
     for (size_t k = 0; k < nblk; k++) {
         const size_t i0 = k * BB_NORM_BLOCK, i1 = i0 + BB_NORM_BLOCK < n ? i0 + BB_NORM_BLOCK : n;
@@ -115,8 +116,5 @@ double grad_norm_sum(float *g, int nsum, size_t stride, size_t n) {
     }
     double s = 0;
     for (size_t k = 0; k < nblk; k++) s += part[k];
-    free(part);
     return sqrt(s);
 }
-
-double grad_norm(const float *g, size_t n) { return grad_norm_sum((float *)g, 1, 0, n); }

@@ -76,6 +76,7 @@ struct Trainer {
     LossSums *chunk_loss;  /* (max chunks) */
     int maxchunks;
     double grad_norm;      /* of the last trainer_step's summed gradient */
+    double *norm_part;     /* grad_norm_sum's block sums */
 };
 
 int trainer_chunks_auto(int batch, int seq) {
@@ -101,6 +102,7 @@ Trainer *trainer_alloc(const Task *task, const Model *model, int batch, int chun
     }
     tr->chunk_grads = bb_malloc((size_t)tr->nchunk * model->nparams * sizeof(float));
     tr->chunk_loss = bb_calloc((size_t)tr->maxchunks, sizeof(LossSums));
+    tr->norm_part = bb_malloc(grad_norm_blocks(model->nparams) * sizeof(double));
     return tr;
 }
 
@@ -110,6 +112,7 @@ void trainer_free(Trainer *tr) {
     free(tr->ws);
     free(tr->chunk_grads);
     free(tr->chunk_loss);
+    free(tr->norm_part);
     free(tr);
 }
 
@@ -160,7 +163,7 @@ static void trainer_pass(Trainer *tr, const int *inputs, const int *targets, int
         tot->bc_n += tr->chunk_loss[c].bc_n;
         tot->bg_n += tr->chunk_loss[c].bg_n;
     }
-    if (backward) tr->grad_norm = grad_norm_sum(tr->chunk_grads, nchunk, np, np);
+    if (backward) tr->grad_norm = grad_norm_sum(tr->chunk_grads, nchunk, np, np, tr->norm_part);
 }
 
 /* Mean losses of a summed pass: overall (per position), backcopy and bigram. */
