@@ -1,7 +1,8 @@
 /* The transformer's numerical kernels (docs/method.md#the-model) as matched forward/backward pairs
  * over flat row-major float buffers, plus plain-loop reference versions the tests check
  * the fast (CBLAS) ones against. N = B*T rows. Backward kernels ACCUMULATE (+=) into
- * their gradients, so the caller zeroes a gradient buffer once before its first use. */
+ * their gradients, so the caller zeroes a gradient buffer once before its first use.
+ * matmul_backward and layernorm_backward skip their weight gradients when given NULL. */
 #ifndef BBSIM_KERNELS_H
 #define BBSIM_KERNELS_H
 

@@ -184,8 +184,8 @@ float model_forward(const Model *m, Workspace *ws, const int *inputs, const int 
 void model_backward(const Model *m, Workspace *ws, float *grads, float dloss);
 /* The transformer's blocks backward from a gradient of the last residual state: dres
  * (B,T,C) holds dL/d resid[L] on entry and dL/d resid[0] (the embeddings) on exit;
- * weight gradients accumulate into grads (nparams; a scratch buffer when unwanted). The
- * last forward must have had no intervention (targets not needed). */
+ * weight gradients accumulate into grads (nparams), or are not computed when grads is
+ * NULL. The last forward must have had no intervention (targets not needed). */
 void model_backward_resid(const Model *m, Workspace *ws, float *grads, float *dres);
 
 /* FLOPs of one forward pass over B sequences (dense attention, docs/method.md#flops):

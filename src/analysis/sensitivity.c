@@ -214,19 +214,17 @@ void sensitivity_jacobian(const Model *m, Workspace *ws, int i, double *norms, f
     BB_CHECK(ws->B == 1 && i >= 0 && i < T);
     const size_t NC = (size_t)T * C;
     float *dres = bb_malloc(NC * sizeof(float));
-    float *gscratch = bb_calloc(m->nparams, sizeof(float)); /* weight gradients: not needed here */
     float *J = jac ? jac : bb_malloc((size_t)(i + 1) * C * C * sizeof(float));
     for (int oc = 0; oc < C; oc++) {
         // the model's own backward from d resid[L]_{i,oc} = 1: row oc of every block J_ij
         memset(dres, 0, NC * sizeof(float));
         dres[(size_t)i * C + oc] = 1.0f;
-        model_backward_resid(m, ws, gscratch, dres);
+        model_backward_resid(m, ws, NULL, dres); /* input gradients only */
         for (int j = 0; j <= i; j++) memcpy(J + ((size_t)j * C + oc) * C, dres + (size_t)j * C, (size_t)C * sizeof(float));
     }
     for (int j = 0; j <= i; j++) norms[j] = spectral_norm_f(J + (size_t)j * C * C, C, C);
     if (!jac) free(J);
     free(dres);
-    free(gscratch);
 }
 
 /* ------------------------------------------------------------ one sequence */

@@ -163,11 +163,18 @@ void layernorm_backward(float *restrict dinp, float *restrict dweight, float *re
             acc2[k] += dnorm * ((x[c + k] - m) * s);
         }
         const float dnorm_mean = lanes_total(acc) / (float)C, dnorm_norm_mean = lanes_total(acc2) / (float)C;
-        for (c = 0; c < C; c++) {
-            const float norm = (x[c] - m) * s, dnorm = weight[c] * d[c];
-            dbias[c] += d[c];
-            dweight[c] += norm * d[c];
-            dx[c] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
+        if (dweight) {
+            for (c = 0; c < C; c++) {
+                const float norm = (x[c] - m) * s, dnorm = weight[c] * d[c];
+                dbias[c] += d[c];
+                dweight[c] += norm * d[c];
+                dx[c] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
+            }
+        } else { /* input gradient only */
+            for (c = 0; c < C; c++) {
+                const float norm = (x[c] - m) * s, dnorm = weight[c] * d[c];
+                dx[c] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
+            }
         }
     }
 }
@@ -185,8 +192,9 @@ void matmul_backward(float *dinp, float *dweight, const float *dout, const float
     // forward: out = inp weight^T
     // dinp += dout weight
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
-    // dweight += dout^T inp
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
+    // dweight += dout^T inp (dweight NULL: not wanted)
+    if (dweight)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
 }
 
 /* ------------------------------------------------------------ elementwise */

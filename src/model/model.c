@@ -547,7 +547,8 @@ static void blocks_backward(const Model *m, Workspace *ws, const ParamPtrs *gp, 
 void model_backward_resid(const Model *m, Workspace *ws, float *grads, float *dres) {
     BB_CHECK(m->cfg.kind == MODEL_TRANSFORMER && ws->plain);
     ParamPtrs g;
-    model_point(m, grads, &g);
+    if (grads) model_point(m, grads, &g);
+    else memset(&g, 0, sizeof g); /* input gradients only */
     GradBufs gb;
     ws_layout_grads(&m->cfg, &gb, ws->grad_mem, ws->Bmax, ws->T);
     blocks_backward(m, ws, &g, &gb, dres);
