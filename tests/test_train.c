@@ -390,6 +390,16 @@ static void test_bad_flags(void **state) {
     assert_int_equal(run_bbsim(&out, "train --help"), 0);
     assert_non_null(strstr(out, "--ckpt-growth"));
     free(out);
+    /* bench's configuration list: unknown names and an empty list are refused */
+    assert_int_equal(run_bbsim(&out, "bench --configs quick,nope --list"), 2);
+    assert_non_null(strstr(out, "unknown configuration 'nope'"));
+    free(out);
+    assert_int_equal(run_bbsim(&out, "bench --configs , --list"), 2);
+    assert_non_null(strstr(out, "no configuration named"));
+    free(out);
+    assert_int_equal(run_bbsim(&out, "bench --configs quick --list"), 0);
+    assert_non_null(strstr(out, "quick-3L-d128\t3\t128\t32\t16"));
+    free(out);
 }
 
 int main(void) {

@@ -43,7 +43,9 @@ static int parse_configs(const char *list, int *chosen, BbError *err) {
             return bb_fail(err, BB_EINPUT, "--configs: unknown configuration '%s' (known: %s)", tok, names);
         }
     }
-    return BB_OK;
+    for (int i = 0; i < NCONFIGS; i++)
+        if (chosen[i]) return BB_OK;
+    return bb_fail(err, BB_EINPUT, "--configs '%s': no configuration named (e.g. --configs quick)", list);
 }
 
 static int cmp_double(const void *a, const void *b) {
