@@ -100,5 +100,44 @@ $(eval $(call rel_figure,rel_lr,sweep_lines,lr,lr_factor log,Learning rate x fac
 $(eval $(call rel_figure,rel_wd,sweep_lines,wd,weight_decay cat,Weight decay (AdamW$(comma) decoupled): sink rate$(comma) Attn<s> and loss))
 $(eval $(call rel_figure,rel_first_token,sweep_bars,first_token,,First token: BOS always first vs packed windows (BOS anywhere) vs no BOS))
 
-CLAIM_INPUTS += $(foreach a,$(REL_ACTS),$(RUNS)/rel_$(a)/analysis/done) $(REL)/context.tsv $(REL)/depth.tsv
+# ---- the BOS packing grid (study B, experiment 5): each first-token run evaluated on
+# plain sequences with BOS first and without BOS (bbsim intervene --eval-bos B
+# --eval-packing 0: the evaluation batch and the oracle of that task); the excess risk
+# shows which models depend on the BOS being there.
+REL_GRID := BOS_first:rel_softmax packed:rel_packing no_BOS:rel_nobos
+define rel_eval
+$(RUNS)/$(1)/eval_bos$(2)/done: $(RUNS)/$(1)/trained
+	@echo "[$$(call elapsed) s] evaluate $(1) on sequences with $(2) BOS"
+	@rm -rf $(RUNS)/$(1)/eval_bos$(2)
+	@$(BBSIM) intervene $(RUNS)/$(1) --eval-bos $(2) --eval-packing 0 --threads $(THREADS) \
+	    --out $(RUNS)/$(1)/eval_bos$(2) --quiet > $(RUNS)/$(1)/eval_bos$(2).log 2>&1 \
+	    || { cat $(RUNS)/$(1)/eval_bos$(2).log >&2; exit 1; }
+	@touch $$@
+endef
+$(foreach p,$(REL_GRID),$(foreach b,1 0,$(eval $(call rel_eval,$(call rel_f,$(p),2),$(b)))))
+# one row per (training, evaluation): the full model's rows of interventions.tsv
+define rel_grid_awk
+/^#/ || $$1 != "full" { next }
+$$2 == "all" { risk = $$6; oracle = $$4; ex = $$9 }
+$$2 == "trigger" { ext = $$9 }
+$$2 == "nontrigger" { exn = $$9 }
+END { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", train, run, ev, risk, oracle, ex, ext, exn }
+endef
+export rel_grid_awk
+$(REL)/first_token_grid.tsv: $(foreach p,$(REL_GRID),$(foreach b,1 0,$(RUNS)/$(call rel_f,$(p),2)/eval_bos$(b)/done)) $(HERE)/related.mk
+	@mkdir -p $(REL)
+	@{ printf '# bbsim BOS packing grid (paper_repro/related.mk, PROFILE=$(PROFILE)): each first-token run evaluated\n'; \
+	   printf '# on plain sequences with BOS first (eval BOS) and without BOS (eval no_BOS), from\n'; \
+	   printf '# OUT/runs/<run>/eval_bos1|eval_bos0/interventions.tsv (bbsim intervene --eval-bos 1|0 --eval-packing 0);\n'; \
+	   printf '# risk and oracle_risk over all positions (nats), excess = risk - oracle_risk, by domain\n'; \
+	   printf 'train\trun\teval\trisk\toracle_risk\texcess\texcess_trigger\texcess_nontrigger\n'; \
+	   for p in $(REL_GRID); do for b in 1 0; do \
+	       ev=BOS; [ $$b = 0 ] && ev=no_BOS; \
+	       awk -F'\t' -v train="$${p%%:*}" -v run="$${p#*:}" -v ev=$$ev "$$rel_grid_awk" \
+	           $(RUNS)/$${p#*:}/eval_bos$$b/interventions.tsv || exit 1; \
+	   done; done; } > $@.tmp && mv -f $@.tmp $@
+$(eval $(call figure,C16_bos_grid,grid_bars,$(REL)/first_token_grid.tsv,$(REL)/first_token_grid.tsv,First-token runs evaluated with BOS first and without BOS: excess risk over all$(comma) bigram and backcopy positions))
+
+CLAIM_INPUTS += $(foreach a,$(REL_ACTS),$(RUNS)/rel_$(a)/analysis/done) $(REL)/context.tsv $(REL)/depth.tsv \
+                $(REL)/first_token_grid.tsv
 CLAIM_SECTIONS += activations context

@@ -1,7 +1,8 @@
 # A related-work comparison of a few runs (paper_repro/related.mk: C15 activations, the
 # first-token controls): three panels of bars (C_BAR, one per run, labelled by x): the sink
-# rate Sink_1^0.3 (%) with each run's chance level 100 H_N/N as a dashed C_REF tick, the
-# mean Attn<s> over every head, and the eval loss. SWEEP_TSV is the table of sweep_lines.gp
+# rate Sink_1^0.3 (%) with each run's chance level 100 H_N/N as a dashed C_REF tick (the
+# value printed above the higher of the two), the mean Attn<s> over every head, and the
+# eval loss. SWEEP_TSV is the table of sweep_lines.gp
 #   x  run  sink_rate  chance  attn_bos  attn_bos_last  loss
 # in file order; x is a text label.
 # Usage: gnuplot -c plots/sweep_bars.gp OUT.pdf SWEEP_TSV
@@ -36,7 +37,8 @@ set title "sink rate Sink_1^{0.3} (%)"
 set yrange [0 : 110]
 set key top right font F_KEY
 plot f using (@I):(column("sink_rate")) with boxes fc rgb C_BAR notitle, \
-     f using (@I):(column("sink_rate") + 4):(fmt(column("sink_rate"))) with labels font F_KEY notitle, \
+     f using (@I):((column("sink_rate") > column("chance") ? column("sink_rate") : column("chance")) + 4):(fmt(column("sink_rate"))) \
+         with labels font F_KEY notitle, \
      f using (@I - 0.35):(column("chance")):(0.7):(0) with vectors nohead lc rgb C_REF dt DT_REF lw 2 title "chance 100 H_N/N"
 
 unset key

@@ -407,6 +407,18 @@ static int count_rows(const char *dir, const char *name, const char *needle1, co
     return n;
 }
 
+/* 1 when a line of dir/name (comments included) contains needle. */
+static int grep_file(const char *dir, const char *name, const char *needle) {
+    char p[700], line[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "r");
+    if (!f) return 0;
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
 /* Train a tiny one-layer model (a few seconds) and check the paper's picture: the head
  * is active on trigger positions and dormant on the others; then the CLI end to end. */
 static void test_trained_head(void **state) {
@@ -458,6 +470,24 @@ static void test_trained_head(void **state) {
     assert_true(a.sink_rate > 100.0 * a.sink_chance);
     analysis_free(&a);
     analysis_batch_free(&eb);
+
+    /* evaluation without BOS: the batch has no BOS, the oracle follows (its floor differs),
+     * the training configuration stays as recorded */
+    const double oracle_bos = a.risks.oracle[DOM_ALL];
+    assert_false(run_eval_overridden(&run));
+    if (run_eval_task(&run, 0, -1, &err)) fail_msg("run_eval_task: %s", err.msg);
+    assert_true(run_eval_overridden(&run));
+    assert_int_equal(run.task.cfg.bos, 0);
+    assert_int_equal(run.cfg.task.bos, 1);
+    analysis_batch(&eb, &run.task, 64, NULL);
+    for (int i = 0; i < 64 * 32; i++)
+        if (eb.inputs[i] == run.task.bos_id) fail_msg("BOS at input %d of the --eval-bos 0 batch", i);
+    analysis_collect(&a, &run.model, &run.task, &eb, NULL, &ac, ANALYSIS_RISKS, 2);
+    assert_true(fabs(a.risks.oracle[DOM_ALL] - oracle_bos) > 1e-3);
+    analysis_free(&a);
+    analysis_batch_free(&eb);
+    assert_int_equal(run_eval_task(&run, 0, 1, &err), BB_EINPUT); /* packing needs a BOS */
+    if (!strstr(err.msg, "--eval-packing 0")) fail_msg("message: %s", err.msg);
     run_free(&run);
 
     /* the CLI */
@@ -494,6 +524,14 @@ static void test_trained_head(void **state) {
     assert_int_equal(count_rows(an, "interventions.tsv", "no_attn\t", NULL), 3);
     assert_int_equal(count_rows(an, "interventions.tsv", "full\ttrigger\t", NULL), 1);
     assert_true(count_rows(an, "intervention_metrics.tsv", "no_mlp\t", NULL) > 10);
+    rc = run_bbsim(&out, "intervene %s --eval-bos 0 --out %s/nobos --quiet", dir, tmp);
+    if (rc != 0) fail_msg("bbsim intervene --eval-bos 0 exited %d: %s", rc, out);
+    free(out);
+    snprintf(an, sizeof an, "%s/nobos", tmp);
+    assert_int_equal(count_rows(an, "interventions.tsv", "\t", NULL), 1 + 3); /* only the full model */
+    assert_int_equal(count_rows(an, "interventions.tsv", "full\tall\t", NULL), 1);
+    if (!grep_file(an, "interventions.tsv", "# eval_task bos 0 packing 0 (the run trained with bos 1 packing 0"))
+        fail_msg("interventions.tsv does not record the evaluation task");
 
     /* bad input: one line on stderr, exit 2 */
     rc = run_bbsim(&out, "analyze %s/nope", tmp);

@@ -226,8 +226,26 @@ static void test_claims_context_spearman_and_missing_input(void **state) {
     write_text(p, text);
     ClaimList l = {0};
     BbError err;
+    /* the grid file is needed too, and named when missing */
+    assert_int_not_equal(claims_context(d, &l, &err), 0);
+    assert_non_null(strstr(err.msg, "related/first_token_grid.tsv"));
+    char grid[512];
+    snprintf(grid, sizeof grid, "%s/related/first_token_grid.tsv", d);
+    write_text(grid, "# grid\ntrain\trun\teval\trisk\toracle_risk\texcess\texcess_trigger\texcess_nontrigger\n"
+                     "BOS_first\ta\tBOS\t1.9\t1.8\t0.02\t0.01\t0.03\n"
+                     "BOS_first\ta\tno_BOS\t2.3\t1.8\t0.5\t0.4\t0.6\n"
+                     "packed\tb\tno_BOS\t1.9\t1.8\t0.03\t0.01\t0.04\n");
+    l.n = 0;
     assert_int_equal(claims_context(d, &l, &err), 0);
-    assert_int_equal(l.n, 2);
+    assert_int_equal(l.n, 3);
+    assert_close(l.c[2].measured, 25, 0, 1e-12);
+    assert_int_equal(l.c[2].pass, 1);
+    assert_non_null(strstr(l.c[2].fit, "packed -> no_BOS 0.03"));
+    /* a grid without the BOS-first model evaluated without BOS is refused */
+    write_text(grid, "train\trun\teval\texcess\nBOS_first\ta\tBOS\t0.02\n");
+    l.n = 0;
+    assert_int_equal(claims_context(d, &l, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "eval no_BOS"));
     /* Pearson of the ranks: (1,2,3,4) vs (1,2.5,2.5,4) = 4.5 / sqrt(5 * 4.5) */
     assert_close(l.c[0].measured, 4.5 / sqrt(5 * 4.5), 0, 1e-12);
     assert_int_equal(l.c[0].pass, 1);

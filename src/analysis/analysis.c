@@ -370,6 +370,9 @@ void analysis_header(FILE *f, const Run *run, long step, int eval_batch, const A
     fprintf(f, "# run %s\n", run->cfg.out);
     if (step >= 0) fprintf(f, "# checkpoint %ld\n", step);
     fprintf(f, "# eval_batch %d\n", eval_batch);
+    if (run_eval_overridden(run))
+        fprintf(f, "# eval_task bos %d packing %d (the run trained with bos %d packing %d: the config lines below)\n",
+                run->task.cfg.bos, run->task.cfg.packing, run->cfg.task.bos, run->cfg.task.packing);
     fprintf(f, "# analysis chunk %d sink_key %d sink_eps %g tau_sink %g tau_loss %g\n", ac->chunk, ac->sink_key,
             ac->sink_eps, ac->tau_sink, ac->tau_loss);
     analysis_config_lines(f, run);

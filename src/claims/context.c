@@ -3,7 +3,11 @@
  * metrics.tsv; the figures draw the same files):
  *   OUT/related/context.tsv   x = training context length N at fixed tokens per step
  *   OUT/related/depth.tsv     x = number of layers L
- * Each row: Spearman's rank correlation of the sink rate Sink_1^0.3 with x (GSL). */
+ *   OUT/related/first_token_grid.tsv  each first-token run evaluated with and without BOS
+ * The sweep rows: Spearman's rank correlation of the sink rate Sink_1^0.3 with x (GSL).
+ * The grid row: the excess risk of the model trained with BOS always first, evaluated on
+ * sequences without BOS, over its excess with BOS ("a model trained with BOS always first
+ * depends on it"); the other cells (the packed and the no-BOS runs) are its controls. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,12 +50,51 @@ out:
     return rc;
 }
 
+/* The cell (train, eval) of the grid: its row, or -1. */
+static int grid_row(const Tsv *t, int ct, int ce, const char *train, const char *eval) {
+    for (int i = 0; i < t->nrows; i++)
+        if (!strcmp(tsv_str(t, i, ct), train) && !strcmp(tsv_str(t, i, ce), eval)) return i;
+    return -1;
+}
+
+static int grid_claim(const char *out, ClaimList *l, BbError *err) {
+    Tsv t;
+    int rc = claims_tsv(&t, out, NULL, "related/first_token_grid.tsv", err), ct, ce, cx;
+    if (rc) return rc;
+    if ((rc = tsv_require(&t, "train", &ct, err)) || (rc = tsv_require(&t, "eval", &ce, err)) ||
+        (rc = tsv_require(&t, "excess", &cx, err)))
+        goto out;
+    const int with = grid_row(&t, ct, ce, "BOS_first", "BOS"), without = grid_row(&t, ct, ce, "BOS_first", "no_BOS");
+    if (with < 0 || without < 0) {
+        rc = bb_fail(err, BB_EINPUT, "%s: no row with train BOS_first and eval %s", t.path, with < 0 ? "BOS" : "no_BOS");
+        goto out;
+    }
+    const double ew = tsv_num(&t, with, cx), eo = tsv_num(&t, without, cx);
+    if (!(ew > 0) || isnan(eo)) {
+        rc = bb_fail(err, BB_EINPUT, "%s: the BOS_first excess risks (%g with BOS, %g without) are not positive numbers",
+                     t.path, ew, eo);
+        goto out;
+    }
+    char cells[400] = "excess (nats), trained -> evaluated:";
+    for (int i = 0; i < t.nrows; i++) {
+        size_t n = strlen(cells);
+        snprintf(cells + n, sizeof cells - n, "%s %s -> %s %.3g", i ? "," : "", tsv_str(&t, i, ct), tsv_str(&t, i, ce),
+                 tsv_num(&t, i, cx));
+    }
+    claims_add(l, "C16", "BOS removed at evaluation: excess ratio (BOS-first model)", "degrades without BOS", eo / ew,
+               "> 1", eo > ew, "%s", cells);
+out:
+    tsv_free(&t);
+    return rc;
+}
+
 int claims_context(const char *out, ClaimList *l, BbError *err) {
     int rc;
     if ((rc = sweep_row(out, "related/context.tsv", "N", "Spearman(sink rate, training context length N)",
                         "sinks grow with N", l, err)) ||
         (rc = sweep_row(out, "related/depth.tsv", "L", "Spearman(sink rate, depth L)", "sinks grow with depth", l,
-                        err)))
+                        err)) ||
+        (rc = grid_claim(out, l, err)))
         return rc;
     return BB_OK;
 }

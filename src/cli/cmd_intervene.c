@@ -35,6 +35,7 @@ typedef struct {
     char tokens[BB_STRLEN];
     char out[BB_STRLEN];
     int threads, quiet;
+    int eval_bos, eval_packing; /* -1 = the run's */
     AnalysisConfig ac;
     IvSet sets[MAX_SETS];
     int nsets;
@@ -42,7 +43,7 @@ typedef struct {
     int nflags;
 } IntervArgs;
 
-#define NOPTS (7 + 1 + ANALYSIS_NINTERVENTIONS)
+#define NOPTS (9 + 1 + ANALYSIS_NINTERVENTIONS)
 
 /* Set names: letters, digits and "-_.:,+" only (they go into a TSV column). */
 static int valid_name(const char *s) {
@@ -93,6 +94,10 @@ static int interv_opts(IntervArgs *a, Opt *t, OptEach *each) {
     t[k++] = (Opt){"ckpt", OPT_STR, a->ckpt, 0, 0, NULL, "checkpoint: a step or 'last'"};
     t[k++] = (Opt){"eval-batch", OPT_INT, &a->eval_batch, 0, 1 << 20, NULL,
                    "sequences of the fixed evaluation batch (0 = the run's --eval-batch)"};
+    t[k++] = (Opt){"eval-bos", OPT_INT, &a->eval_bos, -1, 2, NULL,
+                   "evaluate on sequences with this many leading BOS tokens (-1 = as trained; 0 = BOS removed)"};
+    t[k++] = (Opt){"eval-packing", OPT_INT, &a->eval_packing, -1, 1, NULL,
+                   "evaluate on packed windows (1) or plain sequences (0) (-1 = as trained)"};
     t[k++] = (Opt){"tokens", OPT_STR, a->tokens, 0, 0, NULL, "token ids of an extra domain, e.g. 3,7 (\"\" = none)"};
     t[k++] = (Opt){"out", OPT_STR, a->out, 0, 0, NULL, "output directory (\"\" = RUN_DIR/intervene)"};
     t[k++] = (Opt){"chunk", OPT_INT, &a->ac.chunk, 1, 4096, NULL, "sequences per forward call (one per thread)"};
@@ -112,7 +117,10 @@ static void usage(const Opt *table, int nopt) {
            "Risks per domain (all, trigger = backcopy, nontrigger = bigram, --tokens) of the full model and\n"
            "with interventions applied inside the forward pass; interventions.tsv and, with every metric\n"
            "of bbsim analyze under each intervention, intervention_metrics.tsv.\n"
-           "Interventions are repeatable, comma lists allowed; L.H = layer L head H, L alone = all heads.\n\n");
+           "Interventions are repeatable, comma lists allowed; L.H = layer L head H, L alone = all heads.\n"
+           "--eval-bos/--eval-packing change the evaluation sequences (every row, 'full' included, and the\n"
+           "oracle follow the new task); with them no intervention is needed: bbsim intervene RUN --eval-bos 0\n"
+           "gives the risks of the model on sequences without BOS.\n\n");
     opts_help(stdout, table, nopt);
 }
 
@@ -135,6 +143,9 @@ static int interv_parse(IntervArgs *a, int argc, char **argv, const char **dir, 
         return bb_fail(err, BB_EINPUT,
                        "expected one run directory (usage: bbsim intervene RUN_DIR --no-attn L.H ..., see --help)");
     *dir = pos[0];
+    const int eval_only = a->nsets == 1 && !a->sets[0].nflags && !a->sets[0].name[0] &&
+                          (a->eval_bos >= 0 || a->eval_packing >= 0);
+    if (eval_only) a->nsets = 0; /* only the full model, on the changed sequences */
     for (int s = 0; s < a->nsets; s++) {
         const IvSet *set = &a->sets[s];
         if (!set->nflags)
@@ -245,7 +256,11 @@ static int write_metrics(const char *path, const IntervArgs *a, const Run *run, 
 
 static void print_table(const IntervArgs *a, const char *dir, const Run *run, int B, int T, const char *outdir,
                         const Analysis *res, int ndom) {
-    printf("bbsim intervene: %s, step %ld, %d sequences x %d positions -> %s\n\n", dir, run->step, B, T, outdir);
+    printf("bbsim intervene: %s, step %ld, %d sequences x %d positions -> %s\n", dir, run->step, B, T, outdir);
+    if (run_eval_overridden(run))
+        printf("evaluated on sequences with bos %d packing %d (trained with bos %d packing %d)\n", run->task.cfg.bos,
+               run->task.cfg.packing, run->cfg.task.bos, run->cfg.task.packing);
+    putchar('\n');
     printf("%-28s %-10s %9s %9s %9s %9s %9s\n", "intervention", "domain", "risk_full", "risk", "delta", "exc_full",
            "excess");
     const Risks *f = &res[0].risks;
@@ -262,6 +277,7 @@ int cmd_intervene(int argc, char **argv) {
     snprintf(a->ckpt, sizeof a->ckpt, "last");
     analysis_config_default(&a->ac);
     a->nsets = 1;
+    a->eval_bos = a->eval_packing = -1;
     BbError err = {{0}};
     const char *dir = NULL;
     long step = -1;
@@ -283,7 +299,8 @@ int cmd_intervene(int argc, char **argv) {
     char outdir[BB_STRLEN + 16];
     if (a->out[0]) snprintf(outdir, sizeof outdir, "%s", a->out);
     else snprintf(outdir, sizeof outdir, "%s/intervene", dir);
-    if ((rc = sets_build(a, &run, &err)) || (rc = token_set(a->tokens, run.task.V, &tokens, &err)) ||
+    if ((rc = run_eval_task(&run, a->eval_bos, a->eval_packing, &err)) || (rc = sets_build(a, &run, &err)) ||
+        (rc = token_set(a->tokens, run.task.V, &tokens, &err)) ||
         (rc = bb_mkdirs(outdir, &err))) {
         free(tokens);
         run_free(&run);

@@ -67,6 +67,28 @@ void run_free(Run *r) {
     memset(r, 0, sizeof *r);
 }
 
+int run_eval_task(Run *r, int bos, int packing, BbError *err) {
+    TaskConfig tc = r->task.cfg;
+    if (bos >= 0) tc.bos = bos;
+    if (packing >= 0) tc.packing = packing;
+    if (tc.bos == r->task.cfg.bos && tc.packing == r->task.cfg.packing) return BB_OK;
+    if (tc.packing && tc.bos == 0)
+        return bb_fail(err, BB_EINPUT,
+                       "--eval-bos 0 with packed evaluation windows: packing needs a BOS to mark where each "
+                       "sequence starts (add --eval-packing 0)");
+    Task t;
+    int rc = task_build(&t, &tc, err);
+    if (rc) return rc;
+    BB_CHECK(t.V == r->task.V && t.bos_id == r->task.bos_id);
+    task_free(&r->task);
+    r->task = t;
+    return BB_OK;
+}
+
+int run_eval_overridden(const Run *r) {
+    return r->task.cfg.bos != r->cfg.task.bos || r->task.cfg.packing != r->cfg.task.packing;
+}
+
 int run_ckpt_arg(const char *arg, long *step, const char *choices, BbError *err) {
     *step = -1;
     if (!strcmp(arg, "last")) return BB_OK;
