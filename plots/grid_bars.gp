@@ -44,10 +44,10 @@ do for [p = 1:3] {
     COL = COLS[p]
     set title TITLES[p] noenhanced
     YMAX = YM[p]
-    set yrange [0 : YMAX * 1.18]
+    set yrange [0 : YMAX * 1.3]
     if (p == 1) { set ylabel "excess risk (nats)"; set key at screen 0.5, screen 1 - 0.08 / PGH center top horizontal font F_KEY } else { unset ylabel; unset key }
     plot f using (@X):(@IS_BOS ? column(COL) : 1/0) with boxes fc rgb C_BOS title "evaluated with BOS", \
          f using (@X):(@IS_BOS ? 1/0 : column(COL)) with boxes fc rgb C_OTHER title "without BOS", \
-         f using (@X):(column(COL) + 0.04 * YMAX):(fmt(column(COL))) with labels font F_KEY notitle
+         f using (@X):(column(COL) + 0.03 * YMAX):(fmt(column(COL))) with labels rotate by 90 left font F_KEY notitle
 }
 unset multiplot
