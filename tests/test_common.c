@@ -1,5 +1,5 @@
-/* Unit tests for the shared plumbing: option parsing and errors, config round trip,
- * atomic files, the 64-bit GSL stream. */
+/* Unit tests for the shared plumbing: option parsing and errors, config
+ * round trip, atomic files, the 64-bit GSL stream, the shortest numbers. */
 #include "testutil.h"
 
 #include <math.h>
@@ -200,11 +200,86 @@ static void test_format_num(void **state) {
     assert_string_equal(buf, "-Inf");
 }
 
+/* The significant digits of a %g text ("1.25e-05" -> 3, "20000" -> 1, "0.003" -> 1). */
+static int significant_digits(const char *s) {
+    int digits = 0, zeros = 0, started = 0;
+    for (const char *p = s; *p && *p != 'e'; p++) {
+        if (*p < '0' || *p > '9') continue;
+        if (*p == '0') {
+            if (started) zeros++;
+            continue;
+        }
+        started = 1;
+        digits += zeros + 1;
+        zeros = 0;
+    }
+    return digits > 0 ? digits : 1;
+}
+
+/* Shortest round trip: the text reads back exactly and no fewer significant digits do,
+ * for chosen values, subnormals and random doubles (bit patterns and short decimals). */
+static void check_shortest(double x) {
+    char buf[40], shorter[320];
+    bb_format_num(buf, sizeof buf, x);
+    if (strtod(buf, NULL) != x) fail_msg("%.17g printed as %s does not read back", x, buf);
+    const int d = significant_digits(buf);
+    for (int k = 1; k < d; k++) {
+        snprintf(shorter, sizeof shorter, "%.*g", k, x);
+        if (strtod(shorter, NULL) == x) fail_msg("%.17g printed as %s, but %s (%d digits) reads back", x, buf, shorter, k);
+    }
+}
+
+static void test_shortest_numbers(void **state) {
+    (void)state;
+    char buf[40];
+    const double chosen[] = {0.003, 3e-3 * 1.0000000000000002, 0.1 + 0.2, 1.0 / 3.0, 2.0 / 3.0, 1e-300, 5e-324,
+                             2.2250738585072014e-308, 1.7976931348623157e308, 20000, 1e5, 1e6, 1234567, 0.5, -0.25,
+                             1.05, 0.999999999, 4242};
+    for (size_t k = 0; k < sizeof chosen / sizeof chosen[0]; k++) check_shortest(chosen[k]);
+    const char *const forms[][2] = {{"0.003", "0.003"}, {"5e-324", "5e-324"}, {"20000", "20000"}, {"1e+06", "1e+06"},
+                                    {"1.05", "1.05"},   {"3e-4", "0.0003"}};
+    for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++) {
+        bb_format_num(buf, sizeof buf, strtod(forms[k][0], NULL));
+        assert_string_equal(buf, forms[k][1]);
+    }
+    gsl_rng *r = bb_rng_alloc(7);
+    for (int i = 0; i < 20000; i++) {
+        uint64_t bits = ((uint64_t)gsl_rng_get(r) << 32) ^ gsl_rng_get(r);
+        double x;
+        memcpy(&x, &bits, sizeof x);
+        if (isfinite(x)) check_shortest(x);
+        check_shortest(gsl_rng_uniform(r));
+        /* a short decimal m x 10^e, as people type them */
+        snprintf(buf, sizeof buf, "%de%d", (int)gsl_rng_uniform_int(r, 100000), (int)gsl_rng_uniform_int(r, 40) - 20);
+        const double typed = strtod(buf, NULL);
+        check_shortest(typed);
+        char back[40];
+        bb_format_num(back, sizeof back, typed);
+        if (significant_digits(back) > significant_digits(buf))
+            fail_msg("%s printed as %s: more digits than typed", buf, back);
+    }
+    gsl_rng_free(r);
+    /* float32: at most 9 digits, the fewest that read back as that float */
+    const float floats[] = {0.1f, 1.0f / 3.0f, 1e-45f, 1.17549435e-38f, 3.4028235e38f, 65504.0f};
+    for (size_t k = 0; k < sizeof floats / sizeof floats[0]; k++) {
+        bb_format_float(buf, sizeof buf, floats[k]);
+        if (strtof(buf, NULL) != floats[k]) fail_msg("float %.9g printed as %s does not read back", floats[k], buf);
+        char shorter[320];
+        for (int d = 1; d < significant_digits(buf); d++) {
+            snprintf(shorter, sizeof shorter, "%.*g", d, floats[k]);
+            if (strtof(shorter, NULL) == floats[k]) fail_msg("float printed as %s, but %s reads back", buf, shorter);
+        }
+    }
+    bb_format_float(buf, sizeof buf, 1e-45f);
+    assert_string_equal(buf, "1e-45");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_ok),      cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_config_roundtrip), cmocka_unit_test(test_atomic_file),
         cmocka_unit_test(test_rng),           cmocka_unit_test(test_format_num),
+        cmocka_unit_test(test_shortest_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
