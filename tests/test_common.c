@@ -1,4 +1,4 @@
-/* Unit tests for the shared plumbing: option parsing and errors, config
+/* Unit tests for the shared plumbing: option parsing and errors ("did you mean"), config
  * round trip, atomic files, the 64-bit GSL stream, the shortest numbers. */
 #include "testutil.h"
 
@@ -74,6 +74,64 @@ static void test_parse_errors(void **state) {
     expect_error((char *[]){"--list", "1,10"}, 2, "--list: 10 in '1,10' is out of range");
     expect_error((char *[]){"--seed", "-1"}, 2, "non-negative");
     expect_error((char *[]){"stray"}, 1, "unexpected argument 'stray'");
+}
+
+/* "Did you mean": one edit, a swap, a prefix up to '-', a started name; nothing for
+ * far-off names; in flags, config files and choices. */
+static void test_did_you_mean(void **state) {
+    (void)state;
+    static const char *const flags[] = {"lr", "wd", "steps", "seed", "eval-seed", "eval-batch", "eval-every",
+                                        "threads", "dim", "k"};
+    const int n = sizeof flags / sizeof flags[0];
+    char buf[256];
+    const struct {
+        const char *typed, *want;
+    } cases[] = {
+        {"lr-rate", "--lr"},       {"step", "--steps"},  {"stpes", "--steps"},   {"seeds", "--seed"},
+        {"dims", "--dim"},         {"thr", "--threads"}, {"threds", "--threads"}, {"eval-seeds", "--eval-seed"},
+        {"eval", "--eval-seed, --eval-batch or --eval-every"}, {"eval-evry", "--eval-every"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int got = bb_suggest(buf, sizeof buf, cases[c].typed, flags, n, "--");
+        if (got == 0 || strcmp(buf, cases[c].want)) fail_msg("'%s' suggests '%s', not '%s'", cases[c].typed, buf, cases[c].want);
+    }
+    /* far off, or too short to judge: no suggestion */
+    const char *const far[] = {"learning-rate", "zzz", "x", "batchsize", "nope", "l", "quiet"};
+    for (size_t c = 0; c < sizeof far / sizeof far[0]; c++)
+        if (bb_suggest(buf, sizeof buf, far[c], flags, n, "--")) fail_msg("'%s' suggests '%s'", far[c], buf);
+    /* commands: a swap of two letters, British spelling */
+    static const char *const commands[] = {"task", "train", "bench", "analyze", "intervene", "theory"};
+    assert_int_equal(bb_suggest(buf, sizeof buf, "trian", commands, 6, ""), 1);
+    assert_string_equal(buf, "train");
+    assert_int_equal(bb_suggest(buf, sizeof buf, "analyse", commands, 6, ""), 1);
+    assert_string_equal(buf, "analyze");
+    assert_int_equal(bb_suggest(buf, sizeof buf, "bogus", commands, 6, ""), 0);
+    assert_string_equal(buf, "");
+    /* through opts_parse, opts_set (config files) and a choice */
+    expect_error((char *[]){"--flga"}, 1, "unknown flag '--flga' (did you mean --flag?)");
+    expect_error((char *[]){"--colour", "gren"}, 2, "unknown value 'gren' (did you mean green? choose one of: red, green)");
+    expect_error((char *[]){"--zebra", "1"}, 2, "unknown flag '--zebra' (see --help)");
+    Cfg c = {.n = 5};
+    Opt o[8];
+    int no = cfg_opts(&c, o);
+    BbError err;
+    assert_int_equal(opts_set(o, no, "lists", "1", &err), BB_EINPUT);
+    assert_string_equal(err.msg, "unknown option 'lists' (did you mean list?)");
+}
+
+/* opts_given reads argv as opts_parse does: a value is never taken for a flag. */
+static void test_opts_given(void **state) {
+    (void)state;
+    Cfg c = {.n = 5};
+    Opt o[8];
+    int n = cfg_opts(&c, o);
+    char *argv[] = {"--s", "--seed", "--flag", "pos", "--n=3", "--x", "0.5"};
+    assert_false(opts_given(o, n, 7, argv, "seed")); /* "--seed" is the value of --s */
+    assert_true(opts_given(o, n, 7, argv, "s"));
+    assert_true(opts_given(o, n, 7, argv, "flag"));
+    assert_true(opts_given(o, n, 7, argv, "n"));
+    assert_true(opts_given(o, n, 7, argv, "x"));
+    assert_false(opts_given(o, n, 7, argv, "colour"));
 }
 
 static void test_config_roundtrip(void **state) {
@@ -279,6 +337,7 @@ int main(void) {
         cmocka_unit_test(test_parse_ok),      cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_config_roundtrip), cmocka_unit_test(test_atomic_file),
         cmocka_unit_test(test_rng),           cmocka_unit_test(test_format_num),
+        cmocka_unit_test(test_did_you_mean),  cmocka_unit_test(test_opts_given),
         cmocka_unit_test(test_shortest_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -74,9 +74,14 @@ typedef struct OptEach {
 
 /* Parse argv[0..argc) (argv[0] is the first flag, not the program name). Positional
  * arguments are returned in pos[0..*npos) (at most maxpos). Returns BB_EINPUT with a
- * one-line message naming the flag on unknown flags, missing or bad values. */
+ * one-line message naming the flag on unknown flags (with the closest names: "unknown
+ * flag '--lr-rate' (did you mean --lr?)"), unknown choices, missing or bad values. */
 int opts_parse(const Opt *opts, int nopts, int argc, char **argv, char **pos, int maxpos,
                int *npos, BbError *err);
+/* Whether --name appears in argv (read as opts_parse reads it: a flag's value is never
+ * taken for a flag). For flags that fill in others unless these are given themselves,
+ * wherever they stand (--seed N and --data-seed M). */
+int opts_given(const Opt *opts, int nopts, int argc, char **argv, const char *name);
 /* Set one option from its textual value (used by opts_parse and config files). */
 int opts_set(const Opt *opts, int nopts, const char *name, const char *value, BbError *err);
 /* Print "  --name VALUE  help [default: current]" for every option. */
@@ -88,6 +93,12 @@ void opts_format(const Opt *o, char *buf, size_t len);
 /* Read "name value" lines written by opts_write from an open file, stopping at a line
  * "end" (or EOF). Unknown names are errors; `where` names the file in messages. */
 int opts_read(const Opt *opts, int nopts, FILE *f, const char *where, BbError *err);
+/* "Did you mean": the candidates closest to an unknown word (one edit or an adjacent swap;
+ * a candidate that is the word's first part up to a '-' ("lr" for "lr-rate"), or that the
+ * word begins (3 letters or more); else two or three edits in longer words), each with
+ * prefix before it, as "--a", "--a or --b" or "--a, --b or --c" into buf. Returns how
+ * many (0: nothing is close, buf ""). */
+int bb_suggest(char *buf, size_t len, const char *word, const char *const *cands, int ncands, const char *prefix);
 /* Parse "1,2,5" into a list with each value in [lo, hi]. */
 int parse_intlist(const char *s, BbIntList *out, int lo, int hi, BbError *err);
 int intlist_has(const BbIntList *l, int v);

@@ -44,8 +44,15 @@ int main(int argc, char **argv) {
         printf("bbsim %s (%s)\n", BBSIM_VERSION, BBSIM_BLAS_NAME);
         return 0;
     }
-    for (int i = 0; i < NCOMMANDS; i++)
+    const char *names[NCOMMANDS];
+    for (int i = 0; i < NCOMMANDS; i++) {
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 2, argv + 2);
-    fprintf(stderr, "bbsim: unknown command '%s' (see bbsim --help)\n", argv[1]);
+        names[i] = commands[i].name;
+    }
+    char near[256];
+    if (bb_suggest(near, sizeof near, argv[1], names, NCOMMANDS, ""))
+        fprintf(stderr, "bbsim: unknown command '%s' (did you mean %s?)\n", argv[1], near);
+    else
+        fprintf(stderr, "bbsim: unknown command '%s' (see bbsim --help)\n", argv[1]);
     return BB_EINPUT;
 }

@@ -1,5 +1,5 @@
 /* Declarative options: one Opt table parses argv, prints --help and writes/reads
- * "name value" configuration files. */
+ * "name value" configuration files; unknown names get a "did you mean" suggestion. */
 #include "bbsim/common.h"
 
 #include <errno.h>
@@ -11,6 +11,74 @@ static const Opt *opt_find(const Opt *opts, int nopts, const char *name) {
     for (int i = 0; i < nopts; i++)
         if (strcmp(opts[i].name, name) == 0) return &opts[i];
     return NULL;
+}
+
+/* ------------------------------------------------------------ did you mean */
+
+/* Optimal string alignment distance: Levenshtein (insert, delete, substitute) plus the
+ * swap of two adjacent letters, each costing 1 ("trian" -> "train" is 1). */
+static int edit_distance(const char *a, const char *b) {
+    enum { MAXLEN = 64 };
+    const int n = (int)strlen(a), m = (int)strlen(b);
+    if (n >= MAXLEN || m >= MAXLEN) return MAXLEN;
+    int d[MAXLEN + 1][MAXLEN + 1];
+    for (int i = 0; i <= n; i++) d[i][0] = i;
+    for (int j = 0; j <= m; j++) d[0][j] = j;
+    for (int i = 1; i <= n; i++)
+        for (int j = 1; j <= m; j++) {
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[n][m];
+}
+
+/* How close cand is to what was typed, in half edits (smaller is closer; -1 = not close):
+ * one edit = 2; cand a prefix of word up to a '-' ("lr-rate" -> "lr") or word a prefix of
+ * cand of at least 3 letters ("thr" -> "threads") = 3; two or three edits = 4 or 6, as
+ * long as the word has more letters than edits (so "k" never suggests "x"). */
+static int closeness(const char *word, const char *cand) {
+    const size_t wl = strlen(word), cl = strlen(cand);
+    const int d = edit_distance(word, cand);
+    const int limit = wl <= 3 ? 1 : wl <= 6 ? 2 : 3;
+    if (d == 1 && wl > 1 && cl > 1) return 2;
+    if (cl < wl && !strncmp(word, cand, cl) && (word[cl] == '-' || word[cl] == '_')) return 3;
+    if (wl >= 3 && wl < cl && !strncmp(word, cand, wl)) return 3;
+    if (d <= limit && (size_t)d < wl && (size_t)d < cl) return 2 * d;
+    return -1;
+}
+
+int bb_suggest(char *buf, size_t len, const char *word, const char *const *cands, int ncands, const char *prefix) {
+    enum { MAXSHOW = 3 };
+    int best = -1, shown[MAXSHOW], nshown = 0;
+    for (int i = 0; i < ncands; i++) {
+        int c = closeness(word, cands[i]);
+        if (c < 0 || (best >= 0 && c > best)) continue;
+        if (c < best || best < 0) nshown = 0;
+        best = c;
+        if (nshown < MAXSHOW) shown[nshown++] = i;
+    }
+    buf[0] = '\0';
+    for (int k = 0; k < nshown; k++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, "%s%s%s", k == 0 ? "" : k == nshown - 1 ? " or " : ", ", prefix,
+                 cands[shown[k]]);
+    }
+    return nshown;
+}
+
+/* " (did you mean --x?)" for an unknown option name, or `otherwise` when nothing is close. */
+static void opt_suggestion(char *buf, size_t len, const Opt *opts, int nopts, const char *name, const char *prefix,
+                           const char *otherwise) {
+    const char **names = bb_malloc(sizeof(char *) * (size_t)(nopts > 0 ? nopts : 1));
+    for (int i = 0; i < nopts; i++) names[i] = opts[i].name;
+    char list[512];
+    if (bb_suggest(list, sizeof list, name, names, nopts, prefix)) snprintf(buf, len, " (did you mean %s?)", list);
+    else snprintf(buf, len, "%s", otherwise);
+    free(names);
 }
 
 int intlist_has(const BbIntList *l, int v) {
@@ -90,12 +158,16 @@ static int set_value(const Opt *o, const char *value, BbError *err) {
                 return BB_OK;
             }
         {
-            char list[512] = "";
-            for (int i = 0; o->choices[i]; i++) {
+            char list[512] = "", near[256], hint[300] = "";
+            int n = 0;
+            for (int i = 0; o->choices[i]; i++, n++) {
                 strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
                 strncat(list, o->choices[i], sizeof list - strlen(list) - 1);
             }
-            return bb_fail(err, BB_EINPUT, "--%s: unknown value '%s' (choose one of: %s)", o->name, value, list);
+            if (bb_suggest(near, sizeof near, value, (const char *const *)o->choices, n, ""))
+                snprintf(hint, sizeof hint, "did you mean %s? ", near);
+            return bb_fail(err, BB_EINPUT, "--%s: unknown value '%s' (%schoose one of: %s)", o->name, value, hint,
+                           list);
         }
     case OPT_EACH: {
         const OptEach *each = o->dest;
@@ -116,7 +188,11 @@ static int set_value(const Opt *o, const char *value, BbError *err) {
 
 int opts_set(const Opt *opts, int nopts, const char *name, const char *value, BbError *err) {
     const Opt *o = opt_find(opts, nopts, name);
-    if (!o) return bb_fail(err, BB_EINPUT, "unknown option '%s'", name);
+    if (!o) {
+        char hint[600];
+        opt_suggestion(hint, sizeof hint, opts, nopts, name, "", "");
+        return bb_fail(err, BB_EINPUT, "unknown option '%s'%s", name, hint);
+    }
     return set_value(o, value, err);
 }
 
@@ -138,7 +214,11 @@ int opts_parse(const Opt *opts, int nopts, int argc, char **argv, char **pos, in
         memcpy(name, a + 2, nlen);
         name[nlen] = '\0';
         const Opt *o = opt_find(opts, nopts, name);
-        if (!o) return bb_fail(err, BB_EINPUT, "unknown flag '--%s' (see --help)", name);
+        if (!o) {
+            char hint[600];
+            opt_suggestion(hint, sizeof hint, opts, nopts, name, "--", " (see --help)");
+            return bb_fail(err, BB_EINPUT, "unknown flag '--%s'%s", name, hint);
+        }
         const char *value;
         if (o->kind == OPT_FLAG && !eq) {
             value = "1";
@@ -152,6 +232,22 @@ int opts_parse(const Opt *opts, int nopts, int argc, char **argv, char **pos, in
         if (rc) return rc;
     }
     return BB_OK;
+}
+
+int opts_given(const Opt *opts, int nopts, int argc, char **argv, const char *name) {
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') continue; /* positional */
+        const char *eq = strchr(a + 2, '=');
+        const size_t nlen = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+        const Opt *o = NULL;
+        for (int k = 0; k < nopts && !o; k++)
+            if (strlen(opts[k].name) == nlen && !strncmp(opts[k].name, a + 2, nlen)) o = &opts[k];
+        if (!o) continue;
+        if (!strcmp(o->name, name)) return 1;
+        if (!eq && o->kind != OPT_FLAG) i++; /* its value, whatever it looks like */
+    }
+    return 0;
 }
 
 void opts_format(const Opt *o, char *buf, size_t len) {
@@ -180,9 +276,7 @@ void opts_help(FILE *f, const Opt *opts, int nopts) {
     for (int i = 0; i < nopts; i++) {
         const Opt *o = &opts[i];
         char val[BB_STRLEN + 64], flag[160];
-        opts_format(o, val, sizeof val);
-        /* print %g for doubles in help: shorter than the round-trip form */
-        if (o->kind == OPT_DOUBLE) snprintf(val, sizeof val, "%g", *(double *)o->dest);
+        opts_format(o, val, sizeof val); /* doubles: the shortest form that reads back, as in config.txt */
         const char *meta = o->kind == OPT_EACH ? ((const OptEach *)o->dest)->meta : o->kind == OPT_FLAG ? "" : o->kind == OPT_CHOICE ? "NAME"
                          : o->kind == OPT_INTLIST ? "LIST" : o->kind == OPT_STR ? "STR"
                          : o->kind == OPT_DOUBLE ? "X" : "N";
