@@ -13,6 +13,7 @@ typedef struct {
     char profile[64];
     char out[BB_STRLEN];
     int quiet;
+    int threads;
 } ClaimsOpts;
 
 static int claims_opts(ClaimsOpts *o, Opt *t) {
@@ -22,6 +23,14 @@ static int claims_opts(ClaimsOpts *o, Opt *t) {
     t[k++] = (Opt){"out", OPT_STR, o->out, 0, 0, NULL, "output file (\"\" = OUT/claims.tsv)"};
     t[k++] = (Opt){"quiet", OPT_FLAG, &o->quiet, 0, 1, NULL, "no table on stdout"};
     return k;
+}
+
+/* --threads is accepted like everywhere else, but claims only reads files (no parallel
+ * code): it is not part of the options written into claims.tsv. */
+static int claims_runtime_opts(ClaimsOpts *o, Opt *t) {
+    t[0] = (Opt){"threads", OPT_INT, &o->threads, 0, 1024, NULL,
+                 "accepted for every command alike; no effect here (claims reads files, no parallel code)"};
+    return 1;
 }
 
 static int wanted(const char *list, const char *name) {
@@ -36,6 +45,7 @@ int cmd_claims(int argc, char **argv) {
     ClaimsOpts o = {.sections = "all", .profile = "quick"};
     Opt t[8];
     int nopt = claims_opts(&o, t), npos;
+    const int nall = nopt + claims_runtime_opts(&o, t + nopt);
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: bbsim claims OUT [flags]\n\n"
@@ -45,12 +55,12 @@ int cmd_claims(int argc, char **argv) {
             for (int s = 0; s < claim_nsections; s++)
                 printf("  %-10s %s\n", claim_sections[s].name, claim_sections[s].ids);
             printf("\nflags:\n");
-            opts_help(stdout, t, nopt);
+            opts_help(stdout, t, nall);
             return 0;
         }
     char *pos[2];
     BbError err;
-    if (opts_parse(t, nopt, argc, argv, pos, 2, &npos, &err)) {
+    if (opts_parse(t, nall, argc, argv, pos, 2, &npos, &err)) {
         fprintf(stderr, "bbsim claims: %s\n", err.msg);
         return 2;
     }
@@ -65,9 +75,17 @@ int cmd_claims(int argc, char **argv) {
         snprintf(buf, sizeof buf, "%s", o.sections);
         for (char *save = NULL, *s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
             int found = 0;
-            for (int k = 0; k < claim_nsections; k++) found |= !strcmp(claim_sections[k].name, s);
+            const char *names[64];
+            for (int k = 0; k < claim_nsections && k < 64; k++) {
+                found |= !strcmp(claim_sections[k].name, s);
+                names[k] = claim_sections[k].name;
+            }
             if (!found) {
-                fprintf(stderr, "bbsim claims: --sections: unknown section '%s' (bbsim claims --help lists them)\n", s);
+                char near[256], hint[300] = "";
+                if (bb_suggest(near, sizeof near, s, names, claim_nsections < 64 ? claim_nsections : 64, ""))
+                    snprintf(hint, sizeof hint, "did you mean %s? ", near);
+                fprintf(stderr, "bbsim claims: --sections: unknown section '%s' (%sbbsim claims --help lists them)\n",
+                        s, hint);
                 return 2;
             }
         }

@@ -1,6 +1,7 @@
 /* bbsim task: describe the task a configuration defines: vocabulary, triggers, the
  * Bayes floor (exact, or Monte-Carlo for induction and packing) and, with --sample N,
  * N decoded sequences of the evaluation batch with the triggers in brackets. */
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,14 +61,28 @@ static void print_summary(const Task *t, const BayesFloor *fl) {
     printf("  trigger positions    %.4f of all positions\n", fl->frac_trigger);
 }
 
+/* --seed N (an OPT_EACH, so --help shows no default of its own): checked as a seed. */
+static int take_seed(void *ctx, const Opt *o, const char *value, BbError *err) {
+    (void)o;
+    const Opt seed = {"seed", OPT_U64, ctx, 0, 0, NULL, ""};
+    return opts_set(&seed, 1, "seed", value, err);
+}
+
 int cmd_task(int argc, char **argv) {
     TaskConfig cfg;
     task_config_default(&cfg);
-    int nsample = 0;
-    Opt opts[TASK_NOPTS + 1];
+    int nsample = 0, threads = 0;
+    uint64_t seed = 0;
+    OptEach seed_each = {take_seed, &seed, "N"};
+    Opt opts[TASK_NOPTS + 3];
     int nopts = task_opts(&cfg, opts);
     opts[nopts++] = (Opt){"sample", OPT_INT, &nsample, 0, 1 << 20, NULL,
                           "print N sequences of the evaluation batch, triggers in [brackets]"};
+    opts[nopts++] = (Opt){"seed", OPT_EACH, &seed_each, 0, 0, NULL,
+                          "sets --table-seed, --data-seed and --eval-seed to N (as bbsim train --seed N); each of "
+                          "them given itself wins, wherever it stands"};
+    opts[nopts++] = (Opt){"threads", OPT_INT, &threads, 0, 1024, NULL,
+                          "threads of the sampling and of the Monte-Carlo floor (induction, packing; 0 = OpenMP default)"};
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: bbsim task [flags]\n\nDescribe the task: vocabulary, triggers, Bayes floor, samples.\n\n"
@@ -78,6 +93,14 @@ int cmd_task(int argc, char **argv) {
     BbError err = {{0}};
     int npos, rc;
     if ((rc = opts_parse(opts, nopts, argc, argv, NULL, 0, &npos, &err))) return fail(&err, rc);
+    if (opts_given(opts, nopts, argc, argv, "seed")) {
+        static const char *const seeds[] = {"table-seed", "data-seed", "eval-seed"};
+        char value[32];
+        snprintf(value, sizeof value, "%llu", (unsigned long long)seed);
+        for (int k = 0; k < 3; k++)
+            if (!opts_given(opts, nopts, argc, argv, seeds[k])) BB_CHECK(opts_set(opts, nopts, seeds[k], value, &err) == 0);
+    }
+    if (threads > 0) omp_set_num_threads(threads);
     Task t;
     if ((rc = task_build(&t, &cfg, &err))) return fail(&err, rc);
     BayesFloor fl;

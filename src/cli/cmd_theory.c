@@ -2,6 +2,7 @@
  * (docs/method.md#theory-checks) and writes theory.tsv (claims C10-C12 with measured values and
  * PASS/FAIL) plus one TSV per curve of the theory figures into --out. */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 #include "bbsim/cli.h"
@@ -59,7 +60,7 @@ static int theory_opts(TheoryArgs *a, Opt *o) {
     o[k++] = (Opt){"simple-lr-sgd", OPT_DOUBLE, &s->lr_sgd, 1e-8, 10, NULL, "simple: SGD learning rate"};
     o[k++] = (Opt){"simple-fit-decades", OPT_DOUBLE, &s->fit_decades, 0.1, 10, NULL, "simple: a_v fit window = last this many decades of steps"};
     o[k++] = (Opt){"simple-eval-batch", OPT_INT, &s->eval_batch, 1, 4096, NULL, "simple: evaluation sequences per checkpoint"};
-    o[k++] = (Opt){"threads", OPT_INT, &s->threads, 0, 1024, NULL, "simple: training threads (0 = OpenMP default; the batch is one chunk, so 1 is fastest)"};
+    o[k++] = (Opt){"threads", OPT_INT, &s->threads, 0, 1024, NULL, "OpenMP threads: the simplified model's training (the batch is one chunk, so 1 is fastest); the reduced model always runs its ODE and GD side by side, the toy is serial (0 = OpenMP default)"};
     return k;
 }
 
@@ -266,8 +267,14 @@ int cmd_theory(int argc, char **argv) {
         else if (!strcmp(pos[0], "mtoy")) mode = MODE_MTOY;
         else if (!strcmp(pos[0], "simple")) mode = MODE_SIMPLE;
         else if (!strcmp(pos[0], "all")) mode = MODE_ALL;
-        else rc = bb_fail(&err, BB_EINPUT, "unknown part '%s' (choose reduced, mtoy, simple or all)", pos[0]);
+        else {
+            static const char *const parts[] = {"reduced", "mtoy", "simple", "all"};
+            char near[128], hint[160] = "";
+            if (bb_suggest(near, sizeof near, pos[0], parts, 4, "")) snprintf(hint, sizeof hint, "did you mean %s? ", near);
+            rc = bb_fail(&err, BB_EINPUT, "unknown part '%s' (%schoose reduced, mtoy, simple or all)", pos[0], hint);
+        }
     }
+    if (!rc && a.simple.threads > 0) omp_set_num_threads(a.simple.threads);
     if (!rc && (mode & MODE_REDUCED)) rc = reduced_config_check(&a.red, &err);
     if (!rc && a.toy.steps < 1) rc = bb_fail(&err, BB_EINPUT, "--toy-steps must be >= 1");
     if (!rc) rc = bb_mkdirs(a.out, &err);
