@@ -175,12 +175,12 @@ static void test_resume_and_threads_bit_exact(void **state) {
     assert_non_null(strstr(out, "--lr cannot be combined with --resume"));
     free(out);
     /* --resume without --steps keeps the run's own step count (120 here): a finished run
-     * stays finished instead of training on to the default */
+     * stays finished instead of training on to the default preset's 2000 */
     assert_int_equal(run_bbsim(&out, "train --resume %s/c --quiet", d), 0);
     free(out);
     snprintf(pc, sizeof pc, "%s/c/ckpt/step_000000140.bbck", d);
     assert_true(file_size(pc) < 0);
-    snprintf(pc, sizeof pc, "%s/c/ckpt/step_000010000.bbck", d);
+    snprintf(pc, sizeof pc, "%s/c/ckpt/step_000002000.bbck", d);
     assert_true(file_size(pc) < 0);
     remove_tempdir(d);
 }

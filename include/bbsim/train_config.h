@@ -27,7 +27,16 @@ typedef struct TrainConfig {
 } TrainConfig;
 
 
+/* The library defaults (what the tests and the theory's runs start from): the paper's
+ * one-layer size (d 256, N 256, batch 512, 10,000 steps, no evaluation). */
 void train_config_default(TrainConfig *c);
+/* The presets of `bbsim train --preset`, applied on top of train_config_default: small
+ * (the CLI's default: 1 layer, d 64, N 64, batch 32, lr 1e-3, 2,000 steps, evaluation
+ * every 100; under a minute) and paper (= the library defaults). Returns BB_EINPUT for an
+ * index outside train_preset_names. */
+enum { TRAIN_PRESET_SMALL, TRAIN_PRESET_PAPER };
+extern const char *const train_preset_names[];
+int train_config_preset(TrainConfig *c, int preset);
 #define TRAIN_NOPTS (TASK_NOPTS + MODEL_NOPTS + 32)
 int train_opts(TrainConfig *c, Opt *out);
 

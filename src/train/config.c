@@ -21,6 +21,26 @@ void train_config_default(TrainConfig *c) {
     c->eval_every = 0;
 }
 
+const char *const train_preset_names[] = {"small", "paper", NULL};
+
+int train_config_preset(TrainConfig *c, int preset) {
+    switch (preset) {
+    case TRAIN_PRESET_PAPER: /* the library defaults: the paper's one-layer size */
+        return BB_OK;
+    case TRAIN_PRESET_SMALL:
+        c->model.C = 64;
+        c->task.seq = 64;
+        c->batch = 32;
+        c->optim.lr = 1e-3;
+        c->steps = 2000;
+        c->eval_every = 100;
+        c->ckpt_dense = 200;
+        c->ckpt_growth = 1.1;
+        return BB_OK;
+    }
+    return BB_EINPUT;
+}
+
 /* The runtime options come last so train_config_write can leave them out. */
 static int train_opts_split(TrainConfig *c, Opt *o, int *nexperiment) {
     int k = 0;
