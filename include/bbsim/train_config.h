@@ -31,7 +31,7 @@ typedef struct TrainConfig {
  * one-layer size (d 256, N 256, batch 512, 10,000 steps, no evaluation). */
 void train_config_default(TrainConfig *c);
 /* The presets of `bbsim train --preset`, applied on top of train_config_default: small
- * (the CLI's default: 1 layer, d 64, N 64, batch 32, lr 1e-3, 2,000 steps, evaluation
+ * (the CLI's default: 1 layer, d 64, N 64, batch 32, lr 3e-3, 2,000 steps, evaluation
  * every 100; under a minute) and paper (= the library defaults). Returns BB_EINPUT for an
  * index outside train_preset_names. */
 enum { TRAIN_PRESET_SMALL, TRAIN_PRESET_PAPER };

@@ -31,7 +31,7 @@ int train_config_preset(TrainConfig *c, int preset) {
         c->model.C = 64;
         c->task.seq = 64;
         c->batch = 32;
-        c->optim.lr = 1e-3;
+        c->optim.lr = 3e-3;
         c->steps = 2000;
         c->eval_every = 100;
         c->ckpt_dense = 200;
