@@ -326,8 +326,8 @@ void collect_write(FILE *f, const CollectRun *runs, int n, const CollectConfig *
     else fputs("; eval_batch each run's --eval-batch", f);
     fprintf(f, "; analysis chunk %d sink_key %d sink_eps %g\n", cc->ac.chunk, cc->ac.sink_key, cc->ac.sink_eps);
     fprintf(f,
-            "# run = the run directory; then the %d configuration field%s %s (flag names, '-' as '_',\n"
-            "# values as in config.txt; %% # \" and control characters as %%XX); then the metrics of the checkpoint\n"
+            "# run = the run directory; then the %d configuration field%s %s (flag names with '-' as '_',\n"
+            "# values as in config.txt, %% # \" and control characters as %%XX); then the checkpoint's metrics\n"
             "# on the run's fixed evaluation batch, named as in bbsim analyze's metrics.tsv\n"
             "# (docs/method.md#collecting-a-sweep): loss = mean -log q(target); risk/oracle_risk/excess over all\n"
             "# positions, backcopy_* over trigger and bigram_* over non-trigger positions; sink_rate = Sink_%d^%g\n"
@@ -335,10 +335,12 @@ void collect_write(FILE *f, const CollectRun *runs, int n, const CollectConfig *
             "# attn_bos_max (Attn<s> over non-trigger positions), attn_bos_last_layer_mean (the last layer with\n"
             "# attention), attn_bos_trigger_mean, attn_prev_max, val_ratio_mean and val_ratio_min (|Val<s>| / mean\n"
             "# |Val_j|, j >= 1); resid_ratio_max and resid_ratio_last (|Res<s>| / mean |Res_i| over the layers, after\n"
-            "# the last layer); l<L>_resid_ratio, l<L>h<H>_attn_bos, _attn_prev, _val_ratio for the %d x %d layers x\n"
-            "# heads of the largest run; NaN where a run has no such number (simplified model: no residual stream)\n",
-            ncfg, ncfg == 1 ? "" : "s", cc->all_fields ? "(--all-fields)" : "that differ between the runs", cc->ac.sink_key + 1,
-            cc->ac.sink_eps, Lmax, Hmax);
+            "# the last layer); l<L>_resid_ratio, l<L>h<H>_attn_bos, _attn_prev, _val_ratio for every layer and head\n"
+            "# any run has (here %d x %d); NaN where a run has no such number (simplified model: no residual stream)\n",
+            ncfg, ncfg == 1 ? "" : "s", cc->all_fields ? "(--all-fields)"
+            : ncfg == 1    ? "that differs between the runs"
+                           : "that differ between the runs",
+            cc->ac.sink_key + 1, cc->ac.sink_eps, Lmax, Hmax);
     for (int i = 0; i < nopt; i++)
         if (!is_col[i] && o[i].kind != OPT_EACH && !runtime_field(o[i].name)) {
             config_value(&runs[0].cfg, i, val, BB_STRLEN + 64);
