@@ -329,12 +329,14 @@ static void test_errors(void **state) {
         }
         int rc = run_bbsim(&msg, "collect %s", args);
         /* one line, "bbsim collect: ...", nothing else (no half table on stdout) */
-        if (rc != want || !msg || !strstr(msg, expect) || strchr(msg, '\n') != msg + strlen(msg) - 1 ||
-            strncmp(msg, "bbsim collect: ", 15))
-            fail_msg("bbsim collect %s: exit %d (expected %d), output '%s', expected '%s'", args, rc, want,
-                     msg ? msg : "", expect);
+        const int ok = rc == want && msg && strstr(msg, expect) && strchr(msg, '\n') == msg + strlen(msg) - 1 &&
+                       !strncmp(msg, "bbsim collect: ", 15);
+        char got[1024];
+        snprintf(got, sizeof got, "%s", msg ? msg : "");
         free(msg);
         msg = NULL;
+        if (!ok)
+            fail_msg("bbsim collect %s: exit %d (expected %d), output '%s', expected '%s'", args, rc, want, got, expect);
         struct stat st;
         assert_int_not_equal(stat(out, &st), 0);
     }

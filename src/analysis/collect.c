@@ -66,7 +66,7 @@ static int sweep_dirs(const char *dir, char ***dirs, int *n, int *cap, BbError *
         if (is_dir(path) && looks_like_run(path)) dirs_push(&names, &nn, &ncap, path);
     }
     closedir(d);
-    qsort(names, (size_t)nn, sizeof *names, cmp_str);
+    if (nn > 1) qsort(names, (size_t)nn, sizeof *names, cmp_str);
     for (int k = 0; k < nn; k++) {
         dirs_push(dirs, n, cap, names[k]);
         free(names[k]);
