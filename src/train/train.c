@@ -399,7 +399,7 @@ int train_run(TrainConfig *c, BbError *err) {
     if ((rc = run_dir_prepare(c, step, mpath, &metrics, err))) goto out_model;
     if (step == 0) {
         ckpt_path(path, sizeof path, c->out, 0);
-        if ((rc = ckpt_write(path, c, &model, &opt, 0, err))) {
+        if ((rc = ckpt_write(path, c, &model, &opt, 0, CKPT_FULL, err))) {
             fclose(metrics);
             goto out_model;
         }
@@ -448,7 +448,7 @@ int train_run(TrainConfig *c, BbError *err) {
             }
             ckpt_path(path, sizeof path, c->out, step);
             double tc = bb_now();
-            if ((rc = ckpt_write(path, c, &model, &opt, step, err))) break;
+            if ((rc = ckpt_write(path, c, &model, &opt, step, CKPT_FULL, err))) break;
             ph.ckpt += bb_now() - tc;
             ph.ckpts++;
             last_ckpt = step;
