@@ -5,6 +5,7 @@
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,55 @@ static int files_equal(const char *a, const char *b) {
     return eq;
 }
 
+static void copy_file(const char *from, const char *to) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cp %s %s", from, to);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* ckpt_read of path, with the optimizer state when t != NULL (*t = its update count). */
+static int ckpt_load(const char *path, long *step, long *t, BbError *err) {
+    TrainConfig cfg;
+    Task task;
+    Model m;
+    Optim o;
+    int rc = ckpt_read(path, &cfg, &task, &m, t ? &o : NULL, step, err);
+    if (rc) return rc;
+    if (t) {
+        *t = o.t;
+        optim_free(&o);
+    }
+    model_free(&m);
+    task_free(&task);
+    return BB_OK;
+}
+
+/* Every step file of run dir is weights only, smaller than half its full ckpt/resume.bbck,
+ * which holds step `last`; with o they are refused, naming the file. */
+static void assert_weights_only_layout(const char *dir, long last) {
+    long *steps, step, t;
+    int n;
+    BbError err;
+    char path[1200], full[1200];
+    assert_int_equal(run_checkpoints(dir, &steps, &n, &err), 0);
+    assert_int_equal(steps[n - 1], last);
+    ckpt_resume_path(full, sizeof full, dir);
+    assert_int_equal(ckpt_load(full, &step, &t, &err), 0);
+    assert_int_equal(step, last);
+    assert_int_equal(t, last);
+    for (int i = 0; i < n; i++) {
+        ckpt_path(path, sizeof path, dir, steps[i]);
+        assert_true(file_size(path) > 1000 && 2 * file_size(path) < file_size(full));
+        assert_int_equal(ckpt_load(path, &step, NULL, &err), 0);
+        assert_int_equal(step, steps[i]);
+        assert_int_equal(ckpt_load(path, &step, &t, &err), BB_EINPUT);
+        assert_non_null(strstr(err.msg, path));
+        assert_non_null(strstr(err.msg, "holds weights only (no optimizer state); resume from the latest checkpoint"));
+        assert_non_null(strstr(err.msg, "/ckpt/resume.bbck"));
+    }
+    free(steps);
+}
+
 static void test_resume_and_threads_bit_exact(void **state) {
     (void)state;
     char *d = make_tempdir(), *out = NULL;
@@ -142,17 +192,38 @@ static void test_resume_and_threads_bit_exact(void **state) {
     free(out);
     assert_int_equal(run_bbsim(&out, "train " TINY " --chunks 3 --steps 60 --out %s/b --threads 2", d), 0);
     free(out);
+    char pa[1200], pb[1200], pc[1200], b60[1200];
+    snprintf(pb, sizeof pb, "%s/b/ckpt/resume.bbck", d);
+    snprintf(b60, sizeof b60, "%s/b60.bbck", d);
+    copy_file(pb, b60);
     assert_int_equal(run_bbsim(&out, "train --resume %s/b --steps 120 --quiet", d), 0);
     free(out);
     assert_int_equal(run_bbsim(&out, "train " TINY " --chunks 3 --steps 120 --out %s/c --threads 1", d), 0);
     free(out);
-    char pa[1200], pb[1200], pc[1200];
     snprintf(pa, sizeof pa, "%s/a/ckpt/step_000000120.bbck", d);
     snprintf(pb, sizeof pb, "%s/b/ckpt/step_000000120.bbck", d);
     snprintf(pc, sizeof pc, "%s/c/ckpt/step_000000120.bbck", d);
     assert_true(file_size(pa) > 1000);
     assert_true(files_equal(pa, pb)); /* resume is bit-exact */
     assert_true(files_equal(pa, pc)); /* thread count does not matter */
+    /* the step files hold the weights only; the full state of step 120, moments
+     * included, is the same too */
+    snprintf(pa, sizeof pa, "%s/a", d);
+    assert_weights_only_layout(pa, 120);
+    snprintf(pa, sizeof pa, "%s/a/ckpt/resume.bbck", d);
+    snprintf(pb, sizeof pb, "%s/b/ckpt/resume.bbck", d);
+    snprintf(pc, sizeof pc, "%s/c/ckpt/resume.bbck", d);
+    assert_true(files_equal(pa, pb));
+    assert_true(files_equal(pa, pc));
+    /* killed between the two writes of step 120 (step_120 written, resume.bbck still at
+     * step 60): the resume redoes steps 61..120 and ends with the same bytes */
+    copy_file(b60, pb);
+    assert_int_equal(run_bbsim(&out, "train --resume %s/b --steps 120 --quiet", d), 0);
+    free(out);
+    assert_true(files_equal(pa, pb));
+    snprintf(pa, sizeof pa, "%s/a/ckpt/step_000000120.bbck", d);
+    snprintf(pb, sizeof pb, "%s/b/ckpt/step_000000120.bbck", d);
+    assert_true(files_equal(pa, pb));
     /* metrics.tsv of the resumed run has each step once */
     snprintf(pb, sizeof pb, "%s/b/metrics.tsv", d);
     FILE *f = fopen(pb, "r");
@@ -182,6 +253,141 @@ static void test_resume_and_threads_bit_exact(void **state) {
     assert_true(file_size(pc) < 0);
     snprintf(pc, sizeof pc, "%s/c/ckpt/step_000002000.bbck", d);
     assert_true(file_size(pc) < 0);
+    remove_tempdir(d);
+}
+
+static unsigned char *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    rewind(f);
+    unsigned char *buf = malloc(*n);
+    assert_int_equal(fread(buf, 1, *n, f), *n);
+    fclose(f);
+    return buf;
+}
+
+static uint64_t fnv1a(const unsigned char *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static size_t put(unsigned char *out, size_t k, const void *p, size_t n) {
+    memcpy(out + k, p, n);
+    return k + n;
+}
+
+/* Rewrite a full checkpoint of format version 2 the way bbsim wrote it before version 2
+ * (docs/format.md#checkpoint-files): version 1, no optimizer-state field after the
+ * optimizer kind, and no ckpt-optim line in the header (the option did not exist). */
+static void convert_to_v1(const char *path) {
+    size_t n;
+    unsigned char *in = read_all(path, &n), *out = malloc(n);
+    uint32_t version, hlen, has_optim;
+    memcpy(&version, in + 8, 4);
+    memcpy(&hlen, in + 12, 4);
+    assert_int_equal(version, 2);
+    const unsigned char *head = in + 16, *rest = head + hlen; /* step, nparams, kind, flag, ... */
+    memcpy(&has_optim, rest + 20, 4);
+    assert_int_equal(has_optim, 1);
+    char *text = malloc(hlen + 1);
+    memcpy(text, head, hlen);
+    text[hlen] = '\0';
+    const char *line = strstr(text, "ckpt-optim all\n");
+    assert_non_null(line);
+    size_t before = (size_t)(line - text), k = 0;
+    uint32_t v1 = 1, h1 = hlen - 15;
+    k = put(out, k, in, 8); /* magic */
+    k = put(out, k, &v1, 4);
+    k = put(out, k, &h1, 4);
+    k = put(out, k, head, before);
+    k = put(out, k, head + before + 15, hlen - before - 15);
+    k = put(out, k, rest, 20);                            /* step, nparams, kind */
+    const size_t tail = n - 8 - (size_t)(rest + 24 - in); /* updates, parameters, moments */
+    k = put(out, k, rest + 24, tail);
+    uint64_t sum = fnv1a(out, k);
+    k = put(out, k, &sum, 8);
+    FILE *f = fopen(path, "wb");
+    assert_int_equal(fwrite(out, 1, k, f), k);
+    fclose(f);
+    free(text);
+    free(in);
+    free(out);
+}
+
+/* --ckpt-optim all keeps the full state in every step file (no resume.bbck) and trains the
+ * same weights; its resume is bit-exact; a run of format version 1 (every checkpoint
+ * full) resumes into the new layout with the bytes of a run that never stopped. */
+static void test_ckpt_optim_all_and_v1(void **state) {
+    (void)state;
+    char *d = make_tempdir(), *out = NULL;
+    assert_int_equal(run_bbsim(&out, "train " TINY " --ckpt-optim all --steps 45 --out %s/o", d), 0);
+    free(out);
+    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 60 --out %s/l", d), 0);
+    free(out);
+    char dir[1200], path[1200], other[1200], cmd[4096];
+    snprintf(cmd, sizeof cmd, "cp -r %s/o %s/v", d, d);
+    assert_int_equal(system(cmd), 0);
+    snprintf(dir, sizeof dir, "%s/o", d);
+    ckpt_resume_path(path, sizeof path, dir);
+    assert_true(file_size(path) < 0);
+    long *steps, step, t;
+    int n;
+    BbError err;
+    assert_int_equal(run_checkpoints(dir, &steps, &n, &err), 0);
+    assert_int_equal(n, 4); /* 0 20 40 45 */
+    for (int i = 0; i < n; i++) {
+        ckpt_path(path, sizeof path, dir, steps[i]);
+        assert_int_equal(ckpt_load(path, &step, &t, &err), 0);
+        assert_int_equal(t, steps[i]);
+    }
+    free(steps);
+    snprintf(path, sizeof path, "%s/o/config.txt", d);
+    FILE *f = fopen(path, "r");
+    char line[256];
+    int found = 0;
+    while (f && fgets(line, sizeof line, f)) found |= !strcmp(line, "ckpt-optim all\n");
+    if (f) fclose(f);
+    assert_true(found);
+    /* the same weights as the default layout */
+    Run ro, rl;
+    snprintf(other, sizeof other, "%s/l", d);
+    assert_int_equal(run_load(&ro, dir, 40, &err), 0);
+    assert_int_equal(run_load(&rl, other, 40, &err), 0);
+    assert_memory_equal(ro.model.params, rl.model.params, ro.model.nparams * sizeof(float));
+    run_free(&ro);
+    run_free(&rl);
+    /* resume of an --ckpt-optim all run */
+    assert_int_equal(run_bbsim(&out, "train --resume %s/o --steps 60 --quiet", d), 0);
+    free(out);
+    assert_int_equal(run_bbsim(&out, "train " TINY " --ckpt-optim all --steps 60 --out %s/p", d), 0);
+    free(out);
+    snprintf(path, sizeof path, "%s/o/ckpt/step_000000060.bbck", d);
+    snprintf(other, sizeof other, "%s/p/ckpt/step_000000060.bbck", d);
+    assert_true(files_equal(path, other));
+    assert_int_equal(ckpt_load(path, &step, &t, &err), 0);
+    /* version 1: every checkpoint full; read with and without the optimizer state */
+    snprintf(dir, sizeof dir, "%s/v", d);
+    assert_int_equal(run_checkpoints(dir, &steps, &n, &err), 0);
+    for (int i = 0; i < n; i++) {
+        ckpt_path(path, sizeof path, dir, steps[i]);
+        convert_to_v1(path);
+        assert_int_equal(ckpt_load(path, &step, &t, &err), 0);
+        assert_int_equal(t, steps[i]);
+        assert_int_equal(ckpt_load(path, &step, NULL, &err), 0);
+    }
+    free(steps);
+    /* ... and resumed: the new checkpoints in the default layout, equal to run l's */
+    assert_int_equal(run_bbsim(&out, "train --resume %s/v --steps 60 --quiet", d), 0);
+    free(out);
+    snprintf(path, sizeof path, "%s/v/ckpt/step_000000060.bbck", d);
+    snprintf(other, sizeof other, "%s/l/ckpt/step_000000060.bbck", d);
+    assert_true(files_equal(path, other));
+    snprintf(path, sizeof path, "%s/v/ckpt/resume.bbck", d);
+    snprintf(other, sizeof other, "%s/l/ckpt/resume.bbck", d);
+    assert_true(files_equal(path, other));
     remove_tempdir(d);
 }
 
@@ -248,18 +454,20 @@ static void test_bad_checkpoints(void **state) {
     assert_int_equal(run_load(&r, dir, -1, &err), 0);
     assert_int_equal(r.step, 3);
     run_free(&r);
-    /* truncated */
+    /* truncated (a weights-only file: the step files are) */
     snprintf(path, sizeof path, "%s/r/ckpt/step_000000004.bbck", d);
     snprintf(cmd, sizeof cmd, "head -c %ld %s > %s", size - 100, good, path);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(run_load(&r, dir, 4, &err), BB_EINPUT);
     assert_non_null(strstr(err.msg, "truncated checkpoint"));
+    assert_non_null(strstr(err.msg, path));
     /* corrupt: flip one byte in the parameters */
     snprintf(cmd, sizeof cmd, "cp %s %s && printf '\\x55' | dd of=%s bs=1 seek=%ld conv=notrunc 2>/dev/null", good,
              path, path, size / 2);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(run_load(&r, dir, 4, &err), BB_EINPUT);
     assert_non_null(strstr(err.msg, "checksum mismatch"));
+    assert_non_null(strstr(err.msg, path));
     /* foreign file */
     write_text(path, "this is not a checkpoint at all\n");
     assert_int_equal(run_load(&r, dir, 4, &err), BB_EINPUT);
@@ -269,9 +477,37 @@ static void test_bad_checkpoints(void **state) {
     assert_non_null(strstr(err.msg, "no checkpoint at step 77"));
     assert_int_equal(run_load(&r, "/nonexistent/run", -1, &err), BB_EINPUT);
     assert_non_null(strstr(err.msg, "not a run directory"));
-    /* resuming from the corrupt last checkpoint fails with the message */
+    /* a resume reads ckpt/resume.bbck, not the (here foreign) last step file; a truncated
+     * or corrupt resume.bbck is refused, naming it */
+    assert_int_equal(unlink(path), 0);
+    char full[1200], saved[1200];
+    ckpt_resume_path(full, sizeof full, dir);
+    snprintf(saved, sizeof saved, "%s/saved.bbck", d);
+    copy_file(full, saved);
+    size = file_size(full);
+    snprintf(cmd, sizeof cmd, "head -c %ld %s > %s", size - 100, saved, full);
+    assert_int_equal(system(cmd), 0);
     assert_int_equal(run_bbsim(&out, "train --resume %s --steps 10", dir), 2);
-    assert_non_null(strstr(out, "not a bbsim checkpoint"));
+    assert_non_null(strstr(out, "truncated checkpoint"));
+    assert_non_null(strstr(out, full));
+    free(out);
+    snprintf(cmd, sizeof cmd, "cp %s %s && printf '\\x55' | dd of=%s bs=1 seek=%ld conv=notrunc 2>/dev/null", saved,
+             full, full, size - 1000);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(run_bbsim(&out, "train --resume %s --steps 10", dir), 2);
+    assert_non_null(strstr(out, "checksum mismatch"));
+    assert_non_null(strstr(out, full));
+    free(out);
+    /* without resume.bbck the last step file is tried: weights only, refused, saying
+     * where the full state is */
+    assert_int_equal(unlink(full), 0);
+    assert_int_equal(run_bbsim(&out, "train --resume %s --steps 10", dir), 2);
+    assert_non_null(strstr(out, good));
+    assert_non_null(strstr(out, "holds weights only (no optimizer state); resume from the latest checkpoint"));
+    free(out);
+    /* put back, the run resumes */
+    copy_file(saved, full);
+    assert_int_equal(run_bbsim(&out, "train --resume %s --steps 10 --quiet", dir), 0);
     free(out);
     remove_tempdir(d);
 }
@@ -323,7 +559,25 @@ static void test_ctrl_c_saves(void **state) {
     if (fgets(buf, sizeof buf, p)) (void)0;
     pclose(p);
     assert_int_equal(atoi(buf), 0);
+    /* the full state of the interrupted step is in resume.bbck; resumed for 10 more
+     * steps, the run ends with the bytes of one that ran them in one go */
+    snprintf(cmd, sizeof cmd, "%s/r", d);
+    assert_weights_only_layout(cmd, step);
+    assert_int_equal(run_bbsim(&out, "train --resume %s/r --steps %ld --quiet", d, step + 10), 0);
     free(out);
+    assert_int_equal(run_bbsim(&out,
+                               "train --vocab 12 --seq 16 --dim 16 --batch 8 --steps %ld --ckpt-every 1000000 "
+                               "--ckpt-dense 0 --quiet --out %s/u",
+                               step + 10, d),
+                     0);
+    free(out);
+    char pr[1200], pu[1200];
+    snprintf(pr, sizeof pr, "%s/r/ckpt/resume.bbck", d);
+    snprintf(pu, sizeof pu, "%s/u/ckpt/resume.bbck", d);
+    assert_true(files_equal(pr, pu));
+    snprintf(pr, sizeof pr, "%s/r/ckpt/step_%09ld.bbck", d, step + 10);
+    snprintf(pu, sizeof pu, "%s/u/ckpt/step_%09ld.bbck", d, step + 10);
+    assert_true(files_equal(pr, pu));
     remove_tempdir(d);
 }
 
@@ -409,6 +663,7 @@ int main(void) {
         cmocka_unit_test(test_lr_schedule),
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_resume_and_threads_bit_exact),
+        cmocka_unit_test(test_ckpt_optim_all_and_v1),
         cmocka_unit_test(test_chunks_and_grad_norm),
         cmocka_unit_test(test_bad_checkpoints),
         cmocka_unit_test(test_ctrl_c_saves),

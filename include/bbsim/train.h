@@ -1,6 +1,7 @@
 /* The training loop and its step engine. A run directory holds config.txt (the resolved
- * configuration, train_config.h), metrics.tsv and ckpt/step_NNNNNNNNN.bbck checkpoints
- * (checkpoint.h); run.h loads a trained model back. */
+ * configuration, train_config.h), metrics.tsv, ckpt/step_NNNNNNNNN.bbck checkpoints and
+ * ckpt/resume.bbck, the full state of the latest (checkpoint.h); run.h loads a trained
+ * model back. */
 #ifndef BBSIM_TRAIN_H
 #define BBSIM_TRAIN_H
 

@@ -21,10 +21,16 @@ typedef struct TrainConfig {
     long ckpt_every;         /* checkpoint every this many steps while dense ... */
     long ckpt_dense;         /* ... up to this step; then */
     double ckpt_growth;      /* the gap grows geometrically: next >= last * growth */
+    int ckpt_optim;          /* which checkpoints hold the optimizer state (CkptOptim) */
     long eval_every;         /* evaluation-batch risks every this many steps (0 = off) */
     char resume[BB_STRLEN];  /* run directory to resume from ("" = fresh) */
     int quiet;
 } TrainConfig;
+
+/* --ckpt-optim: last (default) = step files hold the weights only and ckpt/resume.bbck the
+ * full state of the latest one; all = every step file holds the full state. */
+typedef enum { CKPT_OPTIM_LAST, CKPT_OPTIM_ALL } CkptOptim;
+extern const char *const ckpt_optim_names[]; /* "last","all",NULL */
 
 
 /* The library defaults (what the tests and the theory's runs start from): the paper's

@@ -19,6 +19,7 @@ static const Command commands[] = {
     {"theory", cmd_theory, "check the mutual-reinforcement theory (reduced model, toy, simplified model)"},
     {"figures", cmd_figures, "the figures of make repro (attention maps, values, dynamics) for one run"},
     {"sensitivity", cmd_sensitivity, "over-mixing: perturbation spread, Jacobian vs attention path-sum bound"},
+    {"collect", cmd_collect, "one tidy table of a sweep: differing config fields and final metrics per run"},
     {"claims", cmd_claims, "decide the claims of the paper's figures from a make repro output directory"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };

@@ -1,9 +1,7 @@
-/* Checkpoint files. Layout (native little-endian):
- *   "BBSIMCK\0" | u32 format version | u32 header bytes | header text (the experiment's
- *   configuration as "name value" lines + "end") | u64 step (= data position: batch s is
- *   a pure function of s) | u64 nparams | u32 optimizer kind | u64 optimizer updates |
- *   f32 params[n] | f32 m[n] | f32 v[n] (Adam only) | u64 FNV-1a checksum of all before.
- * Writes are atomic (temp + rename); reads check every field and the checksum. */
+/* Checkpoint files: the configuration, the parameters and (optionally) the optimizer
+ * state at one step, with a checksum. The byte layout, its versions and a NumPy reader
+ * are in docs/format.md#checkpoint-files. Writes are atomic (temp + rename); reads check
+ * every field and the checksum. */
 #include "bbsim/checkpoint.h"
 
 #include <errno.h>
@@ -11,7 +9,8 @@
 #include <string.h>
 
 static const char MAGIC[8] = {'B', 'B', 'S', 'I', 'M', 'C', 'K', '\0'};
-enum { FORMAT_VERSION = 1 };
+/* 1: always the optimizer state; 2: a u32 after the optimizer kind says whether it is there */
+enum { FORMAT_VERSION = 2, FORMAT_OLDEST = 1 };
 
 typedef struct {
     FILE *f;
@@ -44,8 +43,12 @@ int ckpt_path(char *buf, size_t len, const char *dir, long step) {
     return snprintf(buf, len, "%s/ckpt/step_%09ld.bbck", dir, step) >= (int)len ? -1 : 0;
 }
 
+int ckpt_resume_path(char *buf, size_t len, const char *dir) {
+    return snprintf(buf, len, "%s/ckpt/" CKPT_RESUME_FILE, dir) >= (int)len ? -1 : 0;
+}
+
 int ckpt_write(const char *path, const TrainConfig *cfg, const Model *m, const Optim *o, long step,
-               BbError *err) {
+               CkptContents what, BbError *err) {
     AtomicFile af;
     int rc = afile_open(&af, path, err);
     if (rc) return rc;
@@ -58,7 +61,8 @@ int ckpt_write(const char *path, const TrainConfig *cfg, const Model *m, const O
     fputs("end\n", mem);
     fclose(mem);
     HashFile hf = {af.f, 0xcbf29ce484222325ULL};
-    uint32_t version = FORMAT_VERSION, hlen = (uint32_t)textlen, okind = (uint32_t)o->cfg.kind;
+    uint32_t version = FORMAT_VERSION, hlen = (uint32_t)textlen, okind = (uint32_t)o->cfg.kind,
+             has_optim = what == CKPT_FULL;
     uint64_t ustep = (uint64_t)step, n = m->nparams, t = (uint64_t)o->t;
     hput(&hf, MAGIC, sizeof MAGIC);
     hput(&hf, &version, sizeof version);
@@ -67,10 +71,13 @@ int ckpt_write(const char *path, const TrainConfig *cfg, const Model *m, const O
     hput(&hf, &ustep, sizeof ustep);
     hput(&hf, &n, sizeof n);
     hput(&hf, &okind, sizeof okind);
+    hput(&hf, &has_optim, sizeof has_optim);
     hput(&hf, &t, sizeof t);
     hput(&hf, m->params, n * sizeof(float));
-    hput(&hf, o->m, n * sizeof(float));
-    if (o->v) hput(&hf, o->v, n * sizeof(float));
+    if (has_optim) {
+        hput(&hf, o->m, n * sizeof(float));
+        if (o->v) hput(&hf, o->v, n * sizeof(float));
+    }
     uint64_t sum = hf.hash;
     fwrite(&sum, sizeof sum, 1, af.f);
     free(text);
@@ -87,7 +94,7 @@ int ckpt_read(const char *path, TrainConfig *cfg, Task *task, Model *m, Optim *o
     if (!f) return bb_fail(err, BB_EINPUT, "cannot open checkpoint %s: %s", path, strerror(errno));
     HashFile hf = {f, 0xcbf29ce484222325ULL};
     char magic[8];
-    uint32_t version, hlen, okind;
+    uint32_t version, hlen, okind, has_optim = 1; /* version 1 always holds it */
     uint64_t ustep, n, t;
     char *text = NULL;
     int rc = BB_EINPUT, have_task = 0, have_model = 0;
@@ -96,9 +103,9 @@ int ckpt_read(const char *path, TrainConfig *cfg, Task *task, Model *m, Optim *o
         goto fail;
     }
     if (hget(&hf, &version, sizeof version)) { rc = truncated(err, path, "the version"); goto fail; }
-    if (version != FORMAT_VERSION) {
-        rc = bb_fail(err, BB_EINPUT, "%s: checkpoint format version %u, this bbsim reads version %d", path,
-                     version, FORMAT_VERSION);
+    if (version < FORMAT_OLDEST || version > FORMAT_VERSION) {
+        rc = bb_fail(err, BB_EINPUT, "%s: checkpoint format version %u, this bbsim reads versions %d to %d", path,
+                     version, FORMAT_OLDEST, FORMAT_VERSION);
         goto fail;
     }
     if (hget(&hf, &hlen, sizeof hlen)) { rc = truncated(err, path, "the header length"); goto fail; }
@@ -116,8 +123,12 @@ int ckpt_read(const char *path, TrainConfig *cfg, Task *task, Model *m, Optim *o
         if (rc) goto fail;
     }
     if (hget(&hf, &ustep, sizeof ustep) || hget(&hf, &n, sizeof n) || hget(&hf, &okind, sizeof okind) ||
-        hget(&hf, &t, sizeof t)) {
+        (version >= 2 && hget(&hf, &has_optim, sizeof has_optim)) || hget(&hf, &t, sizeof t)) {
         rc = truncated(err, path, "the step and sizes");
+        goto fail;
+    }
+    if (has_optim > 1) {
+        rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (optimizer-state flag %u)", path, has_optim);
         goto fail;
     }
     if ((rc = task_build(task, &cfg->task, err))) goto fail;
@@ -137,10 +148,12 @@ int ckpt_read(const char *path, TrainConfig *cfg, Task *task, Model *m, Optim *o
         goto fail;
     }
     if (hget(&hf, m->params, n * sizeof(float))) { rc = truncated(err, path, "the parameters"); goto fail; }
-    Optim tmp;
-    optim_alloc(&tmp, &cfg->optim, n);
-    tmp.t = (long)t;
-    if (hget(&hf, tmp.m, n * sizeof(float)) || (tmp.v && hget(&hf, tmp.v, n * sizeof(float)))) {
+    Optim tmp = {0}; /* the optimizer state, when the file holds it */
+    if (has_optim) {
+        optim_alloc(&tmp, &cfg->optim, n);
+        tmp.t = (long)t;
+    }
+    if (has_optim && (hget(&hf, tmp.m, n * sizeof(float)) || (tmp.v && hget(&hf, tmp.v, n * sizeof(float))))) {
         optim_free(&tmp);
         rc = truncated(err, path, "the optimizer state");
         goto fail;
@@ -159,6 +172,16 @@ int ckpt_read(const char *path, TrainConfig *cfg, Task *task, Model *m, Optim *o
     if (fgetc(f) != EOF) {
         optim_free(&tmp);
         rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (trailing bytes after the checksum)", path);
+        goto fail;
+    }
+    if (o && !has_optim) { /* checked last: a damaged file says so first */
+        optim_free(&tmp);
+        const char *slash = strrchr(path, '/');
+        int dirlen = slash ? (int)(slash - path) : 1;
+        rc = bb_fail(err, BB_EINPUT,
+                     "%s holds weights only (no optimizer state); resume from the latest checkpoint, whose full "
+                     "state is in %.*s/" CKPT_RESUME_FILE,
+                     path, dirlen, slash ? path : ".");
         goto fail;
     }
     if (o) *o = tmp;

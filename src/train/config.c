@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+const char *const ckpt_optim_names[] = {"last", "all", NULL};
+
 void train_config_default(TrainConfig *c) {
     memset(c, 0, sizeof *c);
     task_config_default(&c->task);
@@ -59,6 +61,9 @@ static int train_opts_split(TrainConfig *c, Opt *o, int *nexperiment) {
                    "after that, the next checkpoint is at >= last x growth (1 = stay dense)"};
     o[k++] = (Opt){"eval-every", OPT_LONG, &c->eval_every, 0, 1e12, NULL,
                    "losses on the evaluation batch every N steps (0 = off)"};
+    o[k++] = (Opt){"ckpt-optim", OPT_CHOICE, &c->ckpt_optim, 0, 0, ckpt_optim_names,
+                   "which checkpoints hold the optimizer state: last (the step files hold the weights only, "
+                   "ckpt/resume.bbck the full state of the latest) or all (every step file)"};
     *nexperiment = k;
     o[k++] = (Opt){"out", OPT_STR, c->out, 0, 0, NULL, "run directory"};
     o[k++] = (Opt){"resume", OPT_STR, c->resume, 0, 0, NULL, "continue the run in this directory from its last checkpoint"};

@@ -236,16 +236,39 @@ static int write_config_file(const TrainConfig *c, BbError *err) {
     return afile_commit(&af, err);
 }
 
-/* The state of a run: rebuilt from the last checkpoint of c->resume (only steps,
- * eval_every, threads and quiet come from the command line; steps / eval_every < 0: not
- * given, keep the run's own), or fresh from the configuration. */
+/* The checkpoint of `step`. --ckpt-optim all: ckpt/step_N.bbck with the optimizer state.
+ * last: step_N.bbck with the weights only, then the full state in ckpt/resume.bbck (its
+ * previous version replaced). Each write is atomic and the step file comes first, so if
+ * the process dies between the two, resume.bbck still holds the full state of the
+ * previous checkpoint and --resume redoes the steps since (the same bytes). path gets
+ * the step file. */
+static int checkpoint_save(const TrainConfig *c, const Model *model, const Optim *opt, long step, char *path,
+                           size_t len, BbError *err) {
+    ckpt_path(path, len, c->out, step);
+    const int all = c->ckpt_optim == CKPT_OPTIM_ALL;
+    int rc = ckpt_write(path, c, model, opt, step, all ? CKPT_FULL : CKPT_WEIGHTS, err);
+    if (rc || all) return rc;
+    char full[BB_STRLEN + 64];
+    ckpt_resume_path(full, sizeof full, c->out);
+    return ckpt_write(full, c, model, opt, step, CKPT_FULL, err);
+}
+
+/* The state of a run: rebuilt from ckpt/resume.bbck of c->resume or, when there is none
+ * (--ckpt-optim all, or checkpoints of format version 1, which all hold the optimizer
+ * state), from its last step file; only steps, eval_every, threads and quiet come from
+ * the command line (steps / eval_every < 0: not given, keep the run's own). Or fresh
+ * from the configuration. */
 static int state_resume(TrainConfig *c, Task *task, Model *model, Optim *opt, long *step, BbError *err) {
-    long *steps;
-    int n, rc;
-    if ((rc = run_checkpoints(c->resume, &steps, &n, err))) return rc;
     char path[BB_STRLEN + 64];
-    ckpt_path(path, sizeof path, c->resume, steps[n - 1]);
-    free(steps);
+    int rc;
+    ckpt_resume_path(path, sizeof path, c->resume);
+    if (access(path, F_OK) != 0) {
+        long *steps;
+        int n;
+        if ((rc = run_checkpoints(c->resume, &steps, &n, err))) return rc;
+        ckpt_path(path, sizeof path, c->resume, steps[n - 1]);
+        free(steps);
+    }
     TrainConfig saved;
     if ((rc = ckpt_read(path, &saved, task, model, opt, step, err))) return rc;
     if (saved.chunks == 0) saved.chunks = saved.batch < 8 ? saved.batch : 8; /* the rule of runs made before 0.2 */
@@ -279,8 +302,9 @@ static int state_fresh(const TrainConfig *c, Task *task, Model *model, Optim *op
     return BB_OK;
 }
 
-/* The run directory: refuse to train over another run, write config.txt, cut
- * metrics.tsv back to the resumed step, open it for appending (header when new). */
+/* The run directory: refuse to train over another run, write config.txt, remove a stale
+ * ckpt/resume.bbck (fresh runs), cut metrics.tsv back to the resumed step, open it for
+ * appending (header when new). */
 static int run_dir_prepare(const TrainConfig *c, long step, const char *mpath, FILE **metrics, BbError *err) {
     char ckdir[BB_STRLEN + 16];
     snprintf(ckdir, sizeof ckdir, "%s/ckpt", c->out);
@@ -290,6 +314,12 @@ static int run_dir_prepare(const TrainConfig *c, long step, const char *mpath, F
                        "%s already holds a run (metrics.tsv exists): continue it with --resume %s, or choose another --out",
                        c->out, c->out);
     if ((rc = bb_mkdirs(ckdir, err)) || (rc = write_config_file(c, err))) return rc;
+    if (!c->resume[0]) { /* a full state left by another run must never be resumed */
+        char full[BB_STRLEN + 64];
+        ckpt_resume_path(full, sizeof full, c->out);
+        if (unlink(full) != 0 && errno != ENOENT)
+            return bb_fail(err, BB_EIO, "cannot remove %s: %s", full, strerror(errno));
+    }
     if (c->resume[0] && (rc = metrics_truncate(mpath, step, err))) return rc;
     const int exists = access(mpath, F_OK) == 0;
     if (!(*metrics = fopen(mpath, "a"))) return bb_fail(err, BB_EIO, "cannot open %s: %s", mpath, strerror(errno));
@@ -398,8 +428,7 @@ int train_run(TrainConfig *c, BbError *err) {
     FILE *metrics = NULL;
     if ((rc = run_dir_prepare(c, step, mpath, &metrics, err))) goto out_model;
     if (step == 0) {
-        ckpt_path(path, sizeof path, c->out, 0);
-        if ((rc = ckpt_write(path, c, &model, &opt, 0, err))) {
+        if ((rc = checkpoint_save(c, &model, &opt, 0, path, sizeof path, err))) {
             fclose(metrics);
             goto out_model;
         }
@@ -446,9 +475,8 @@ int train_run(TrainConfig *c, BbError *err) {
                 rc = bb_fail(err, BB_EIO, "cannot write %s: %s", mpath, strerror(errno));
                 break;
             }
-            ckpt_path(path, sizeof path, c->out, step);
             double tc = bb_now();
-            if ((rc = ckpt_write(path, c, &model, &opt, step, err))) break;
+            if ((rc = checkpoint_save(c, &model, &opt, step, path, sizeof path, err))) break;
             ph.ckpt += bb_now() - tc;
             ph.ckpts++;
             last_ckpt = step;
