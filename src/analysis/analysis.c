@@ -373,8 +373,13 @@ void analysis_header(FILE *f, const Run *run, long step, int eval_batch, const A
     if (run_eval_overridden(run))
         fprintf(f, "# eval_task bos %d packing %d (the run trained with bos %d packing %d: the config lines below)\n",
                 run->task.cfg.bos, run->task.cfg.packing, run->cfg.task.bos, run->cfg.task.packing);
-    fprintf(f, "# analysis chunk %d sink_key %d sink_eps %g tau_sink %g tau_loss %g\n", ac->chunk, ac->sink_key,
-            ac->sink_eps, ac->tau_sink, ac->tau_loss);
+    fprintf(f, "# analysis chunk %d sink_key %d sink_eps ", ac->chunk, ac->sink_key);
+    bb_put_num(f, ac->sink_eps); /* the thresholds exactly, as config.txt writes numbers */
+    fputs(" tau_sink ", f);
+    bb_put_num(f, ac->tau_sink);
+    fputs(" tau_loss ", f);
+    bb_put_num(f, ac->tau_loss);
+    fputc('\n', f);
     analysis_config_lines(f, run);
 }
 
@@ -564,7 +569,9 @@ int analysis_write_sink(const char *dir, const Run *run, const EvalBatch *eb, co
           "# alpha_k = (1/(N-k)) sum_{i>=k} share_ik; chance = 100 H_N / N (uniform causal attention, k = 0)\n",
           f);
     fputs("key\teps\tsink_rate\tchance\theads\tsequences\n", f);
-    fprintf(f, "%d\t%g\t", ac->sink_key, ac->sink_eps);
+    fprintf(f, "%d\t", ac->sink_key);
+    bb_put_num(f, ac->sink_eps);
+    fputc('\t', f);
     bb_put_num(f, a->sink_rate);
     fputc('\t', f);
     bb_put_num(f, 100.0 * a->sink_chance);

@@ -324,7 +324,9 @@ void collect_write(FILE *f, const CollectRun *runs, int n, const CollectConfig *
     else fprintf(f, "%ld", cc->step);
     if (cc->eval_batch > 0) fprintf(f, "; eval_batch %d", cc->eval_batch);
     else fputs("; eval_batch each run's --eval-batch", f);
-    fprintf(f, "; analysis chunk %d sink_key %d sink_eps %g\n", cc->ac.chunk, cc->ac.sink_key, cc->ac.sink_eps);
+    fprintf(f, "; analysis chunk %d sink_key %d sink_eps ", cc->ac.chunk, cc->ac.sink_key);
+    bb_put_num(f, cc->ac.sink_eps); /* exactly, as config.txt writes numbers */
+    fputc('\n', f);
     fprintf(f,
             "# run = the run directory; then the %d configuration field%s %s (flag names with '-' as '_',\n"
             "# values as in config.txt, %% # \" and control characters as %%XX); then the checkpoint's metrics\n"
