@@ -60,7 +60,7 @@ static int theory_opts(TheoryArgs *a, Opt *o) {
     o[k++] = (Opt){"simple-lr-sgd", OPT_DOUBLE, &s->lr_sgd, 1e-8, 10, NULL, "simple: SGD learning rate"};
     o[k++] = (Opt){"simple-fit-decades", OPT_DOUBLE, &s->fit_decades, 0.1, 10, NULL, "simple: a_v fit window = last this many decades of steps"};
     o[k++] = (Opt){"simple-eval-batch", OPT_INT, &s->eval_batch, 1, 4096, NULL, "simple: evaluation sequences per checkpoint"};
-    o[k++] = (Opt){"threads", OPT_INT, &s->threads, 0, 1024, NULL, "OpenMP threads: the simplified model's training (the batch is one chunk, so 1 is fastest); the reduced model always runs its ODE and GD side by side, the toy is serial (0 = OpenMP default)"};
+    o[k++] = (Opt){"threads", OPT_INT, &s->threads, 0, 1024, NULL, "OpenMP threads: the simplified model's training (the batch is one chunk, so 1 is fastest) and, when given, the whole process; the reduced model always runs its ODE and GD side by side, the toy is serial (0 = OpenMP default)"};
     return k;
 }
 
@@ -274,7 +274,8 @@ int cmd_theory(int argc, char **argv) {
             rc = bb_fail(&err, BB_EINPUT, "unknown part '%s' (%schoose reduced, mtoy, simple or all)", pos[0], hint);
         }
     }
-    if (!rc && a.simple.threads > 0) omp_set_num_threads(a.simple.threads);
+    /* given: for the whole process (the simplified model's runs set it themselves anyway) */
+    if (!rc && a.simple.threads > 0 && opts_given(o, no, argc, argv, "threads")) omp_set_num_threads(a.simple.threads);
     if (!rc && (mode & MODE_REDUCED)) rc = reduced_config_check(&a.red, &err);
     if (!rc && a.toy.steps < 1) rc = bb_fail(&err, BB_EINPUT, "--toy-steps must be >= 1");
     if (!rc) rc = bb_mkdirs(a.out, &err);
