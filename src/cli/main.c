@@ -20,6 +20,7 @@ static const Command commands[] = {
     {"figures", cmd_figures, "the figures of make repro (attention maps, values, dynamics) for one run"},
     {"sensitivity", cmd_sensitivity, "over-mixing: perturbation spread, Jacobian vs attention path-sum bound"},
     {"claims", cmd_claims, "decide the claims of the paper's figures from a make repro output directory"},
+    {"export", cmd_export, "a trained model as named tensors (safetensors or .npz) for NumPy / PyTorch"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
