@@ -153,13 +153,16 @@ def main():
                          "loss of 1 and relative above (default 1e-5)")
     args = ap.parse_args()
     params, meta = load(args.file)
+    if meta.get("format") != "bbsim-export":
+        raise SystemExit(f"load_bbsim: {args.file} was not written by bbsim export (no metadata format=bbsim-export)")
     loss = mean_loss(forward(params, meta, params["eval.inputs"]), params["eval.targets"])
     ref = float(meta["eval_loss"])
     diff = abs(loss - ref)
     ok = diff <= args.tol * max(1.0, abs(ref))
     B, T = params["eval.inputs"].shape
     print(f"{args.file}: {meta['model']} {meta['attn']}, step {meta['step']}, {B} x {T} positions")
-    print(f"numpy loss {loss:.12f}  bbsim loss {ref:.12f}  |diff| {diff:.3g} (relative {diff / abs(ref):.3g})"
+    rel = diff / abs(ref) if ref else float("inf")
+    print(f"numpy loss {loss:.12f}  bbsim loss {ref:.12f}  |diff| {diff:.3g} (relative {rel:.3g})"
           f"  tol {args.tol:g}: {'OK' if ok else 'MISMATCH'}")
     return 0 if ok else 1
 
