@@ -14,5 +14,6 @@ int cmd_claims(int argc, char **argv);
 int cmd_sensitivity(int argc, char **argv);
 int cmd_figures(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif
