@@ -22,6 +22,7 @@ CHECKS=(
     "openblas|pkg-config libopenblas-dev|OpenBLAS (pkg-config openblas)"
     "gnuplot|gnuplot-nox|gnuplot with the pdfcairo terminal"
     "pdftext|gnuplot-nox fonts-dejavu-core|a pdfcairo plot with text (a PDF with an embedded font)"
+    "numpy|python3-numpy|NumPy for /usr/bin/python3 (make test: tests/export_numpy.sh runs examples/load_bbsim.py)"
 )
 
 # First line of a command's output, for a one-line reason.
@@ -69,6 +70,13 @@ check_pdftext() {
     grep -aq '/FontFile' "$tmp/t.pdf" || { echo "the PDF has no embedded font (no fonts installed? text would not render)"; return 1; }
 }
 
+# /usr/bin/python3 by its full path: a python3 earlier on PATH (pyenv, venv) may lack NumPy,
+# and the test uses this one.
+check_numpy() {
+    [ -x /usr/bin/python3 ] || { echo "/usr/bin/python3 not found"; return 1; }
+    /usr/bin/python3 -c 'import numpy' > "$tmp/numpy.log" 2>&1 || { echo "/usr/bin/python3 cannot import numpy: $(tail -1 "$tmp/numpy.log" | cut -c1-120)"; return 1; }
+}
+
 # Run every check; fill FAILED (check names), PKGS (their packages, deduplicated) and
 # print one "deps: ..." line per problem.
 run_checks() {
@@ -89,7 +97,8 @@ run_checks() {
 summary() {
     echo "deps: cmake $(cmake --version | sed -n '1s/.* //p'), cc ($(cc -dumpfullversion 2>/dev/null || cc -dumpversion)), pkg-config," \
          "GSL $(pkg-config --modversion gsl), cmocka $(pkg-config --modversion cmocka)," \
-         "OpenBLAS $(pkg-config --modversion openblas), OpenMP, gnuplot (pdfcairo with text): all present"
+         "OpenBLAS $(pkg-config --modversion openblas), OpenMP, gnuplot (pdfcairo with text)," \
+         "NumPy $(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)'): all present"
 }
 
 run_checks

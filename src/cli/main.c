@@ -21,6 +21,7 @@ static const Command commands[] = {
     {"sensitivity", cmd_sensitivity, "over-mixing: perturbation spread, Jacobian vs attention path-sum bound"},
     {"collect", cmd_collect, "one tidy table of a sweep: differing config fields and final metrics per run"},
     {"claims", cmd_claims, "decide the claims of the paper's figures from a make repro output directory"},
+    {"export", cmd_export, "a trained model as named tensors (safetensors or .npz) for NumPy / PyTorch"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
