@@ -44,7 +44,8 @@ static int train_cli_opts(TrainConfig *c, TrainStart *s, Opt *o) {
 static void usage(FILE *f, const Opt *o, int n) {
     fprintf(f, "usage: bbsim train [flags]\n       bbsim train --resume DIR [--steps N] [--threads N] [--quiet]\n\n"
                "Trains a model on the task and writes the run directory --out: config.txt (every setting),\n"
-               "metrics.tsv (one row per step) and ckpt/step_*.bbck (dense early, then geometric).\n"
+               "metrics.tsv (one row per step), ckpt/step_*.bbck (the weights, dense early, then geometric) and\n"
+               "ckpt/resume.bbck (the latest step's full state with the optimizer; docs/format.md).\n"
                "Ctrl-C saves a checkpoint and stops; --resume continues bit-for-bit.\n\n"
                "presets (--preset NAME; the defaults shown below are the chosen preset's):\n"
                "  small  the default: 1 layer, d 64, N 64, batch 32, AdamW lr 3e-3, 2000 steps, evaluation\n"
