@@ -196,11 +196,23 @@ static void test_claims_round_trip_and_nan_never_passes(void **state) {
     ClaimList a = {0}, b = {0};
     claims_add(&a, "C1", "sink", "Attn<s> -> 1", 0.97, ">= 0.9", 0.97 >= 0.9, "n %d", 512);
     claims_add(&a, "C2", "drain\twith tab", "small", NAN, "<= 0.3", 1, "nothing measured");
+    claims_add(&a, "C3", "a \"quoted\" #hash", "x \\ y", 1, "< 2", 1, "n #%d \"q\"", 3);
     assert_int_equal(a.c[1].pass, 0);
     BbError err;
     assert_int_equal(claims_write_tsv(&a, p, NULL, 0, &err), 0);
     assert_int_equal(claims_read_tsv(&b, p, &err), 0);
-    assert_int_equal(b.n, 2);
+    assert_int_equal(b.n, 3);
+    /* '#' and '"' are escaped in the file (no data row holds one) and read back as they were */
+    FILE *f = fopen(p, "r");
+    char line[1024];
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\n");
+    while (fgets(line, sizeof line, f))
+        if (line[0] != '#') assert_true(!strchr(line, '#') && !strchr(line, '"'));
+    fclose(f);
+    assert_string_equal(b.c[2].claim, "a \"quoted\" #hash");
+    assert_string_equal(b.c[2].prediction, "x \\ y");
+    assert_string_equal(b.c[2].fit, "n #3 \"q\"");
     assert_string_equal(b.c[0].id, "C1");
     assert_close(b.c[0].measured, 0.97, 0, 1e-6);
     assert_int_equal(b.c[0].pass, 1);
