@@ -91,7 +91,9 @@ void analysis_pick_sequences(const EvalBatch *eb, int *active, int *dormant);
 /* The '#' lines after the provenance: "# run DIR", "# checkpoint STEP" (omitted when
  * step < 0), "# eval_batch B", the analysis settings and the run's configuration. */
 void analysis_header(FILE *f, const Run *run, long step, int eval_batch, const AnalysisConfig *ac);
-/* The run's whole configuration as "# config NAME VALUE" lines (part of analysis_header). */
+/* The run's experiment configuration as "# config NAME VALUE" lines (part of
+ * analysis_header): every setting but the runtime ones (out, resume, threads, quiet),
+ * which the checkpoint does not record. */
 void analysis_config_lines(FILE *f, const Run *run);
 
 /* Each writer opens DIR/NAME atomically (tsv_begin), writes the header and the table,

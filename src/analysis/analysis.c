@@ -374,14 +374,21 @@ void analysis_header(FILE *f, const Run *run, long step, int eval_batch, const A
 }
 
 void analysis_config_lines(FILE *f, const Run *run) {
-    TrainConfig cfg = run->cfg;
-    Opt o[TRAIN_NOPTS];
-    int n = train_opts(&cfg, o);
-    for (int i = 0; i < n; i++) {
-        char val[BB_STRLEN + 64];
-        opts_format(&o[i], val, sizeof val);
-        fprintf(f, "# config %s %s\n", o[i].name, val);
+    /* the experiment only (train_config_write, runtime = 0): out, resume, threads and quiet
+     * belong to the process that trained, which the checkpoint does not record; this
+     * process's threads are the provenance's "# threads" line */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    BB_CHECK(mem != NULL);
+    train_config_write(mem, &run->cfg, 0);
+    BB_CHECK(fclose(mem) == 0);
+    for (char *line = text, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        BB_CHECK(nl != NULL);
+        fprintf(f, "# config %.*s\n", (int)(nl - line), line);
     }
+    free(text);
 }
 
 /* tsv_begin DIR/NAME with its columns, then the analysis header and the --tokens set. */
