@@ -68,10 +68,10 @@ export rel_gather_awk
 define rel_table
 $(1): $(foreach p,$(3),$(RUNS)/$(call rel_f,$(p),2)/analysis/done) $(HERE)/related.mk
 	@mkdir -p $(REL)
-	@{ printf '# bbsim related-work sweep (paper_repro/related.mk, PROFILE=$(PROFILE)): x = $(2)\n'; \
+	@{ printf 'x\trun\tsink_rate\tchance\tattn_bos\tattn_bos_last\tloss\n'; \
+	   printf '# bbsim related-work sweep (paper_repro/related.mk, PROFILE=$(PROFILE)): x = $(2)\n'; \
 	   printf '# one row per run, from OUT/runs/<run>/analysis/sink.tsv (sink_rate = Sink_1^0.3 %%, chance = 100 H_N/N)\n'; \
 	   printf '# and metrics.tsv (attn_bos = mean Attn<s> over every head, attn_bos_last over the last layer, loss = eval loss)\n'; \
-	   printf 'x\trun\tsink_rate\tchance\tattn_bos\tattn_bos_last\tloss\n'; \
 	   for p in $(3); do a=$(RUNS)/$$$${p#*:}/analysis; \
 	       awk -F'\t' -v x="$$$${p%%:*}" -v run="$$$${p#*:}" -v last=-1 "$$$$rel_gather_awk" $$$$a/sink.tsv $$$$a/metrics.tsv || exit 1; \
 	   done | $(if $(4),sort -t'	' -g -k1$(comma)1,cat); } > $$@.tmp && mv -f $$@.tmp $$@
@@ -126,11 +126,11 @@ endef
 export rel_grid_awk
 $(REL)/first_token_grid.tsv: $(foreach p,$(REL_GRID),$(foreach b,1 0,$(RUNS)/$(call rel_f,$(p),2)/eval_bos$(b)/done)) $(HERE)/related.mk
 	@mkdir -p $(REL)
-	@{ printf '# bbsim BOS packing grid (paper_repro/related.mk, PROFILE=$(PROFILE)): each first-token run evaluated\n'; \
+	@{ printf 'train\trun\teval\trisk\toracle_risk\texcess\texcess_trigger\texcess_nontrigger\n'; \
+	   printf '# bbsim BOS packing grid (paper_repro/related.mk, PROFILE=$(PROFILE)): each first-token run evaluated\n'; \
 	   printf '# on plain sequences with BOS first (eval BOS) and without BOS (eval no_BOS), from\n'; \
 	   printf '# OUT/runs/<run>/eval_bos1|eval_bos0/interventions.tsv (bbsim intervene --eval-bos 1|0 --eval-packing 0);\n'; \
 	   printf '# risk and oracle_risk over all positions (nats), excess = risk - oracle_risk, by domain\n'; \
-	   printf 'train\trun\teval\trisk\toracle_risk\texcess\texcess_trigger\texcess_nontrigger\n'; \
 	   for p in $(REL_GRID); do for b in 1 0; do \
 	       ev=BOS; [ $$b = 0 ] && ev=no_BOS; \
 	       awk -F'\t' -v train="$${p%%:*}" -v run="$${p#*:}" -v ev=$$ev "$$rel_grid_awk" \

@@ -58,26 +58,7 @@ static void table_alloc(TaskTable *tb, int vbase) {
 }
 
 void task_escape_label(const unsigned char *s, size_t n, char out[TASK_LABEL_LEN]) {
-    if (n == 1 && s[0] == ' ') {
-        strcpy(out, "' '");
-        return;
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        char piece[8];
-        unsigned char c = s[i];
-        if (c == '\n') strcpy(piece, "\\n");
-        else if (c == '\t') strcpy(piece, "\\t");
-        else if (c == '\r') strcpy(piece, "\\r");
-        else if (c == ' ') strcpy(piece, "_");
-        else if (c > 32 && c < 127) piece[0] = (char)c, piece[1] = '\0';
-        else snprintf(piece, sizeof piece, "\\x%02X", c);
-        size_t m = strlen(piece);
-        if (k + m > TASK_LABEL_LEN - 1) break; /* truncate on a character boundary */
-        memcpy(out + k, piece, m);
-        k += m;
-    }
-    out[k] = '\0';
+    tsv_escape(out, TASK_LABEL_LEN, s, n, TSV_ESC_LABEL); /* a long label is cut between escapes */
 }
 
 static void label_id(char out[TASK_LABEL_LEN], int id) { snprintf(out, TASK_LABEL_LEN, "%d", id); }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <gsl/gsl_rng.h>
 #include "bbsim/task.h"
+#include "bbsim/tsv.h"
 
 #define TASK_LABEL_LEN 16 /* bytes per label, terminating NUL included */
 
@@ -29,8 +30,10 @@ int table_transitions(TaskTable *tb, const char *path, const char *marginal, con
 /* Stationary law of the row-stochastic n x n matrix P (exact linear solve; lazy power
  * iteration from the uniform law when the chain has several closed classes). */
 void task_stationary(const double *P, int n, double *pi);
-/* Printable label of the bytes s[0..n): a lone space is "' '", newline "\n", tab "\t",
- * other control or non-ASCII bytes "\xHH", spaces inside longer labels "_". */
+/* The label of the bytes s[0..n): the escape of every TSV and of `bbsim task`
+ * (tsv_escape with TSV_ESC_LABEL, docs/method.md#token-labels: "\s" space, "\\" backslash,
+ * "\n", "\t", "\r", "\x23" '#', "\x22" '"', "\xHH" other bytes), cut between escapes to
+ * TASK_LABEL_LEN - 1 characters. */
 void task_escape_label(const unsigned char *s, size_t n, char out[TASK_LABEL_LEN]);
 
 /* Shannon entropy (nats) of p[0..n). */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole `make repro-related` chain at smoke size (PROFILE=smoke, RELATED=1: tiny runs
 # through every fragment): every figure the fragments declare is a PDF, report.pdf is one, and claims.tsv
-# has rows for every claim C1-C17 of the contract. It tests the plumbing, not the claims.
+# has rows for every claim C1-C17 of the contract, every TSV loads in numpy (and pandas:
+# tests/tsv_load.py). It tests the plumbing, not the claims.
 #   usage: repro_smoke.sh SOURCE_DIR BBSIM_BINARY
 set -euo pipefail
 src=$1 bbsim=$2
@@ -25,6 +26,13 @@ is_pdf "$out/report.pdf" || { echo "repro_smoke: report.pdf is missing, empty or
 for id in $(seq 1 17); do
     grep -q "^C$id	" "$out/claims.tsv" || { echo "repro_smoke: claims.tsv has no row for C$id" >&2; bad=1; }
 done
+# every TSV of the chain (bbsim's and the fragments' own) loads as a user loads it
+py=${BBSIM_PYTHON:-/usr/bin/python3}
+if [ -x "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then
+    "$py" "$src/tests/tsv_load.py" "$out" || bad=1
+else
+    echo "repro_smoke: $py has no numpy: the TSVs were not loaded (apt-get install python3-numpy)"
+fi
 stray=$(find "$out" -name '*.tmp' | head -3)
 [ -z "$stray" ] || { echo "repro_smoke: temporary files left behind: $stray" >&2; bad=1; }
 echo "repro_smoke: $n figures, report.pdf and claims.tsv ($(grep -c '^C' "$out/claims.tsv") rows) checked"

@@ -1,9 +1,13 @@
-/* Tests of the TSV reader and the claims table: what bbsim claims stands on. */
+/* Tests of the TSV files (the writer's layout, the escape of text fields, the reader) and
+ * of the claims table: what bbsim claims stands on. */
 #include <math.h>
+#include <omp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "bbsim/claims.h"
 #include "bbsim/tsv.h"
 #include "testutil.h"
@@ -53,6 +57,138 @@ static void test_tsv_errors_name_file_and_line(void **state) {
     remove_tempdir(d);
 }
 
+/* The layout every TSV gets from tsv_begin: the column names on line 1 (what numpy's
+ * genfromtxt(names=True) reads), the provenance right after, then the writer's lines. */
+static void test_tsv_writer_layout(void **state) {
+    (void)state;
+    char *d = make_tempdir(), p[512], line[4096];
+    TsvWriter w;
+    BbError err;
+    assert_int_equal(tsv_begin(&w, d, "t.tsv", "step\tvalue\tlabel", &err), 0);
+    assert_int_equal(w.ncols, 3);
+    fputs("# value = what it measures\n", w.f);
+    fputs("1\t0.5\ta\n", w.f);
+    fputs("# a comment between rows\n", w.f);
+    fputs("2\tNaN\t\\s\n", w.f);
+    snprintf(p, sizeof p, "%s/t.tsv", d);
+    assert_int_equal(access(p, F_OK), -1); /* atomic: nothing there before the commit */
+    assert_int_equal(tsv_commit(&w, &err), 0);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    const char *want[] = {"step\tvalue\tlabel\n", "# bbsim ", "# command ", "# threads ", "# built against "};
+    for (int i = 0; i < 5; i++) {
+        assert_non_null(fgets(line, sizeof line, f));
+        if (strncmp(line, want[i], strlen(want[i]))) fail_msg("line %d is '%s', expected '%s...'", i + 1, line, want[i]);
+        if (i == 3) assert_int_equal(atoi(line + strlen(want[i])), omp_get_max_threads()); /* the count in use */
+    }
+    fclose(f);
+    Tsv t;
+    assert_int_equal(tsv_read(p, &t, &err), 0); /* bbsim's own reader: the same table */
+    assert_int_equal(t.ncols, 3);
+    assert_int_equal(t.nrows, 2);
+    assert_string_equal(t.names[2], "label");
+    assert_string_equal(tsv_str(&t, 1, 2), "\\s");
+    assert_true(isnan(tsv_num(&t, 1, 1)));
+    tsv_free(&t);
+    /* tsv_abort leaves nothing behind; a NULL dir takes the name as the path */
+    snprintf(p, sizeof p, "%s/gone.tsv", d);
+    assert_int_equal(tsv_begin(&w, NULL, p, "a", &err), 0);
+    tsv_abort(&w);
+    assert_int_equal(access(p, F_OK), -1);
+    strcat(p, ".tmp");
+    assert_int_equal(access(p, F_OK), -1);
+    /* an unwritable place is an error, not a crash */
+    assert_int_equal(tsv_begin(&w, "/nonexistent-dir", "x.tsv", "a", &err), BB_EIO);
+    /* the head on a stream (train's appended metrics.tsv) */
+    snprintf(p, sizeof p, "%s/head.tsv", d);
+    f = fopen(p, "w");
+    assert_int_equal(tsv_write_head(f, "a\tb_2\tC3"), 3);
+    fclose(f);
+    assert_int_equal(tsv_read(p, &t, &err), 0);
+    assert_int_equal(t.ncols, 3);
+    assert_int_equal(t.nrows, 0);
+    tsv_free(&t);
+    remove_tempdir(d);
+}
+
+/* No escaped byte is a tab, newline, '#', '"' (nor, for labels, a space or anything
+ * outside printable ASCII), and tsv_unescape gives the bytes back. */
+static void check_escape(const unsigned char *s, size_t n, TsvEscape mode) {
+    char out[4 * 64 + 1];
+    unsigned char back[64];
+    size_t m = 0;
+    assert_true(n <= 64);
+    assert_int_equal(tsv_escape(out, sizeof out, s, n, mode), n);
+    for (const char *c = out; *c; c++) {
+        const int ok = mode == TSV_ESC_LABEL ? *c > ' ' && *c < 127 : *c >= ' ' && *c < 127;
+        if (!ok || *c == '#' || *c == '"') fail_msg("escape of %zu bytes holds byte 0x%02X: '%s'", n, (unsigned char)*c, out);
+    }
+    assert_int_equal(tsv_unescape(back, sizeof back, out, &m), 0);
+    assert_int_equal(m, n);
+    assert_memory_equal(back, s, n);
+}
+
+static void test_tsv_escape(void **state) {
+    (void)state;
+    const struct { const char *in, *label, *text; } cases[] = {
+        {" ", "\\s", " "},          {"#", "\\x23", "\\x23"},   {"\"", "\\x22", "\\x22"},
+        {"\\", "\\\\", "\\\\"},     {"\t", "\\t", "\\t"},      {"\n", "\\n", "\\n"},
+        {"\r", "\\r", "\\r"},       {"\x01", "\\x01", "\\x01"}, {"\xe9", "\\xE9", "\\xE9"},
+        {"\x7f", "\\x7F", "\\x7F"}, {"a b", "a\\sb", "a b"},   {"<s>", "<s>", "<s>"},
+        {"x'y", "x'y", "x'y"},
+    };
+    char out[64];
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        tsv_escape(out, sizeof out, cases[k].in, strlen(cases[k].in), TSV_ESC_LABEL);
+        assert_string_equal(out, cases[k].label);
+        tsv_escape(out, sizeof out, cases[k].in, strlen(cases[k].in), TSV_ESC_TEXT);
+        assert_string_equal(out, cases[k].text);
+    }
+    /* every byte alone, then pseudo-random strings, both modes */
+    for (int c = 0; c < 256; c++) {
+        const unsigned char b = (unsigned char)c;
+        check_escape(&b, 1, TSV_ESC_LABEL);
+        check_escape(&b, 1, TSV_ESC_TEXT);
+    }
+    uint64_t x = 88172645463325252ULL;
+    for (int trial = 0; trial < 2000; trial++) {
+        unsigned char s[64];
+        const size_t n = (size_t)trial % 65;
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+            /* mostly the characters that matter, sometimes any byte */
+            s[i] = x % 4 ? (unsigned char)" #\"\\\tab"[x % 8] : (unsigned char)(x >> 56);
+        }
+        check_escape(s, n, trial % 2 ? TSV_ESC_TEXT : TSV_ESC_LABEL);
+    }
+    /* a short buffer cuts between escapes, never inside one; the cut part reads back */
+    assert_int_equal(tsv_escape(out, 6, "ab##", 4, TSV_ESC_LABEL), 2);
+    assert_string_equal(out, "ab");
+    assert_int_equal(tsv_escape(out, 7, "ab##", 4, TSV_ESC_LABEL), 3);
+    assert_string_equal(out, "ab\\x23");
+    assert_int_equal(tsv_escape(out, 1, "a", 1, TSV_ESC_LABEL), 0);
+    assert_string_equal(out, "");
+    /* tsv_put_text writes the same as tsv_escape */
+    char *mem = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&mem, &len);
+    tsv_put_text(f, "R2 0.9; \"fit\" #1\\", TSV_ESC_TEXT);
+    fclose(f);
+    assert_string_equal(mem, "R2 0.9; \\x22fit\\x22 \\x231\\\\");
+    free(mem);
+    /* bad escapes and a short output are refused; lower-case hex is read */
+    unsigned char back[8];
+    size_t n;
+    const char *bad[] = {"\\", "a\\q", "\\x4", "\\xZZ", "\\x"};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+        if (tsv_unescape(back, sizeof back, bad[k], &n) != BB_EINPUT) fail_msg("'%s' was accepted", bad[k]);
+    assert_int_equal(tsv_unescape(back, 2, "abc", &n), BB_EINPUT);
+    assert_int_equal(tsv_unescape(back, sizeof back, "\\xe9\\s", &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(back[0], 0xE9);
+    assert_int_equal(back[1], ' ');
+}
+
 static void test_claims_round_trip_and_nan_never_passes(void **state) {
     (void)state;
     char *d = make_tempdir(), p[512];
@@ -60,11 +196,23 @@ static void test_claims_round_trip_and_nan_never_passes(void **state) {
     ClaimList a = {0}, b = {0};
     claims_add(&a, "C1", "sink", "Attn<s> -> 1", 0.97, ">= 0.9", 0.97 >= 0.9, "n %d", 512);
     claims_add(&a, "C2", "drain\twith tab", "small", NAN, "<= 0.3", 1, "nothing measured");
+    claims_add(&a, "C3", "a \"quoted\" #hash", "x \\ y", 1, "< 2", 1, "n #%d \"q\"", 3);
     assert_int_equal(a.c[1].pass, 0);
     BbError err;
     assert_int_equal(claims_write_tsv(&a, p, NULL, 0, &err), 0);
     assert_int_equal(claims_read_tsv(&b, p, &err), 0);
-    assert_int_equal(b.n, 2);
+    assert_int_equal(b.n, 3);
+    /* '#' and '"' are escaped in the file (no data row holds one) and read back as they were */
+    FILE *f = fopen(p, "r");
+    char line[1024];
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\n");
+    while (fgets(line, sizeof line, f))
+        if (line[0] != '#') assert_true(!strchr(line, '#') && !strchr(line, '"'));
+    fclose(f);
+    assert_string_equal(b.c[2].claim, "a \"quoted\" #hash");
+    assert_string_equal(b.c[2].prediction, "x \\ y");
+    assert_string_equal(b.c[2].fit, "n #3 \"q\"");
     assert_string_equal(b.c[0].id, "C1");
     assert_close(b.c[0].measured, 0.97, 0, 1e-6);
     assert_int_equal(b.c[0].pass, 1);
@@ -268,6 +416,8 @@ static void test_claims_context_spearman_and_missing_input(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tsv_reads_header_rows_and_skips_comments),
+        cmocka_unit_test(test_tsv_writer_layout),
+        cmocka_unit_test(test_tsv_escape),
         cmocka_unit_test(test_tsv_errors_name_file_and_line),
         cmocka_unit_test(test_claims_round_trip_and_nan_never_passes),
         cmocka_unit_test(test_claims_cli_reports_missing_inputs),

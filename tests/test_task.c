@@ -178,7 +178,7 @@ static void test_builtin_table(void **state) {
             for (int j = 0; j < 3; j++) assert_true(t.pi[t.trig[j]] >= t.pi[a]);
     assert_true(t.pi[t.trig[0]] >= t.pi[t.trig[1]] && t.pi[t.trig[1]] >= t.pi[t.trig[2]]);
     /* character-like: the most frequent token is the space */
-    assert_string_equal(task_label(&t, t.trig[0]), "' '");
+    assert_string_equal(task_label(&t, t.trig[0]), "\\s");
     /* pi' */
     for (int j = 0; j < 3; j++) assert_true(t.pi_nt[t.trig[j]] == 0);
     /* about a quarter of BB positions are trigger positions */
@@ -234,10 +234,16 @@ static void test_corpus_table(void **state) {
     build_ok(&t, &c);
     assert_allclose(t.P + 2, t.pi, 2, 1e-15, 0);
     task_free(&t);
-    /* spaces get a visible label */
+    /* spaces get a visible label; '#', '"' and '\' are escaped (docs/method.md#token-labels) */
     write_text(path, "a b a");
     build_ok(&t, &c);
-    assert_string_equal(task_label(&t, 0), "' '");
+    assert_string_equal(task_label(&t, 0), "\\s");
+    task_free(&t);
+    write_text(path, "#\"\\a\t\x7f\xe9");
+    build_ok(&t, &c);
+    assert_int_equal(t.vbase, 7); /* byte order: \t " # \\ a DEL 0xE9 */
+    const char *want[7] = {"\\t", "\\x22", "\\x23", "\\\\", "a", "\\x7F", "\\xE9"};
+    for (int a = 0; a < 7; a++) assert_string_equal(task_label(&t, a), want[a]);
     task_free(&t);
     remove_tempdir(dir);
 }
@@ -283,8 +289,8 @@ static void test_transitions_table(void **state) {
     double pm[2] = {0.75, 0.25};
     assert_allclose(t.pi, pm, 2, 1e-15, 0);
     assert_int_equal(t.trig[0], 0);
-    assert_string_equal(task_label(&t, 0), "' '");
-    assert_string_equal(task_label(&t, 1), "xy_z");
+    assert_string_equal(task_label(&t, 0), "\\s");
+    assert_string_equal(task_label(&t, 1), "xy\\sz");
     task_free(&t);
     /* explicit triggers */
     c.marginal[0] = c.labels[0] = '\0';
@@ -1059,7 +1065,7 @@ static void test_floor_monte_carlo(void **state) {
     check_floor_mc(&c, "bb corpus");
     Task t;
     build_ok(&t, &c);
-    assert_string_equal(task_label(&t, t.trig[0]), "' '"); /* space, then e and t as in English */
+    assert_string_equal(task_label(&t, t.trig[0]), "\\s"); /* space, then e and t as in English */
     assert_string_equal(task_label(&t, t.trig[1]), "e");
     assert_string_equal(task_label(&t, 0), "\\n");
     task_free(&t);
@@ -1087,7 +1093,8 @@ static void test_cli(void **state) {
     int rc = run_bbsim(&out, "task --seq 64 --sample 2");
     if (rc != 0) fail_msg("bbsim task exited %d: %s", rc, out);
     assert_non_null(strstr(out, "V = 66"));
-    assert_non_null(strstr(out, "triggers    3: 1=' ', 42=e, 57=t"));
+    assert_non_null(strstr(out, "triggers    3: 1=\\s, 42=e, 57=t")); /* the labels of the TSVs */
+    assert_non_null(strstr(out, "labels      escaped as in every TSV"));
     assert_non_null(strstr(out, "Bayes floor (exact)"));
     assert_non_null(strstr(out, "non-trigger"));
     assert_non_null(strstr(out, "trigger positions"));

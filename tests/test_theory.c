@@ -482,7 +482,7 @@ static void test_cli(void **state) {
     assert_int_equal(count_rows(path, "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict"), 1);
     assert_int_equal(count_rows(path, "C10\t"), 2);
     assert_int_equal(count_rows(path, "\tPASS"), 2);
-    assert_int_equal(count_lines(path, "# toy-m0 10\n", 1), 1); /* every option in the header */
+    assert_int_equal(count_lines(path, "# config toy-m0 10\n", 1), 1); /* every option in the header */
     assert_int_equal(count_lines(path, "# bbsim ", 1), 1);
     snprintf(path, sizeof path, "%s/mtoy.tsv", dir);
     assert_int_equal(count_rows(path, "step\tm_sgd\tm_adam\tm_closed_form"), 1);
@@ -501,8 +501,8 @@ static void test_cli(void **state) {
     for (int i = 0; i < 4; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         assert_true(count_rows(path, "\t") > 10);
-        assert_int_equal(count_lines(path, "# seed 1\n", 1), 1);
-        assert_int_equal(count_lines(path, "# classes 4\n", 1), 1);
+        assert_int_equal(count_lines(path, "# config seed 1\n", 1), 1);
+        assert_int_equal(count_lines(path, "# config classes 4\n", 1), 1);
     }
 
     /* bad input: one line on stderr, exit 2, nothing half-written */

@@ -85,15 +85,19 @@ void analysis_sequence_free(SeqDump *d);
  * has its first trigger latest (no trigger at all counts as T; ties: lowest index). */
 void analysis_pick_sequences(const EvalBatch *eb, int *active, int *dormant);
 
-/* ---- output files (all through AtomicFile, "#" provenance header) ---- */
+/* ---- output files (all through tsv_begin: the column names, then the '#' provenance;
+ * include/bbsim/tsv.h) ---- */
 
-/* bb_write_provenance + "# run DIR", "# checkpoint STEP" (omitted when step < 0),
- * "# eval_batch B", the analysis settings and the run's configuration "# name value". */
+/* The '#' lines after the provenance: "# run DIR", "# checkpoint STEP" (omitted when
+ * step < 0), "# eval_batch B", the analysis settings and the run's configuration. */
 void analysis_header(FILE *f, const Run *run, long step, int eval_batch, const AnalysisConfig *ac);
-/* The run's whole configuration as "# config NAME VALUE" lines (part of analysis_header). */
+/* The run's experiment configuration as "# config NAME VALUE" lines (part of
+ * analysis_header): every setting but the runtime ones (out, resume, threads, quiet),
+ * which the checkpoint does not record. */
 void analysis_config_lines(FILE *f, const Run *run);
 
-/* Each writer opens DIR/NAME atomically, writes the header and the table, commits. */
+/* Each writer opens DIR/NAME atomically (tsv_begin), writes the header and the table,
+ * commits. Token labels go in escaped (task_label; docs/method.md#token-labels). */
 int analysis_write_risks(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
                          const Analysis *a, BbError *err);
 int analysis_write_metrics(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,

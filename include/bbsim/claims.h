@@ -35,11 +35,12 @@ void claims_add(ClaimList *l, const char *id, const char *claim, const char *pre
                 const char *threshold, int pass, const char *fit_fmt, ...) __attribute__((format(printf, 8, 9)));
 /* A claim that was not decided: verdict NOT RUN, measured NaN, `why` in the fit column. */
 void claims_not_run(ClaimList *l, const char *id, const char *claim, const char *threshold, const char *why);
-/* The table as TSV (provenance, the "# key value" lines of opts, header, rows); atomic. */
+/* The table as TSV (tsv_begin: the column names, the provenance; then "# config name
+ * value" per option and the rows, text fields escaped with TSV_ESC_TEXT); atomic. */
 int claims_write_tsv(const ClaimList *l, const char *path, const Opt *opts, int nopts, BbError *err);
 /* The readable table. */
 void claims_print(FILE *f, const ClaimList *l);
-/* Append every row of a claims/theory TSV written by claims_write_tsv. */
+/* Append every row of a claims/theory TSV written by claims_write_tsv (escapes decoded). */
 int claims_read_tsv(ClaimList *l, const char *path, BbError *err);
 
 /* ---- the sections of `bbsim claims`: each reads OUT/runs/<run>/... (names fixed by the

@@ -132,11 +132,13 @@ void afile_abort(AtomicFile *af);
 /* Create a directory (and parents); ok if it exists. */
 int bb_mkdirs(const char *path, BbError *err);
 
-/* ---- provenance: "# key value" lines that head every TSV and config ---- */
+/* ---- provenance: "# key value" lines right after the column names of every TSV
+ * (include/bbsim/tsv.h) and at the head of every config ---- */
 /* The command line of this process, recorded by main() once. */
 void bb_set_cmdline(int argc, char **argv);
 const char *bb_cmdline(void);
-/* Writes "# bbsim <version>", "# command ...", "# threads N", "# blas ...". */
+/* Writes "# bbsim <version>", "# command ...", "# threads N" (omp_get_max_threads() now:
+ * what the command set with --threads, or the OpenMP default), "# built against BLAS". */
 void bb_write_provenance(FILE *f);
 
 /* ---- random numbers ----

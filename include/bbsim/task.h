@@ -43,7 +43,7 @@ typedef struct Task {
     int ntrig;
     int trig[BB_MAXLIST];  /* trigger ids */
     unsigned char *is_trigger; /* (V) 1 for triggers */
-    char (*labels)[16];    /* (V) printable label of each token id */
+    char (*labels)[16];    /* (V) escaped label of each token id (task_label) */
     gsl_ran_discrete_t **row_sampler; /* (vbase) samplers of P(.|a) */
     gsl_ran_discrete_t *pi_sampler, *pi_nt_sampler;
 } Task;
@@ -83,7 +83,8 @@ typedef struct BayesFloor {
 } BayesFloor;
 int task_bayes_floor(const Task *t, BayesFloor *out, BbError *err);
 
-/* Write a one-line label for token id into buf (printable, escaped). */
+/* The label of token id, escaped as in every TSV (docs/method.md#token-labels: one word
+ * of printable ASCII without '#' or '"'; space is "\s"); "?" for an id out of range. */
 const char *task_label(const Task *t, int id);
 
 #endif

@@ -9,13 +9,15 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "bbsim/common.h"
+#include "bbsim/tsv.h"
 
 #include "bbsim/claims.h" /* Claim, ClaimList: theory.tsv has the claims.tsv layout */
 #include "bbsim/fit.h"
 
-/* Open an output TSV atomically and write the provenance header plus every option as
- * "# name value" (so each curve file records its full configuration and seed). */
-int theory_tsv_open(AtomicFile *af, const char *dir, const char *name, const Opt *opts,
+/* Open the output TSV DIR/NAME (tsv_begin: the column names, the provenance) and write
+ * every option as "# config name value" (so each curve file records its full
+ * configuration and seed). */
+int theory_tsv_open(TsvWriter *w, const char *dir, const char *name, const char *columns, const Opt *opts,
                     int nopts, BbError *err);
 
 /* -------------------------------------------------------------- ODE driver */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bbsim/blas.h"
+#include "bbsim/tsv.h"
 
 void analysis_config_default(AnalysisConfig *c) {
     c->chunk = 8;
@@ -360,13 +361,7 @@ int analysis_metric_entries(const Analysis *a, const Model *m, int has_tokens, M
 
 /* ------------------------------------------------------------ writers */
 
-/* Token labels without whitespace (the space character's label is "' '"). */
-static void put_label(FILE *f, const Task *t, int id) {
-    for (const char *s = task_label(t, id); *s; s++) fputc(*s == ' ' || *s == '\t' || *s == '\n' ? '_' : *s, f);
-}
-
 void analysis_header(FILE *f, const Run *run, long step, int eval_batch, const AnalysisConfig *ac) {
-    bb_write_provenance(f);
     fprintf(f, "# run %s\n", run->cfg.out);
     if (step >= 0) fprintf(f, "# checkpoint %ld\n", step);
     fprintf(f, "# eval_batch %d\n", eval_batch);
@@ -384,44 +379,49 @@ void analysis_header(FILE *f, const Run *run, long step, int eval_batch, const A
 }
 
 void analysis_config_lines(FILE *f, const Run *run) {
-    TrainConfig cfg = run->cfg;
-    Opt o[TRAIN_NOPTS];
-    int n = train_opts(&cfg, o);
-    for (int i = 0; i < n; i++) {
-        char val[BB_STRLEN + 64];
-        opts_format(&o[i], val, sizeof val);
-        fprintf(f, "# config %s %s\n", o[i].name, val);
+    /* the experiment only (train_config_write, runtime = 0): out, resume, threads and quiet
+     * belong to the process that trained, which the checkpoint does not record; this
+     * process's threads are the provenance's "# threads" line */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    BB_CHECK(mem != NULL);
+    train_config_write(mem, &run->cfg, 0);
+    BB_CHECK(fclose(mem) == 0);
+    for (char *line = text, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        BB_CHECK(nl != NULL);
+        fprintf(f, "# config %.*s\n", (int)(nl - line), line);
     }
+    free(text);
 }
 
-static int table_open(AtomicFile *af, const char *dir, const char *name, const Run *run, long step,
-                      const EvalBatch *eb, const AnalysisConfig *ac, BbError *err) {
-    char path[BB_STRLEN + 256];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
-        return bb_fail(err, BB_EINPUT, "output path too long: %s/%s", dir, name);
-    int rc = afile_open(af, path, err);
+/* tsv_begin DIR/NAME with its columns, then the analysis header and the --tokens set. */
+static int table_open(TsvWriter *w, const char *dir, const char *name, const char *columns, const Run *run,
+                      long step, const EvalBatch *eb, const AnalysisConfig *ac, BbError *err) {
+    int rc = tsv_begin(w, dir, name, columns, err);
     if (rc) return rc;
-    analysis_header(af->f, run, step, eb->B, ac);
+    analysis_header(w->f, run, step, eb->B, ac);
     if (eb->token_set) {
-        fputs("# tokens", af->f);
+        fputs("# tokens", w->f);
         for (int v = 0, k = 0; v < run->task.V; v++)
-            if (eb->token_set[v]) fprintf(af->f, "%s%d", k++ ? "," : " ", v);
-        fputc('\n', af->f);
+            if (eb->token_set[v]) fprintf(w->f, "%s%d", k++ ? "," : " ", v);
+        fputc('\n', w->f);
     }
     return BB_OK;
 }
 
 int analysis_write_risks(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
                          const Analysis *a, BbError *err) {
-    AtomicFile af;
-    int rc = table_open(&af, dir, "risks.tsv", run, run->step, eb, ac, err);
+    TsvWriter w;
+    int rc = table_open(&w, dir, "risks.tsv", "domain\tpositions\trisk\toracle_risk\texcess\tloss", run, run->step,
+                        eb, ac, err);
     if (rc) return rc;
-    FILE *f = af.f;
+    FILE *f = w.f;
     fputs("# risk = mean CE(p*, model) over the domain's positions; oracle_risk = mean entropy of p*;\n"
           "# trigger = backcopy positions, nontrigger = bigram positions (position 0 included);\n"
           "# loss = mean -log q(target), the training loss on these data\n",
           f);
-    fputs("domain\tpositions\trisk\toracle_risk\texcess\tloss\n", f);
     for (int d = 0; d < DOM_N; d++) {
         if (d == DOM_TOKENS && !eb->token_set) continue;
         fprintf(f, "%s\t%ld\t", metrics_domain_names[d], a->risks.n[d]);
@@ -434,17 +434,17 @@ int analysis_write_risks(const char *dir, const Run *run, const EvalBatch *eb, c
         bb_put_num(f, a->risks.loss[d]);
         fputc('\n', f);
     }
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 #define MAX_ENTRIES (32 + BB_MAXL * (4 + BB_MAXH * 24))
 
 int analysis_write_metrics(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
                            const Analysis *a, BbError *err) {
-    AtomicFile af;
-    int rc = table_open(&af, dir, "metrics.tsv", run, run->step, eb, ac, err);
+    TsvWriter w;
+    int rc = table_open(&w, dir, "metrics.tsv", "layer\thead\tmetric\tvalue", run, run->step, eb, ac, err);
     if (rc) return rc;
-    FILE *f = af.f;
+    FILE *f = w.f;
     fputs("# layer -1: the whole model; head -1: the residual stream after the layer.\n"
           "# attn_bos = Attn<s> (share on key 0) over non-trigger positions; attn_prev = share on key i-1 over\n"
           "# trigger positions; dlogit_* = s_i0 - mean_{1<=j<i} s_ij per token type, mean/10%/90% over\n"
@@ -452,7 +452,6 @@ int analysis_write_metrics(const char *dir, const Run *run, const EvalBatch *eb,
           "# importance = alpha_k; sink_frac = share of sequences with alpha_k > eps; sink_rate, sink_chance in %;\n"
           "# top_key = key position with the largest mean share over non-trigger rows, top_key_share that share\n",
           f);
-    fputs("layer\thead\tmetric\tvalue\n", f);
     MetricEntry *e = bb_malloc(MAX_ENTRIES * sizeof *e);
     int n = analysis_metric_entries(a, &run->model, eb->token_set != NULL, e, MAX_ENTRIES);
     BB_CHECK(n <= MAX_ENTRIES);
@@ -462,21 +461,22 @@ int analysis_write_metrics(const char *dir, const Run *run, const EvalBatch *eb,
         fputc('\n', f);
     }
     free(e);
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 int analysis_write_heads(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
                          const Analysis *a, const Risks *removed, BbError *err) {
-    AtomicFile af;
-    int rc = table_open(&af, dir, "heads.tsv", run, run->step, eb, ac, err);
+    TsvWriter w;
+    int rc = table_open(&w, dir, "heads.tsv",
+                        "layer\thead\tdomain\tpositions\tattn_bos\tattn_prev\trisk_full\trisk_removed\tdelta_risk\tlabel",
+                        run, run->step, eb, ac, err);
     if (rc) return rc;
-    FILE *f = af.f;
+    FILE *f = w.f;
     fprintf(f,
             "# dormant: attn_bos > %g and |delta_risk| < %g; active: attn_bos < %g and delta_risk > %g; else mixed.\n"
             "# attn_bos = mean share on key 0 over the domain's positions; delta_risk = the domain's risk with the\n"
             "# head's output zeroed - the full model's; attn_prev = share on key i-1 over trigger positions\n",
             ac->tau_sink, ac->tau_loss, METRICS_ACTIVE_MAX_BOS, ac->tau_loss);
-    fputs("layer\thead\tdomain\tpositions\tattn_bos\tattn_prev\trisk_full\trisk_removed\tdelta_risk\tlabel\n", f);
     const int doms[3] = {DOM_TRIGGER, DOM_NONTRIGGER, DOM_TOKENS};
     for (int l = 0; l < a->L; l++) {
         if (!analysis_has_attn(&run->model, l)) continue;
@@ -502,17 +502,19 @@ int analysis_write_heads(const char *dir, const Run *run, const EvalBatch *eb, c
             }
         }
     }
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 int analysis_write_dlogit(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
                           const Analysis *a, BbError *err) {
-    AtomicFile af;
-    int rc = table_open(&af, dir, "dlogit.tsv", run, run->step, eb, ac, err);
+    TsvWriter w;
+    int rc = table_open(&w, dir, "dlogit.tsv", "layer\thead\ttoken\ttrigger\tpositions\tdlogit\tlabel", run,
+                        run->step, eb, ac, err);
     if (rc) return rc;
-    FILE *f = af.f;
-    fputs("# dlogit<s> = s_i0 - mean_{1<=j<=i-1} s_ij at positions i >= 2, averaged per input token type\n", f);
-    fputs("layer\thead\ttoken\ttrigger\tpositions\tdlogit\tlabel\n", f);
+    FILE *f = w.f;
+    fputs("# dlogit<s> = s_i0 - mean_{1<=j<=i-1} s_ij at positions i >= 2, averaged per input token type;\n"
+          "# label = the token's label, escaped (docs/method.md#token-labels)\n",
+          f);
     for (int l = 0; l < a->L; l++) {
         if (!analysis_has_attn(&run->model, l)) continue;
         for (int h = 0; h < a->H; h++)
@@ -521,24 +523,22 @@ int analysis_write_dlogit(const char *dir, const Run *run, const EvalBatch *eb, 
                 if (!a->dlogit_count[k]) continue;
                 fprintf(f, "%d\t%d\t%d\t%d\t%ld\t", l, h, v, run->task.is_trigger[v], a->dlogit_count[k]);
                 bb_put_num(f, a->dlogit_type[k]);
-                fputc('\t', f);
-                put_label(f, &run->task, v);
-                fputc('\n', f);
+                fprintf(f, "\t%s\n", task_label(&run->task, v));
             }
     }
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 int analysis_write_keys(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
                         const Analysis *a, BbError *err) {
-    AtomicFile af;
-    int rc = table_open(&af, dir, "keys.tsv", run, run->step, eb, ac, err);
+    TsvWriter w;
+    int rc = table_open(&w, dir, "keys.tsv",
+                        eb->token_set ? "layer\thead\tkey\tshare_all\tshare_trigger\tshare_nontrigger\tshare_tokens"
+                                      : "layer\thead\tkey\tshare_all\tshare_trigger\tshare_nontrigger",
+                        run, run->step, eb, ac, err);
     if (rc) return rc;
-    FILE *f = af.f;
+    FILE *f = w.f;
     fputs("# mean share on key position j over the domain's query rows (rows i < j count as 0)\n", f);
-    fputs(eb->token_set ? "layer\thead\tkey\tshare_all\tshare_trigger\tshare_nontrigger\tshare_tokens\n"
-                        : "layer\thead\tkey\tshare_all\tshare_trigger\tshare_nontrigger\n",
-          f);
     const int T = a->T, ndom = eb->token_set ? DOM_N : DOM_N - 1;
     for (int l = 0; l < a->L; l++) {
         if (!analysis_has_attn(&run->model, l)) continue;
@@ -554,21 +554,21 @@ int analysis_write_keys(const char *dir, const Run *run, const EvalBatch *eb, co
             }
         }
     }
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 int analysis_write_sink(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
                         const Analysis *a, BbError *err) {
-    AtomicFile af;
-    int rc = table_open(&af, dir, "sink.tsv", run, run->step, eb, ac, err);
+    TsvWriter w;
+    int rc = table_open(&w, dir, "sink.tsv", "key\teps\tsink_rate\tchance\theads\tsequences", run, run->step, eb, ac,
+                        err);
     if (rc) return rc;
-    FILE *f = af.f;
+    FILE *f = w.f;
     int heads = 0;
     for (int l = 0; l < a->L; l++) heads += analysis_has_attn(&run->model, l) ? a->H : 0;
     fputs("# sink_rate = Sink_k^eps: % of (layer, head) pairs with alpha_k > eps, averaged over sequences;\n"
           "# alpha_k = (1/(N-k)) sum_{i>=k} share_ik; chance = 100 H_N / N (uniform causal attention, k = 0)\n",
           f);
-    fputs("key\teps\tsink_rate\tchance\theads\tsequences\n", f);
     fprintf(f, "%d\t", ac->sink_key);
     bb_put_num(f, ac->sink_eps);
     fputc('\t', f);
@@ -576,90 +576,100 @@ int analysis_write_sink(const char *dir, const Run *run, const EvalBatch *eb, co
     fputc('\t', f);
     bb_put_num(f, 100.0 * a->sink_chance);
     fprintf(f, "\t%d\t%d\n", heads, a->B);
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 int analysis_write_sequence(const char *dir, const char *name, const Run *run, const EvalBatch *eb,
                             const AnalysisConfig *ac, const SeqDump *d, BbError *err) {
     const int T = d->T, H = d->H;
     char fname[256];
-    AtomicFile af;
+    TsvWriter w;
     int rc;
     for (int l = 0; l < d->L; l++) {
         if (!analysis_has_attn(&run->model, l)) continue;
         for (int h = 0; h < H; h++) {
             snprintf(fname, sizeof fname, "attention_%s_l%dh%d.tsv", name, l, h);
-            if ((rc = table_open(&af, dir, fname, run, run->step, eb, ac, err))) return rc;
-            fprintf(af.f, "# sequence %d of the evaluation batch; layer %d head %d\n", d->index, l, h);
-            fputs("# weight = a_ij; share = |a_ij| / (sum_j' |a_ij'| + |slot_i|); keys j <= i\n", af.f);
-            fputs("i\tj\tweight\tshare\n", af.f);
+            if ((rc = table_open(&w, dir, fname, "i\tj\tweight\tshare", run, run->step, eb, ac, err))) return rc;
+            fprintf(w.f, "# sequence %d of the evaluation batch; layer %d head %d\n", d->index, l, h);
+            fputs("# weight = a_ij; share = |a_ij| / (sum_j' |a_ij'| + |slot_i|); keys j <= i\n", w.f);
             const size_t base = ((size_t)l * H + h) * T * T;
             for (int i = 0; i < T; i++)
                 for (int j = 0; j <= i; j++) {
-                    fprintf(af.f, "%d\t%d\t", i, j);
-                    bb_put_float(af.f, d->att[base + (size_t)i * T + j]);
-                    fputc('\t', af.f);
-                    bb_put_num(af.f, d->share[base + (size_t)i * T + j]);
-                    fputc('\n', af.f);
+                    fprintf(w.f, "%d\t%d\t", i, j);
+                    bb_put_float(w.f, d->att[base + (size_t)i * T + j]);
+                    fputc('\t', w.f);
+                    bb_put_num(w.f, d->share[base + (size_t)i * T + j]);
+                    fputc('\n', w.f);
                 }
-            if ((rc = afile_commit(&af, err))) return rc;
+            if ((rc = tsv_commit(&w, err))) return rc;
         }
     }
     snprintf(fname, sizeof fname, "values_%s.tsv", name);
-    if ((rc = table_open(&af, dir, fname, run, run->step, eb, ac, err))) return rc;
-    fprintf(af.f, "# sequence %d of the evaluation batch; value_norm = ||Wo_h v_j||\n", d->index);
-    fputs("position\ttoken\ttrigger\tlayer\thead\tvalue_norm\tlabel\n", af.f);
+    if ((rc = table_open(&w, dir, fname, "position\ttoken\ttrigger\tlayer\thead\tvalue_norm\tlabel", run, run->step,
+                         eb, ac, err)))
+        return rc;
+    fprintf(w.f, "# sequence %d of the evaluation batch; value_norm = ||Wo_h v_j||; label escaped "
+                 "(docs/method.md#token-labels)\n",
+            d->index);
     for (int l = 0; l < d->L; l++) {
         if (!analysis_has_attn(&run->model, l)) continue;
         for (int h = 0; h < H; h++)
             for (int j = 0; j < T; j++) {
                 int x = d->tokens[j];
-                fprintf(af.f, "%d\t%d\t%d\t%d\t%d\t", j, x, run->task.is_trigger[x], l, h);
-                bb_put_num(af.f, d->value_norm[((size_t)l * H + h) * T + j]);
-                fputc('\t', af.f);
-                put_label(af.f, &run->task, x);
-                fputc('\n', af.f);
+                fprintf(w.f, "%d\t%d\t%d\t%d\t%d\t", j, x, run->task.is_trigger[x], l, h);
+                bb_put_num(w.f, d->value_norm[((size_t)l * H + h) * T + j]);
+                fprintf(w.f, "\t%s\n", task_label(&run->task, x));
             }
     }
-    if ((rc = afile_commit(&af, err))) return rc;
+    if ((rc = tsv_commit(&w, err))) return rc;
     if (!d->resid_norm) return BB_OK;
     snprintf(fname, sizeof fname, "norms_%s.tsv", name);
-    if ((rc = table_open(&af, dir, fname, run, run->step, eb, ac, err))) return rc;
-    fprintf(af.f, "# sequence %d of the evaluation batch; resid_norm = ||h_i|| after layer l (before LN_f)\n",
+    if ((rc = table_open(&w, dir, fname, "position\ttoken\ttrigger\tlayer\tresid_norm\tlabel", run, run->step, eb, ac,
+                         err)))
+        return rc;
+    fprintf(w.f,
+            "# sequence %d of the evaluation batch; resid_norm = ||h_i|| after layer l (before LN_f); label escaped "
+            "(docs/method.md#token-labels)\n",
             d->index);
-    fputs("position\ttoken\ttrigger\tlayer\tresid_norm\tlabel\n", af.f);
     for (int l = 0; l < d->L; l++)
         for (int i = 0; i < T; i++) {
             int x = d->tokens[i];
-            fprintf(af.f, "%d\t%d\t%d\t%d\t", i, x, run->task.is_trigger[x], l);
-            bb_put_num(af.f, d->resid_norm[(size_t)l * T + i]);
-            fputc('\t', af.f);
-            put_label(af.f, &run->task, x);
-            fputc('\n', af.f);
+            fprintf(w.f, "%d\t%d\t%d\t%d\t", i, x, run->task.is_trigger[x], l);
+            bb_put_num(w.f, d->resid_norm[(size_t)l * T + i]);
+            fprintf(w.f, "\t%s\n", task_label(&run->task, x));
         }
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 int analysis_write_dynamics(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
                             const long *steps, const Analysis *a, int n, BbError *err) {
-    AtomicFile af;
-    int rc = table_open(&af, dir, "dynamics.tsv", run, -1, eb, ac, err);
-    if (rc) return rc;
-    FILE *f = af.f;
-    fputs("# one row per checkpoint; l<L>_*: residual stream after layer L; l<L>h<H>_*: head H of layer L;\n"
-          "# names as in metrics.tsv (attn_bos = Attn<s> over non-trigger positions)\n",
-          f);
     MetricEntry *e = bb_malloc(MAX_ENTRIES * sizeof *e);
     const int has_tokens = eb->token_set != NULL;
     int ne = analysis_metric_entries(&a[0], &run->model, has_tokens, e, MAX_ENTRIES);
     BB_CHECK(ne <= MAX_ENTRIES);
-    fputs("step", f);
+    /* the column names: step, then one per metric entry */
+    char *columns = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&columns, &len);
+    BB_CHECK(mem != NULL);
+    fputs("step", mem);
     for (int k = 0; k < ne; k++) {
-        if (e[k].layer < 0) fprintf(f, "\t%s", e[k].name);
-        else if (e[k].head < 0) fprintf(f, "\tl%d_%s", e[k].layer, e[k].name);
-        else fprintf(f, "\tl%dh%d_%s", e[k].layer, e[k].head, e[k].name);
+        if (e[k].layer < 0) fprintf(mem, "\t%s", e[k].name);
+        else if (e[k].head < 0) fprintf(mem, "\tl%d_%s", e[k].layer, e[k].name);
+        else fprintf(mem, "\tl%dh%d_%s", e[k].layer, e[k].head, e[k].name);
     }
-    fputc('\n', f);
+    BB_CHECK(fclose(mem) == 0);
+    TsvWriter w;
+    int rc = table_open(&w, dir, "dynamics.tsv", columns, run, -1, eb, ac, err);
+    free(columns);
+    if (rc) {
+        free(e);
+        return rc;
+    }
+    FILE *f = w.f;
+    fputs("# one row per checkpoint; l<L>_*: residual stream after layer L; l<L>h<H>_*: head H of layer L;\n"
+          "# names as in metrics.tsv (attn_bos = Attn<s> over non-trigger positions)\n",
+          f);
     for (int r = 0; r < n; r++) {
         int nr = analysis_metric_entries(&a[r], &run->model, has_tokens, e, MAX_ENTRIES);
         BB_CHECK(nr == ne);
@@ -671,7 +681,7 @@ int analysis_write_dynamics(const char *dir, const Run *run, const EvalBatch *eb
         fputc('\n', f);
     }
     free(e);
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 /* ------------------------------------------------------------ interventions */

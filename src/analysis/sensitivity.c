@@ -14,6 +14,7 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include "bbsim/blas.h"
+#include "bbsim/tsv.h"
 
 void sensitivity_config_default(SensConfig *c) {
     c->seqs = 8;
@@ -411,30 +412,26 @@ void sensitivity_free(SensResult *r) {
 
 /* ------------------------------------------------------------ output */
 
-static int table_open(AtomicFile *af, const char *dir, const char *name, const Run *run, const SensConfig *sc,
-                      const SensResult *r, BbError *err) {
-    char path[BB_STRLEN + 64];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
-        return bb_fail(err, BB_EINPUT, "output path too long: %s/%s", dir, name);
-    int rc = afile_open(af, path, err);
+static int table_open(TsvWriter *w, const char *dir, const char *name, const char *columns, const Run *run,
+                      const SensConfig *sc, const SensResult *r, BbError *err) {
+    int rc = tsv_begin(w, dir, name, columns, err);
     if (rc) return rc;
-    bb_write_provenance(af->f);
-    fprintf(af->f, "# run %s\n# checkpoint %ld\n", run->cfg.out, run->step);
-    fprintf(af->f, "# sensitivity seqs %d query_pos %d replacements %d chunk %d first_source %d\n", sc->seqs, r->i,
+    fprintf(w->f, "# run %s\n# checkpoint %ld\n", run->cfg.out, run->step);
+    fprintf(w->f, "# sensitivity seqs %d query_pos %d replacements %d chunk %d first_source %d\n", sc->seqs, r->i,
             r->R, sc->chunk, r->first_src);
-    analysis_config_lines(af->f, run);
+    analysis_config_lines(w->f, run);
     return BB_OK;
 }
 
 static int write_spread(const char *dir, const Run *run, const SensConfig *sc, const SensResult *r, BbError *err) {
-    AtomicFile af;
-    int rc = table_open(&af, dir, "spread.tsv", run, sc, r, err);
+    TsvWriter w;
+    int rc = table_open(&w, dir, "spread.tsv", "layer\tdistance\tpairs\tspread_intact\tspread_nosink", run, sc, r,
+                        err);
     if (rc) return rc;
     fputs("# spread = ||h'_i - h_i|| / ||h_i|| of the residual state after layer `layer` at the query position i\n"
           "# when the input token at j = i - distance is replaced, mean over the replacements and sequences;\n"
           "# intact: the model as trained; nosink: attention to key 0 removed and renormalised (both h and h')\n",
-          af.f);
-    fputs("layer\tdistance\tpairs\tspread_intact\tspread_nosink\n", af.f);
+          w.f);
     for (int l = 0; l < r->L; l++)
         for (int d = 1; d <= r->i - r->first_src; d++) {
             const int j = r->i - d;
@@ -443,30 +440,29 @@ static int write_spread(const char *dir, const Run *run, const SensConfig *sc, c
                 for (int s = 0; s < r->seqs; s++) m[mode] += r->spread[((size_t)(s * 2 + mode) * r->L + l) * r->i + j];
                 m[mode] /= r->seqs;
             }
-            fprintf(af.f, "%d\t%d", l, d);
-            bb_put_fields(af.f, 3, (double[]){(double)r->seqs * r->R, m[0], m[1]});
-            fputc('\n', af.f);
+            fprintf(w.f, "%d\t%d", l, d);
+            bb_put_fields(w.f, 3, (double[]){(double)r->seqs * r->R, m[0], m[1]});
+            fputc('\n', w.f);
         }
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 static int write_jacobian(const char *dir, const Run *run, const SensConfig *sc, const SensResult *r, BbError *err) {
-    AtomicFile af;
-    int rc = table_open(&af, dir, "jacobian.tsv", run, sc, r, err);
+    TsvWriter w;
+    int rc = table_open(&w, dir, "jacobian.tsv", "seq\ti\tj\tjacobian_norm\tpath_sum\tbound\theld", run, sc, r, err);
     if (rc) return rc;
     fputs("# jacobian_norm = ||d h^L_i / d h^0_j||_2 (reverse mode through the backward kernels, spectral norm);\n"
           "# path_sum = [(A_{L-1}+I)...(A_0+I)]_ij, A_l the head-mean attention of layer l on the sequence;\n"
           "# bound = prod_l K_l M_l * path_sum (docs/method.md#over-mixing-sensitivity); held = jacobian_norm <= bound\n",
-          af.f);
-    fputs("seq\ti\tj\tjacobian_norm\tpath_sum\tbound\theld\n", af.f);
+          w.f);
     for (int s = 0; s < r->seqs; s++)
         for (int j = 0; j < r->i; j++) {
             const size_t k = (size_t)s * r->i + j;
-            fprintf(af.f, "%d\t%d\t%d", s, r->i, j);
-            bb_put_fields(af.f, 4, (double[]){r->jac[k], r->path[k], r->bound[k], (double)(r->jac[k] <= r->bound[k])});
-            fputc('\n', af.f);
+            fprintf(w.f, "%d\t%d\t%d", s, r->i, j);
+            bb_put_fields(w.f, 4, (double[]){r->jac[k], r->path[k], r->bound[k], (double)(r->jac[k] <= r->bound[k])});
+            fputc('\n', w.f);
         }
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 static void put_metric(FILE *f, int layer, const char *name, double v) {
@@ -476,15 +472,14 @@ static void put_metric(FILE *f, int layer, const char *name, double v) {
 }
 
 static int write_summary(const char *dir, const Run *run, const SensConfig *sc, const SensResult *r, BbError *err) {
-    AtomicFile af;
-    int rc = table_open(&af, dir, "summary.tsv", run, sc, r, err);
+    TsvWriter w;
+    int rc = table_open(&w, dir, "summary.tsv", "layer\thead\tmetric\tvalue", run, sc, r, err);
     if (rc) return rc;
     fputs("# layer -1: the model; spread_* there are the last layer's (mean over sources and sequences);\n"
           "# bound_K, bound_M: the largest per-layer factors over the sequences; correlations of log jacobian_norm\n"
           "# and log path_sum over the corr_pairs pairs where both are > 0\n",
-          af.f);
-    fputs("layer\thead\tmetric\tvalue\n", af.f);
-    FILE *f = af.f;
+          w.f);
+    FILE *f = w.f;
     const int L = r->L;
     put_metric(f, -1, "seqs", r->seqs);
     put_metric(f, -1, "query_pos", r->i);
@@ -512,7 +507,7 @@ static int write_summary(const char *dir, const Run *run, const SensConfig *sc, 
         put_metric(f, l, "bound_K", K);
         put_metric(f, l, "bound_M", M);
     }
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 int sensitivity_write(const char *dir, const Run *run, const SensConfig *sc, const SensResult *r, BbError *err) {

@@ -12,7 +12,7 @@
 static void copy_field(char *dst, size_t n, const char *src) {
     snprintf(dst, n, "%s", src ? src : "");
     for (char *p = dst; *p; p++)
-        if (*p == '\t' || *p == '\n') *p = ' '; /* keep the TSV rectangular */
+        if (*p == '\t' || *p == '\n') *p = ' '; /* one line, in claims_print's table too */
 }
 
 void claims_add(ClaimList *l, const char *id, const char *claim, const char *prediction, double measured,
@@ -42,23 +42,25 @@ void claims_not_run(ClaimList *l, const char *id, const char *claim, const char 
 static const char *verdict(const Claim *c) { return c->not_run ? "NOT RUN" : c->pass ? "PASS" : "FAIL"; }
 
 int claims_write_tsv(const ClaimList *l, const char *path, const Opt *opts, int nopts, BbError *err) {
-    AtomicFile af;
-    int rc = afile_open(&af, path, err);
+    TsvWriter w;
+    int rc = tsv_begin(&w, NULL, path, "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict", err);
     if (rc) return rc;
-    bb_write_provenance(af.f);
-    for (int i = 0; i < nopts; i++) {
-        char val[BB_STRLEN + 64];
-        opts_format(&opts[i], val, sizeof val);
-        fprintf(af.f, "# %s %s\n", opts[i].name, val);
-    }
-    fprintf(af.f, "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\n");
+    tsv_options(w.f, opts, nopts);
     for (int i = 0; i < l->n; i++) {
         const Claim *c = &l->c[i];
-        fprintf(af.f, "%s\t%s\t%s\t", c->id, c->claim, c->prediction);
-        bb_put_num(af.f, c->measured);
-        fprintf(af.f, "\t%s\t%s\t%s\n", c->fit, c->threshold, verdict(c));
+        const char *text[3] = {c->id, c->claim, c->prediction};
+        for (int k = 0; k < 3; k++) {
+            tsv_put_text(w.f, text[k], TSV_ESC_TEXT);
+            fputc('\t', w.f);
+        }
+        bb_put_num(w.f, c->measured);
+        fputc('\t', w.f);
+        tsv_put_text(w.f, c->fit, TSV_ESC_TEXT);
+        fputc('\t', w.f);
+        tsv_put_text(w.f, c->threshold, TSV_ESC_TEXT);
+        fprintf(w.f, "\t%s\n", verdict(c));
     }
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 void claims_print(FILE *f, const ClaimList *l) {
@@ -77,6 +79,16 @@ void claims_print(FILE *f, const ClaimList *l) {
     }
     fprintf(f, "%d PASS, %d FAIL, %d NOT RUN (%d rows; claims.tsv has every number at full precision)\n", npass,
             nfail, nnot, l->n);
+}
+
+/* Field (row, col) of t decoded (tsv_unescape) into out; BB_EINPUT on a bad escape. */
+static int unescape_field(char *out, size_t cap, const Tsv *t, int row, int col, BbError *err) {
+    size_t n;
+    if (tsv_unescape((unsigned char *)out, cap - 1, tsv_str(t, row, col), &n))
+        return bb_fail(err, BB_EINPUT, "%s: row %d, column %s: a bad escape or too long: '%s'", t->path, row + 1,
+                       t->names[col], tsv_str(t, row, col));
+    out[n] = '\0';
+    return BB_OK;
 }
 
 int claims_read_tsv(ClaimList *l, const char *path, BbError *err) {
@@ -98,8 +110,11 @@ int claims_read_tsv(ClaimList *l, const char *path, BbError *err) {
             rc = bb_fail(err, BB_EINPUT, "%s: more than %d claims", path, CLAIMS_MAX);
             goto out;
         }
-        claims_add(l, tsv_str(&t, i, cid), tsv_str(&t, i, ccl), tsv_str(&t, i, cpr), tsv_num(&t, i, cme),
-                   tsv_str(&t, i, cth), !strcmp(v, "PASS"), "%s", tsv_str(&t, i, cfi));
+        const int cols[5] = {cid, ccl, cpr, cfi, cth};
+        char text[5][sizeof l->c[0].fit];
+        for (int k = 0; k < 5; k++)
+            if ((rc = unescape_field(text[k], sizeof text[k], &t, i, cols[k], err))) goto out;
+        claims_add(l, text[0], text[1], text[2], tsv_num(&t, i, cme), text[4], !strcmp(v, "PASS"), "%s", text[3]);
         l->c[l->n - 1].not_run = !strcmp(v, "NOT RUN");
     }
 out:

@@ -28,7 +28,8 @@ static int analyze_opts(AnalyzeOpts *o, Opt *t) {
     t[k++] = (Opt){"eval-batch", OPT_INT, &o->eval_batch, 0, 1 << 20, NULL,
                    "sequences of the fixed evaluation batch (0 = the run's --eval-batch)"};
     t[k++] = (Opt){"tokens", OPT_STR, o->tokens, 0, 0, NULL, "token ids of an extra domain, e.g. 3,7 (\"\" = none)"};
-    t[k++] = (Opt){"out", OPT_STR, o->out, 0, 0, NULL, "output directory (\"\" = RUN_DIR/analysis)"};
+    t[k++] = (Opt){"out", OPT_STR, o->out, 0, 0, NULL,
+                   "output directory (\"\" = RUN_DIR/analysis; with --ckpt N, RUN_DIR/analysis_stepN)"};
     t[k++] = (Opt){"chunk", OPT_INT, &o->ac.chunk, 1, 4096, NULL, "sequences per forward call (one per thread)"};
     t[k++] = (Opt){"threads", OPT_INT, &o->threads, 0, 1024, NULL, "threads (0 = OpenMP default)"};
     t[k++] = (Opt){"sink-key", OPT_INT, &o->ac.sink_key, 0, 1 << 20, NULL,
@@ -277,8 +278,11 @@ int cmd_analyze(int argc, char **argv) {
     } else if ((rc = run_ckpt_arg(o.ckpt, &step, "a step, 'last' or 'all'", &err))) {
         return fail(rc, &err);
     }
-    char outdir[BB_STRLEN + 16];
+    /* --ckpt N writes RUN_DIR/analysis_step<N>/, never over the last checkpoint's
+     * RUN_DIR/analysis/ (what make repro and bbsim figures read is always given by --out) */
+    char outdir[BB_STRLEN + 48];
     if (o.out[0]) snprintf(outdir, sizeof outdir, "%s", o.out);
+    else if (step >= 0) snprintf(outdir, sizeof outdir, "%s/analysis_step%ld", dir, step);
     else snprintf(outdir, sizeof outdir, "%s/analysis", dir);
     if (o.threads > 0) omp_set_num_threads(o.threads);
     blas_set_threads(1); /* parallel over chunks, single-threaded GEMMs inside */

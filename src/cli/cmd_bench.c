@@ -9,6 +9,7 @@
 #include <gsl/gsl_cblas.h>
 #include "bbsim/blas.h"
 #include "bbsim/cli.h"
+#include "bbsim/tsv.h"
 #include "bbsim/checkpoint.h"
 #include "bbsim/train.h"
 
@@ -154,17 +155,17 @@ int cmd_bench(int argc, char **argv) {
     printf("%-14s %3s %4s %4s %4s %9s %10s %8s %11s %6s %9s %7s %8s\n", "config", "L", "d", "N", "B", "ms/step",
            "GFLOP/step", "GFLOP/s", "sgemm-same", "ratio", "bound-ms", "xbound", "mem-MB");
 
-    AtomicFile af = {0};
+    TsvWriter w = {0};
     if (out[0]) {
-        if (afile_open(&af, out, &err)) {
+        if (tsv_begin(&w, NULL, out,
+                      "config\tL\td\tN\tB\tms_per_step\tgflop_per_step\tgflops\tsgemm_same_gflops\tratio_same\t"
+                      "bound_ms_large\tx_bound\tmem_mb",
+                      &err)) {
             fprintf(stderr, "bbsim bench: %s\n", err.msg);
             return 1;
         }
-        bb_write_provenance(af.f);
-        blas_describe(af.f, "# ");
-        fprintf(af.f, "# cpu %s\n# sgemm_large_gflops %.1f\n", cpu, large);
-        fprintf(af.f, "config\tL\td\tN\tB\tms_per_step\tgflop_per_step\tgflops\tsgemm_same_gflops\tratio_same\t"
-                      "bound_ms_large\tx_bound\tmem_mb\n");
+        blas_describe(w.f, "# ");
+        fprintf(w.f, "# cpu %s\n# sgemm_large_gflops %.1f\n", cpu, large);
     }
     int rc = 0;
     for (int ci = 0; ci < NCONFIGS; ci++) {
@@ -223,8 +224,8 @@ int cmd_bench(int argc, char **argv) {
         printf("%-14s %3d %4d %4d %4d %9.2f %10.2f %8.1f %11.1f %6.2f %9.1f %7.2f %8.0f\n", bc->name, bc->L, bc->C,
                bc->T, bc->B, ms, gflop, gflops, same, gflops / same, bound_ms, ms / bound_ms, mem);
         fflush(stdout);
-        if (af.f)
-            fprintf(af.f, "%s\t%d\t%d\t%d\t%d\t%.3f\t%.4f\t%.2f\t%.2f\t%.4f\t%.3f\t%.3f\t%.1f\n", bc->name, bc->L, bc->C,
+        if (w.f)
+            fprintf(w.f, "%s\t%d\t%d\t%d\t%d\t%.3f\t%.4f\t%.2f\t%.2f\t%.4f\t%.3f\t%.3f\t%.1f\n", bc->name, bc->L, bc->C,
                     bc->T, bc->B, ms, gflop, gflops, same, gflops / same, bound_ms, ms / bound_ms, mem);
         free(in);
         free(tg);
@@ -238,9 +239,9 @@ int cmd_bench(int argc, char **argv) {
     printf("# peak resident memory of this process: %.0f MB\n", (double)ru.ru_maxrss / 1024.0);
     printf("# ratio = achieved GFLOP/s / sgemm on the model's MLP shape (one chunk per thread); xbound = ms/step\n"
            "# over the FLOP bound at the large-shape sgemm rate. Targets: paper ratio >= 0.70, others xbound <= 1.3.\n");
-    if (af.f) {
-        if (rc) afile_abort(&af);
-        else if (afile_commit(&af, &err)) {
+    if (w.f) {
+        if (rc) tsv_abort(&w);
+        else if (tsv_commit(&w, &err)) {
             fprintf(stderr, "bbsim bench: %s\n", err.msg);
             rc = 1;
         }

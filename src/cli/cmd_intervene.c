@@ -9,6 +9,7 @@
 #include "bbsim/analysis.h"
 #include "bbsim/blas.h"
 #include "bbsim/cli.h"
+#include "bbsim/tsv.h"
 
 #define MAX_SETS 32
 #define MAX_FLAGS 256
@@ -207,51 +208,51 @@ static const char *set_name(const IntervArgs *a, int s) { return s ? a->sets[s -
  * the full model, res[s] set s-1. */
 static int write_risks(const char *path, const IntervArgs *a, const Run *run, int B, const Analysis *res,
                        int ndom, BbError *err) {
-    AtomicFile af;
-    int rc = afile_open(&af, path, err);
+    TsvWriter w;
+    int rc = tsv_begin(&w, NULL, path,
+                       "intervention\tdomain\tpositions\toracle_risk\trisk_full\trisk\tdelta_risk\texcess_full\t"
+                       "excess\tuniform_risk\tspec",
+                       err);
     if (rc) return rc;
-    analysis_header(af.f, run, run->step, B, &a->ac);
+    analysis_header(w.f, run, run->step, B, &a->ac);
     fputs("# risk = mean CE(p*, model) over the domain (trigger = backcopy, nontrigger = bigram positions);\n"
           "# *_full: the model without intervention on the same batch; delta_risk = risk - risk_full;\n"
           "# uniform_risk = ln V, the risk of a uniform guess over the V outputs (its excess: uniform_risk - oracle_risk)\n",
-          af.f);
-    fputs("intervention\tdomain\tpositions\toracle_risk\trisk_full\trisk\tdelta_risk\texcess_full\texcess\tuniform_risk\tspec\n",
-          af.f);
+          w.f);
     const Risks *f = &res[0].risks;
     for (int s = 0; s <= a->nsets; s++) {
         const Risks *r = &res[s].risks;
         for (int d = 0; d < ndom; d++) {
-            fprintf(af.f, "%s\t%s\t%ld", set_name(a, s), metrics_domain_names[d], r->n[d]);
-            bb_put_fields(af.f, 7, (double[]){f->oracle[d], f->risk[d], r->risk[d], r->risk[d] - f->risk[d],
+            fprintf(w.f, "%s\t%s\t%ld", set_name(a, s), metrics_domain_names[d], r->n[d]);
+            bb_put_fields(w.f, 7, (double[]){f->oracle[d], f->risk[d], r->risk[d], r->risk[d] - f->risk[d],
                                               f->excess[d], r->excess[d], log((double)run->model.cfg.V)});
-            fprintf(af.f, "\t%s\n", s ? a->sets[s - 1].spec : "-");
+            fprintf(w.f, "\t%s\n", s ? a->sets[s - 1].spec : "-");
         }
     }
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 /* intervention_metrics.tsv: every metric of bbsim analyze under each set. */
 static int write_metrics(const char *path, const IntervArgs *a, const Run *run, int B, const Analysis *res,
                          int has_tokens, BbError *err) {
-    AtomicFile af;
-    int rc = afile_open(&af, path, err);
+    TsvWriter w;
+    int rc = tsv_begin(&w, NULL, path, "intervention\tlayer\thead\tmetric\tvalue", err);
     if (rc) return rc;
-    analysis_header(af.f, run, run->step, B, &a->ac);
-    fputs("# metrics as in bbsim analyze's metrics.tsv, measured with each intervention applied\n", af.f);
-    fputs("intervention\tlayer\thead\tmetric\tvalue\n", af.f);
+    analysis_header(w.f, run, run->step, B, &a->ac);
+    fputs("# metrics as in bbsim analyze's metrics.tsv, measured with each intervention applied\n", w.f);
     const int cap = 32 + BB_MAXL * (4 + BB_MAXH * 24);
     MetricEntry *e = bb_malloc((size_t)cap * sizeof *e);
     for (int s = 0; s <= a->nsets; s++) {
         int n = analysis_metric_entries(&res[s], &run->model, has_tokens, e, cap);
         BB_CHECK(n <= cap);
         for (int k = 0; k < n; k++) {
-            fprintf(af.f, "%s\t%d\t%d\t%s", set_name(a, s), e[k].layer, e[k].head, e[k].name);
-            bb_put_fields(af.f, 1, &e[k].value);
-            fputc('\n', af.f);
+            fprintf(w.f, "%s\t%d\t%d\t%s", set_name(a, s), e[k].layer, e[k].head, e[k].name);
+            bb_put_fields(w.f, 1, &e[k].value);
+            fputc('\n', w.f);
         }
     }
     free(e);
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 static void print_table(const IntervArgs *a, const char *dir, const Run *run, int B, int T, const char *outdir,

@@ -8,25 +8,27 @@
 #include "bbsim/cli.h"
 #include "bbsim/common.h"
 #include "bbsim/task.h"
+#include "bbsim/tsv.h"
 
 static int fail(const BbError *err, int rc) {
     fprintf(stderr, "bbsim task: %s\n", err->msg);
     return rc;
 }
 
-/* Character tables (every ordinary label one character, or an escape like \n or ' ')
- * print as running text; other tables as space-separated labels. */
+/* Character tables (every ordinary label the escape of one byte: "a", "\n", "\s",
+ * "\x23") print as running text, spaces as spaces; other tables as space-separated labels. */
 static int char_like(const Task *t) {
     for (int a = 0; a < t->vbase; a++) {
-        const char *l = task_label(t, a);
-        if (!(strlen(l) == 1 || (l[0] == '\\' && strlen(l) == 2) || !strcmp(l, "' '"))) return 0;
+        unsigned char bytes[16]; /* a label has at most 15 characters */
+        size_t n;
+        if (tsv_unescape(bytes, sizeof bytes, task_label(t, a), &n) || n != 1) return 0;
     }
     return 1;
 }
 
 static void print_token(const Task *t, int id, int chars, int first) {
     const char *l = task_label(t, id);
-    if (chars && !strcmp(l, "' '")) l = " ";
+    if (chars && !strcmp(l, "\\s")) l = " ";
     const char *sep = chars || first ? "" : " ";
     if (id < t->vbase && t->is_trigger[id] && t->cfg.kind != TASK_MARKOV) printf("%s[%s]", sep, l);
     else printf("%s%s", sep, l);
@@ -43,6 +45,11 @@ static void print_summary(const Task *t, const BayesFloor *fl) {
     else printf("table       built-in (table seed %llu)\n", (unsigned long long)c->table_seed);
     printf("vocabulary  V = %d: %d ordinary tokens 0..%d, BOS %s = %d, delimiter %s = %d (unused)\n", t->V, t->vbase,
            t->vbase - 1, task_label(t, t->bos_id), t->bos_id, task_label(t, t->delim_id), t->delim_id);
+    int escaped = 0;
+    for (int a = 0; a < t->vbase; a++) escaped |= strchr(task_label(t, a), '\\') != NULL;
+    if (escaped)
+        printf("labels      escaped as in every TSV (docs/method.md#token-labels): \\s space, \\\\ backslash, "
+               "\\n \\t \\r, \\xHH other bytes (\\x23 #, \\x22 \")\n");
     double mass = 0;
     printf("triggers    %d:", t->ntrig);
     for (int j = 0; j < t->ntrig; j++) {

@@ -77,59 +77,58 @@ static void usage(FILE *f, const Opt *o, int n) {
 
 static int write_reduced(const char *dir, const Opt *o, int no, const ReducedRun *rr, const ReducedRun *fx,
                          BbError *err) {
-    AtomicFile af;
+    TsvWriter w;
     const int dim = rr->dim, n = rr->n;
-    int rc = theory_tsv_open(&af, dir, "reduced_y.tsv", o, no, err);
+    int rc = theory_tsv_open(&w, dir, "reduced_y.tsv", "solver\tt\ttype\ty\thalf_log_t_line", o, no, err);
     if (rc) return rc;
     /* the 1/2 log t line through each type's last ODE point */
-    fprintf(af.f, "solver\tt\ttype\ty\thalf_log_t_line\n");
     for (int s = 0; s < 2; s++) {
         int nt = s ? rr->ngd : rr->nt;
         const double *x = s ? rr->x_gd : rr->x_ode;
         for (int v = 0; v < n; v++) /* rows grouped by type, then time: one line per type */
             for (int i = 0; i < nt; i++) {
                 double c = rr->x_ode[(size_t)(rr->nt - 1) * dim + v] - 0.5 * log(rr->t[rr->nt - 1]);
-                fputs(s ? "gd" : "ode", af.f);
-                bb_put_fields(af.f, 4, (double[]){rr->t[i], v, x[(size_t)i * dim + v], 0.5 * log(rr->t[i]) + c});
-                fputc('\n', af.f);
+                fputs(s ? "gd" : "ode", w.f);
+                bb_put_fields(w.f, 4, (double[]){rr->t[i], v, x[(size_t)i * dim + v], 0.5 * log(rr->t[i]) + c});
+                fputc('\n', w.f);
             }
     }
-    if ((rc = afile_commit(&af, err))) return rc;
+    if ((rc = tsv_commit(&w, err))) return rc;
 
-    if ((rc = theory_tsv_open(&af, dir, "reduced_state.tsv", o, no, err))) return rc;
-    fprintf(af.f, "solver\tt\texcess_loss\ts_perp_norm\n");
+    if ((rc = theory_tsv_open(&w, dir, "reduced_state.tsv", "solver\tt\texcess_loss\ts_perp_norm", o, no, err)))
+        return rc;
     for (int i = 0; i < rr->nt; i++) {
-        fputs("ode", af.f);
-        bb_put_fields(af.f, 3, (double[]){rr->t[i], rr->loss_ode[i], rr->sperp_ode[i]});
-        fputc('\n', af.f);
+        fputs("ode", w.f);
+        bb_put_fields(w.f, 3, (double[]){rr->t[i], rr->loss_ode[i], rr->sperp_ode[i]});
+        fputc('\n', w.f);
     }
     for (int i = 0; i < rr->ngd; i++) {
-        fputs("gd", af.f);
-        bb_put_fields(af.f, 3, (double[]){rr->t[i], rr->loss_gd[i], rr->sperp_gd[i]});
-        fputc('\n', af.f);
+        fputs("gd", w.f);
+        bb_put_fields(w.f, 3, (double[]){rr->t[i], rr->loss_gd[i], rr->sperp_gd[i]});
+        fputc('\n', w.f);
     }
-    if ((rc = afile_commit(&af, err))) return rc;
+    if ((rc = tsv_commit(&w, err))) return rc;
 
-    if ((rc = theory_tsv_open(&af, dir, "reduced_odegd.tsv", o, no, err))) return rc;
-    fprintf(af.f, "t\ttype\ty_ode\ty_gd\trel_diff\n");
+    if ((rc = theory_tsv_open(&w, dir, "reduced_odegd.tsv", "t\ttype\ty_ode\ty_gd\trel_diff", o, no, err)))
+        return rc;
     for (int v = 0; v < n; v++)
         for (int i = 0; i < rr->ngd; i++) {
             double yo = rr->x_ode[(size_t)i * dim + v], yg = rr->x_gd[(size_t)i * dim + v];
-            bb_put_num(af.f, rr->t[i]);
-            bb_put_fields(af.f, 4, (double[]){v, yo, yg, fabs(yg - yo) / fabs(yo)});
-            fputc('\n', af.f);
+            bb_put_num(w.f, rr->t[i]);
+            bb_put_fields(w.f, 4, (double[]){v, yo, yg, fabs(yg - yo) / fabs(yo)});
+            fputc('\n', w.f);
         }
-    if ((rc = afile_commit(&af, err))) return rc;
+    if ((rc = tsv_commit(&w, err))) return rc;
 
-    if ((rc = theory_tsv_open(&af, dir, "reduced_fixed.tsv", o, no, err))) return rc;
-    fprintf(af.f, "t\ttype\ty\texcess_loss\ts_perp_norm\n");
+    if ((rc = theory_tsv_open(&w, dir, "reduced_fixed.tsv", "t\ttype\ty\texcess_loss\ts_perp_norm", o, no, err)))
+        return rc;
     for (int v = 0; v < n; v++)
         for (int i = 0; i < fx->nt; i++) {
-            bb_put_num(af.f, fx->t[i]);
-            bb_put_fields(af.f, 4, (double[]){v, fx->x_ode[(size_t)i * dim + v], fx->loss_ode[i], fx->sperp_ode[i]});
-            fputc('\n', af.f);
+            bb_put_num(w.f, fx->t[i]);
+            bb_put_fields(w.f, 4, (double[]){v, fx->x_ode[(size_t)i * dim + v], fx->loss_ode[i], fx->sperp_ode[i]});
+            fputc('\n', w.f);
         }
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 static int do_reduced(TheoryArgs *a, const Opt *o, int no, ClaimList *cl, BbError *err) {
@@ -173,16 +172,15 @@ static int do_mtoy(TheoryArgs *a, const Opt *o, int no, ClaimList *cl, BbError *
     double *ma = bb_malloc(sizeof(double) * (size_t)(c->steps + 1));
     mtoy_run(c, ms, ma);
     mtoy_decide(c, ms, ma, cl);
-    AtomicFile af;
-    int rc = theory_tsv_open(&af, a->out, "mtoy.tsv", o, no, err);
+    TsvWriter w;
+    int rc = theory_tsv_open(&w, a->out, "mtoy.tsv", "step\tm_sgd\tm_adam\tm_closed_form", o, no, err);
     if (!rc) {
-        fprintf(af.f, "step\tm_sgd\tm_adam\tm_closed_form\n");
         for (long t = 0; t <= c->steps; t++) {
-            fprintf(af.f, "%ld", t);
-            bb_put_fields(af.f, 3, (double[]){ms[t], ma[t], t ? mtoy_closed_form(c, (double)t) : c->m0});
-            fputc('\n', af.f);
+            fprintf(w.f, "%ld", t);
+            bb_put_fields(w.f, 3, (double[]){ms[t], ma[t], t ? mtoy_closed_form(c, (double)t) : c->m0});
+            fputc('\n', w.f);
         }
-        rc = afile_commit(&af, err);
+        rc = tsv_commit(&w, err);
     }
     free(ms);
     free(ma);
@@ -192,29 +190,30 @@ static int do_mtoy(TheoryArgs *a, const Opt *o, int no, ClaimList *cl, BbError *
 /* ----------------------------------------------------------------- simple */
 
 static int write_simple(const char *dir, const Opt *o, int no, const SimpleRun *runs, int nruns, BbError *err) {
-    AtomicFile af;
-    int rc = theory_tsv_open(&af, dir, "simple_dynamics.tsv", o, no, err);
+    TsvWriter w;
+    int rc = theory_tsv_open(&w, dir, "simple_dynamics.tsv",
+                             "optim\tstep\ta_mean\two_b_norm\two_b_perp_norm\tattn_bos\tbigram_risk\tbackcopy_risk\t"
+                             "bigram_floor\tbackcopy_floor",
+                             o, no, err);
     if (rc) return rc;
-    fprintf(af.f, "optim\tstep\ta_mean\two_b_norm\two_b_perp_norm\tattn_bos\tbigram_risk\tbackcopy_risk\tbigram_floor\tbackcopy_floor\n");
     for (int r = 0; r < nruns; r++)
         for (int i = 0; i < runs[r].npoints; i++) {
             const SimplePoint *p = &runs[r].pt[i];
-            fprintf(af.f, "%s\t%ld", runs[r].optim, p->step);
-            bb_put_fields(af.f, 8, (double[]){p->a_mean, p->wo_b, p->wo_b_perp, p->attn_bos, p->bigram_risk,
+            fprintf(w.f, "%s\t%ld", runs[r].optim, p->step);
+            bb_put_fields(w.f, 8, (double[]){p->a_mean, p->wo_b, p->wo_b_perp, p->attn_bos, p->bigram_risk,
                                               p->backcopy_risk, p->bigram_floor, p->backcopy_floor});
-            fputc('\n', af.f);
+            fputc('\n', w.f);
         }
-    if ((rc = afile_commit(&af, err))) return rc;
-    if ((rc = theory_tsv_open(&af, dir, "simple_a.tsv", o, no, err))) return rc;
-    fprintf(af.f, "optim\tstep\ttoken\ta\n");
+    if ((rc = tsv_commit(&w, err))) return rc;
+    if ((rc = theory_tsv_open(&w, dir, "simple_a.tsv", "optim\tstep\ttoken\ta", o, no, err))) return rc;
     for (int r = 0; r < nruns; r++)
         for (int i = 0; i < runs[r].npoints; i++)
             for (int v = 0; v < runs[r].ntypes; v++) {
-                fprintf(af.f, "%s\t%ld\t%d", runs[r].optim, runs[r].pt[i].step, runs[r].type_id[v]);
-                bb_put_fields(af.f, 1, &runs[r].a[(size_t)i * runs[r].ntypes + v]);
-                fputc('\n', af.f);
+                fprintf(w.f, "%s\t%ld\t%d", runs[r].optim, runs[r].pt[i].step, runs[r].type_id[v]);
+                bb_put_fields(w.f, 1, &runs[r].a[(size_t)i * runs[r].ntypes + v]);
+                fputc('\n', w.f);
             }
-    return afile_commit(&af, err);
+    return tsv_commit(&w, err);
 }
 
 static int do_simple(TheoryArgs *a, const Opt *o, int no, ClaimList *cl, BbError *err) {

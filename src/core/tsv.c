@@ -1,5 +1,7 @@
-/* The TSV reader behind `bbsim claims` (see include/bbsim/tsv.h): one read of the file,
- * fields cut in place, so a table of a few thousand rows costs one allocation. */
+/* bbsim's TSV files (the layout is in include/bbsim/tsv.h): the writer every table goes
+ * through (column names first, then the '#' provenance), the escape of text fields, and
+ * the reader behind `bbsim claims` (one read of the file, fields cut in place, so a table
+ * of a few thousand rows costs one allocation). */
 #include "bbsim/tsv.h"
 
 #include <errno.h>
@@ -142,4 +144,141 @@ int tsv_metric(const Tsv *t, int layer, int head, const char *metric, double *va
             return 0;
         }
     return bb_fail(err, BB_EINPUT, "%s: no metric '%s' for layer %d head %d", t->path, metric, layer, head);
+}
+
+/* ------------------------------------------------------------ writing */
+
+/* Column names numpy's genfromtxt keeps as they are. */
+static int name_char(int c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Number of tab-separated names in columns; aborts on an empty, badly spelt or repeated name. */
+static int check_columns(const char *columns) {
+    int n = 0;
+    for (const char *name = columns;;) {
+        size_t len = strcspn(name, "\t");
+        BB_CHECK(len > 0); /* an empty column name */
+        for (size_t i = 0; i < len; i++) BB_CHECK(name_char((unsigned char)name[i]));
+        for (const char *prev = columns; prev < name; prev += strcspn(prev, "\t") + 1)
+            BB_CHECK(!(strcspn(prev, "\t") == len && !memcmp(prev, name, len))); /* a repeated name */
+        n++;
+        if (!name[len]) return n;
+        name += len + 1;
+    }
+}
+
+int tsv_write_head(FILE *f, const char *columns) {
+    const int n = check_columns(columns);
+    fprintf(f, "%s\n", columns);
+    bb_write_provenance(f);
+    return n;
+}
+
+int tsv_begin(TsvWriter *w, const char *dir, const char *name, const char *columns, BbError *err) {
+    memset(w, 0, sizeof *w);
+    char path[BB_STRLEN];
+    int len = dir ? snprintf(path, sizeof path, "%s/%s", dir, name) : snprintf(path, sizeof path, "%s", name);
+    if (len < 0 || (size_t)len >= sizeof path)
+        return bb_fail(err, BB_EINPUT, "output path too long: %s%s%s", dir ? dir : "", dir ? "/" : "", name);
+    int rc = afile_open(&w->af, path, err);
+    if (rc) return rc;
+    w->f = w->af.f;
+    w->ncols = tsv_write_head(w->f, columns);
+    return BB_OK;
+}
+
+int tsv_commit(TsvWriter *w, BbError *err) {
+    w->f = NULL;
+    return afile_commit(&w->af, err);
+}
+
+void tsv_abort(TsvWriter *w) {
+    w->f = NULL;
+    afile_abort(&w->af);
+}
+
+void tsv_options(FILE *f, const Opt *opts, int nopts) {
+    for (int i = 0; i < nopts; i++) {
+        if (opts[i].kind == OPT_EACH) continue;
+        char val[BB_STRLEN + 64];
+        opts_format(&opts[i], val, sizeof val);
+        fprintf(f, "# config %s %s\n", opts[i].name, val);
+    }
+}
+
+/* ------------------------------------------------------------ the escape */
+
+/* The escape of byte c into piece (at most 4 characters + NUL). */
+static void escape_byte(char piece[5], unsigned char c, TsvEscape mode) {
+    switch (c) {
+    case '\\': strcpy(piece, "\\\\"); return;
+    case '\t': strcpy(piece, "\\t"); return;
+    case '\n': strcpy(piece, "\\n"); return;
+    case '\r': strcpy(piece, "\\r"); return;
+    case ' ': strcpy(piece, mode == TSV_ESC_LABEL ? "\\s" : " "); return;
+    default: break;
+    }
+    if (c > ' ' && c < 127 && c != '#' && c != '"') piece[0] = (char)c, piece[1] = '\0';
+    else snprintf(piece, 5, "\\x%02X", c);
+}
+
+size_t tsv_escape(char *out, size_t cap, const void *src, size_t n, TsvEscape mode) {
+    BB_CHECK(cap >= 1);
+    const unsigned char *s = src;
+    size_t k = 0, i;
+    for (i = 0; i < n; i++) {
+        char piece[5];
+        escape_byte(piece, s[i], mode);
+        const size_t m = strlen(piece);
+        if (k + m >= cap) break; /* cut between escapes, never inside one */
+        memcpy(out + k, piece, m);
+        k += m;
+    }
+    out[k] = '\0';
+    return i;
+}
+
+void tsv_put_text(FILE *f, const char *s, TsvEscape mode) {
+    for (; *s; s++) {
+        char piece[5];
+        escape_byte(piece, (unsigned char)*s, mode);
+        fputs(piece, f);
+    }
+}
+
+static int hex_digit(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+int tsv_unescape(unsigned char *out, size_t cap, const char *s, size_t *n) {
+    size_t k = 0;
+    for (const char *p = s; *p; p++) {
+        int c = (unsigned char)*p;
+        if (c == '\\') {
+            switch (*++p) {
+            case '\\': c = '\\'; break;
+            case 's': c = ' '; break;
+            case 't': c = '\t'; break;
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 'x': {
+                const int hi = p[1] ? hex_digit((unsigned char)p[1]) : -1;
+                const int lo = hi >= 0 && p[2] ? hex_digit((unsigned char)p[2]) : -1;
+                if (lo < 0) return BB_EINPUT;
+                c = hi * 16 + lo;
+                p += 2;
+                break;
+            }
+            default: return BB_EINPUT; /* unknown escape, or a '\' at the end */
+            }
+        }
+        if (k == cap) return BB_EINPUT;
+        out[k++] = (unsigned char)c;
+    }
+    *n = k;
+    return BB_OK;
 }

@@ -14,6 +14,7 @@
 #include "bbsim/blas.h"
 #include "bbsim/checkpoint.h"
 #include "bbsim/run.h"
+#include "bbsim/tsv.h"
 
 /* ------------------------------------------------------------ schedule */
 
@@ -204,7 +205,7 @@ static void progress(const TrainConfig *c, long step, double loss, double bc, do
 }
 
 static const char *METRICS_COLUMNS =
-    "step\tloss\tbackcopy_loss\tbigram_loss\tgrad_norm\tlr\tms_per_step\teval_loss\teval_backcopy_loss\teval_bigram_loss\n";
+    "step\tloss\tbackcopy_loss\tbigram_loss\tgrad_norm\tlr\tms_per_step\teval_loss\teval_backcopy_loss\teval_bigram_loss";
 
 /* Keep the rows of metrics.tsv with step <= upto (after a resume), atomically. */
 static int metrics_truncate(const char *path, long upto, BbError *err) {
@@ -323,10 +324,7 @@ static int run_dir_prepare(const TrainConfig *c, long step, const char *mpath, F
     if (c->resume[0] && (rc = metrics_truncate(mpath, step, err))) return rc;
     const int exists = access(mpath, F_OK) == 0;
     if (!(*metrics = fopen(mpath, "a"))) return bb_fail(err, BB_EIO, "cannot open %s: %s", mpath, strerror(errno));
-    if (!exists) {
-        bb_write_provenance(*metrics);
-        fputs(METRICS_COLUMNS, *metrics);
-    }
+    if (!exists) tsv_write_head(*metrics, METRICS_COLUMNS); /* the column names, then the provenance */
     return BB_OK;
 }
 
