@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every TSV bbsim writes loads in numpy and pandas as a user would load it (tests/tsv_load.py):
-# a tiny train + analyze (last, --ckpt N, --ckpt all) + intervene + sensitivity + theory +
+# a tiny train + analyze (last, --ckpt N, --ckpt all) + intervene + sensitivity + collect + theory +
 # claims on a corpus holding '"', '#', space, '\', a tab and a non-ASCII byte. Also: the
 # token labels are escaped the same way in the TSVs and in `bbsim task`; "# threads" is the
 # thread count in use; analyze --ckpt N writes RUN/analysis_stepN/ and leaves RUN/analysis/.
@@ -26,6 +26,8 @@ run analyze "$out/run" --ckpt all --threads 1 --quiet --out "$out/run/dynamics"
 run intervene "$out/run" --no-attn 0.0 --set drop_mlp --no-mlp 1 --threads 1 --quiet
 run intervene "$out/run" --eval-bos 0 --threads 1 --quiet --out "$out/run/eval_bos0"
 run sensitivity "$out/run" --seqs 2 --replace 1 --threads 1 --quiet
+run train "${task[@]}" --dim 16 --heads 2 --layers 2 --steps 10 --batch 4 --ckpt-every 10 --lr 1e-2 --out "$out/run2" --quiet --threads 1
+run collect "$out/run" "$out/run2" --threads 1 --out "$out/sweep.tsv"
 run theory all --simple-steps 20 --simple-batch 4 --simple-seq 8 --simple-eval-batch 8 --t-end 1e3 --gd-steps 100 \
     --samples 20 --toy-steps 50 --cmp-from 10 --types 2 --classes 4 --context 2 --threads 1 --out "$out/theory" --quiet
 run claims "$out" --sections theory --quiet

@@ -49,9 +49,4 @@ int collect_run(CollectRun *r, const char *dir, const CollectConfig *cc, int thr
  * row per run. n >= 1. */
 void collect_write(FILE *f, const CollectRun *runs, int n, const CollectConfig *cc);
 
-/* A text value as one TSV field: '%', '#', '"' and control characters (tab, newline, ...)
- * become %XX (urllib.parse.unquote reads them back), so no value breaks the table or reads
- * as a comment or a quote. */
-void collect_put_text(FILE *f, const char *s);
-
 #endif

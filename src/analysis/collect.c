@@ -2,6 +2,7 @@
  * final metrics from analysis_collect on its fixed evaluation batch, and the tidy table
  * (one row per run, the configuration fields that differ, fixed metric columns). */
 #include "bbsim/collect.h"
+#include "bbsim/tsv.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -264,13 +265,6 @@ static void field_name(char *buf, size_t len, const char *flag) {
     for (char *s = buf; *s; s++) *s = *s == '-' ? '_' : *s;
 }
 
-void collect_put_text(FILE *f, const char *s) {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '%' || *p == '#' || *p == '"' || *p < 0x20 || *p == 0x7f) fprintf(f, "%%%02X", *p);
-        else fputc(*p, f);
-    }
-}
-
 /* ------------------------------------------------------------ the table */
 
 void collect_write(FILE *f, const CollectRun *runs, int n, const CollectConfig *cc) {
@@ -329,7 +323,7 @@ void collect_write(FILE *f, const CollectRun *runs, int n, const CollectConfig *
     fputc('\n', f);
     fprintf(f,
             "# run = the run directory; then the %d configuration field%s %s (flag names with '-' as '_',\n"
-            "# values as in config.txt, %% # \" and control characters as %%XX); then the checkpoint's metrics\n"
+            "# values as in config.txt, text in the escape of token labels, spaces kept); then the checkpoint's metrics\n"
             "# on the run's fixed evaluation batch, named as in bbsim analyze's metrics.tsv\n"
             "# (docs/method.md#collecting-a-sweep): loss = mean -log q(target); risk/oracle_risk/excess over all\n"
             "# positions, backcopy_* over trigger and bigram_* over non-trigger positions; sink_rate = Sink_%d^%g\n"
@@ -348,16 +342,16 @@ void collect_write(FILE *f, const CollectRun *runs, int n, const CollectConfig *
             config_value(&runs[0].cfg, i, val, BB_STRLEN + 64);
             field_name(name, sizeof name, o[i].name);
             fprintf(f, "# config %s ", name);
-            collect_put_text(f, val);
+            tsv_put_text(f, val, TSV_ESC_TEXT);
             fputc('\n', f);
         }
     for (int r = 0; r < n; r++) {
-        collect_put_text(f, runs[r].dir);
+        tsv_put_text(f, runs[r].dir, TSV_ESC_TEXT);
         for (int i = 0; i < nopt; i++)
             if (is_col[i]) {
                 config_value(&runs[r].cfg, i, val, BB_STRLEN + 64);
                 fputc('\t', f);
-                collect_put_text(f, val);
+                tsv_put_text(f, val, TSV_ESC_TEXT);
             }
         const int nc = metric_columns(&runs[r], Lmax, Hmax, cols);
         BB_CHECK(nc == ncol);
