@@ -100,7 +100,7 @@ static int interv_opts(IntervArgs *a, Opt *t, OptEach *each) {
     t[k++] = (Opt){"eval-packing", OPT_INT, &a->eval_packing, -1, 1, NULL,
                    "evaluate on packed windows (1) or plain sequences (0) (-1 = as trained)"};
     t[k++] = (Opt){"tokens", OPT_STR, a->tokens, 0, 0, NULL, "token ids of an extra domain, e.g. 3,7 (\"\" = none)"};
-    t[k++] = (Opt){"out", OPT_STR, a->out, 0, 0, NULL, "output directory (\"\" = RUN_DIR/intervene)"};
+    t[k++] = (Opt){"out", OPT_STR, a->out, 0, 0, NULL, "output directory (\"\" = RUN_DIR/intervene; with --ckpt N, RUN_DIR/intervene_stepN)"};
     t[k++] = (Opt){"chunk", OPT_INT, &a->ac.chunk, 1, 4096, NULL, "sequences per forward call (one per thread)"};
     t[k++] = (Opt){"threads", OPT_INT, &a->threads, 0, 1024, NULL, "threads (0 = OpenMP default)"};
     t[k++] = (Opt){"quiet", OPT_FLAG, &a->quiet, 0, 1, NULL, "no table on stdout"};
@@ -299,6 +299,7 @@ int cmd_intervene(int argc, char **argv) {
     unsigned char *tokens = NULL;
     char outdir[BB_STRLEN + 16];
     if (a->out[0]) snprintf(outdir, sizeof outdir, "%s", a->out);
+    else if (step >= 0) snprintf(outdir, sizeof outdir, "%s/intervene_step%ld", dir, step); /* as analyze */
     else snprintf(outdir, sizeof outdir, "%s/intervene", dir);
     if ((rc = run_eval_task(&run, a->eval_bos, a->eval_packing, &err)) || (rc = sets_build(a, &run, &err)) ||
         (rc = token_set(a->tokens, run.task.V, &tokens, &err)) ||

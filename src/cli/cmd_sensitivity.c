@@ -22,7 +22,7 @@ typedef struct {
 static int sens_opts(SensOpts *o, Opt *t) {
     int k = 0;
     t[k++] = (Opt){"ckpt", OPT_STR, o->ckpt, 0, 0, NULL, "checkpoint: a step or 'last'"};
-    t[k++] = (Opt){"out", OPT_STR, o->out, 0, 0, NULL, "output directory (\"\" = RUN_DIR/sensitivity)"};
+    t[k++] = (Opt){"out", OPT_STR, o->out, 0, 0, NULL, "output directory (\"\" = RUN_DIR/sensitivity; with --ckpt N, RUN_DIR/sensitivity_stepN)"};
     t[k++] = (Opt){"seqs", OPT_INT, &o->sc.seqs, 1, 1 << 20, NULL,
                    "sequences measured: the first ones of the fixed evaluation batch"};
     t[k++] = (Opt){"pos", OPT_INT, &o->sc.pos, -1, 1 << 20, NULL, "query position i (-1 = the last position)"};
@@ -93,6 +93,7 @@ int cmd_sensitivity(int argc, char **argv) {
     if ((rc = run_load(&run, dir, step, &err))) return fail(rc, &err);
     char outdir[BB_STRLEN + 16];
     if (o.out[0]) snprintf(outdir, sizeof outdir, "%s", o.out);
+    else if (step >= 0) snprintf(outdir, sizeof outdir, "%s/sensitivity_step%ld", dir, step); /* as analyze */
     else snprintf(outdir, sizeof outdir, "%s/sensitivity", dir);
     EvalBatch eb;
     /* the first --seqs sequences of bbsim analyze's fixed evaluation batch (sequence b depends
