@@ -32,6 +32,7 @@ static void usage(FILE *f) {
 int main(int argc, char **argv) {
     bb_set_cmdline(argc, argv);
     bb_install_gsl_handler();
+    bb_threads_apply(0); /* the default of every --threads 0: OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, all cores */
     if (argc < 2) {
         usage(stderr);
         return BB_EINPUT;
