@@ -148,6 +148,7 @@ int cmd_bench(int argc, char **argv) {
     cpu_name(cpu, sizeof cpu);
     printf("# bbsim %s bench on %s, %d threads (batch split across threads, single-threaded GEMMs)\n", BBSIM_VERSION,
            cpu, nthreads);
+    printf("# build %s\n", BBSIM_BUILD);
     blas_describe(stdout, "# ");
     double large = sgemm_rate(nthreads, 2048, 2048, 2048, 1.0);
     printf("# sgemm ceiling, large shape (2048^3 per thread, %d threads concurrently): %.0f GFLOP/s\n", nthreads, large);
@@ -162,7 +163,7 @@ int cmd_bench(int argc, char **argv) {
         }
         bb_write_provenance(af.f);
         blas_describe(af.f, "# ");
-        fprintf(af.f, "# cpu %s\n# sgemm_large_gflops %.1f\n", cpu, large);
+        fprintf(af.f, "# cpu %s\n# build %s\n# sgemm_large_gflops %.1f\n", cpu, BBSIM_BUILD, large);
         fprintf(af.f, "config\tL\td\tN\tB\tms_per_step\tgflop_per_step\tgflops\tsgemm_same_gflops\tratio_same\t"
                       "bound_ms_large\tx_bound\tmem_mb\n");
     }

@@ -42,7 +42,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("bbsim %s (%s)\n", BBSIM_VERSION, BBSIM_BLAS_NAME);
+        printf("bbsim %s (%s; %s)\n", BBSIM_VERSION, BBSIM_BLAS_NAME, BBSIM_BUILD);
         return 0;
     }
     for (int i = 0; i < NCOMMANDS; i++)
