@@ -202,6 +202,13 @@ watchdog=$!
 disown "$watchdog" # (no "Killed" notice when the cleanup ends it)
 say "Slurm up: $(sinfo -h -o '%P %D node(s) %c cpus %m MB %t'), slurmctld :$ctld_port, slurmd :$slurmd_port ($(slurmd -V))"
 
+# ---------------------------------------------------------------- --threads 0 in a job
+# one core of the node's $(nproc): bbsim must take SLURM_CPUS_PER_TASK, not OpenMP's all
+# cores (submitted first, checked with the array)
+threads_job=$(env -u OMP_NUM_THREADS sbatch --parsable --cpus-per-task=1 --mem=100M --output="$tmp/threads.out" \
+    --wrap "$bbsim train --layers 1 --dim 16 --seq 8 --batch 4 --steps 2 --eval-batch 8 --quiet --threads 0 --out $tmp/threads_run")
+jobs_submitted+=("$threads_job")
+
 # ---------------------------------------------------------------- make repro-slurm
 out=$tmp/slurm
 runlist "$out"
@@ -212,18 +219,24 @@ bash "$src/paper_repro/slurm.sh" "$list" | tee "$tmp/submit.log"
 array=$(sed -n 's/^slurm.sh: array \([0-9]*\) .*/\1/p' "$tmp/submit.log")
 collect=$(sed -n 's/.* collect \([0-9]*\) .*/\1/p' "$tmp/submit.log")
 [ -n "$array" ] && [ -n "$collect" ] || { echo "cluster: slurm.sh printed no job ids" >&2; exit 1; }
-jobs_submitted=("$array" "$collect")
+jobs_submitted+=("$array" "$collect")
 wait_mid_run "$out/runs/$LONG_RUN" || { squeue >&2; exit 1; }
 step0=$(stat -c %i:%Y "$out/runs/$LONG_RUN/ckpt/step_000000000.bbck")
 scontrol requeue "${array}_$idx"
 say "requeued task ${array}_$idx with $(ckpts "$out/runs/$LONG_RUN") checkpoints written"
-left_queue() { [ -z "$(squeue -h -j "$array,$collect" 2>/dev/null)" ]; }
+left_queue() { [ -z "$(squeue -h -j "$threads_job,$array,$collect" 2>/dev/null)" ]; }
 wait_for 600 "end of the Slurm jobs" left_queue || { squeue >&2; exit 1; }
 states=$(scontrol show job "$array" | grep -o 'JobState=[A-Z_]*' | sort | uniq -c | tr -s ' ' | paste -sd, -)
 say "array: $states; collect: $(scontrol show job "$collect" | grep -o 'JobState=[A-Z_]*')"
 scontrol show job "$collect" | grep -q 'JobState=COMPLETED' || { tail -30 "$out/cluster/slurm-$collect.out" >&2; fail "collect job failed"; }
 [ "$(scontrol show job "$array" | grep -c 'JobState=COMPLETED')" -eq "$(awk -F'\t' '!/^#/ && $2 == "-"' "$list" | wc -l)" ] \
     || fail "not every array task completed"
+if grep -qx '# threads 1' "$tmp/threads_run/metrics.tsv" 2>/dev/null; then
+    say "--threads 0 in a 1-cpu job on a $(nproc)-core node: # threads 1 (SLURM_CPUS_PER_TASK)"
+else
+    cat "$tmp/threads.out" >&2
+    fail "--threads 0 in a 1-cpu job: $(grep '^# threads' "$tmp/threads_run/metrics.tsv" 2>/dev/null || echo 'no metrics.tsv')"
+fi
 task_out=$out/cluster/slurm-${array}_$idx.out
 say "task ${array}_$idx: $(scontrol show job "${array}_$idx" | grep -o 'Restarts=[0-9]*'); its output:"
 grep -E '^job\.sh:|resuming|interrupted|train .* (done|failed)' "$task_out" | sed 's/^/    /'
