@@ -6,7 +6,7 @@
 # its training, and checks that everything equals the local run: claims.tsv and every other
 # TSV without their # provenance lines, every checkpoint byte for byte, the report's pages.
 # Then GNU parallel (paper_repro/parallel.sh, this host only): the same list with one
-# training killed mid-way, then --resume-failed, and the same comparison. The interrupted
+# training SIGKILLed mid-way, then --resume-failed, and the same comparison. The interrupted
 # run is noBOS, made long enough to interrupt (TRAIN_FLAGS_noBOS below, in the local run
 # too); it has no dynamics, so the one checkpoint the interrupt adds feeds no figure.
 # Every daemon it started is stopped by pid on exit. Exit 77 (skipped): not root, or a tool
@@ -131,18 +131,29 @@ compare() {
 # the run list of OUT, as make runlist writes it (into OUT/cluster/runlist.tsv)
 runlist() { mkdir -p "$1/cluster" && pr -s OUT="$1" runlist > "$1/cluster/runlist.tsv"; }
 # evidence that the interrupted run resumed: step 0 is the same file as before the
-# interrupt (a fresh start removes the run), the log holds bbsim's interrupt message
+# interrupt (a fresh start removes the run). TERM: the log holds bbsim's interrupt message
+# and the one extra checkpoint is that step's; KILL: no message, no extra checkpoint (the
+# run went on from its last scheduled one).
 resumed_check() {
-    local run=$1 before=$2 log
-    [ "$(stat -c %i:%Y "$run/ckpt/step_000000000.bbck")" = "$before" ] \
-        && say "  step 0 checkpoint untouched by the second attempt (inode:mtime $before)" \
-        || fail "$run restarted from scratch (step 0 rewritten)"
+    local run=$1 before=$2 signal=$3 log step
+    if [ "$(stat -c %i:%Y "$run/ckpt/step_000000000.bbck")" = "$before" ]; then
+        say "  step 0 checkpoint untouched by the second attempt (inode:mtime $before)"
+    else
+        fail "$run restarted from scratch (step 0 rewritten)"
+    fi
     log=$(grep -h 'interrupted at step' "$run/train.log" || true)
+    if [ "$signal" = KILL ]; then
+        [ -z "$log$EXTRA_CKPT" ] && say "  no interrupt checkpoint (SIGKILL): resumed from the last scheduled one" \
+            || fail "a SIGKILLed run left an interrupt message or checkpoint: ${log:-$EXTRA_CKPT}"
+        return
+    fi
     [ -n "$log" ] && say "  train.log: ${log#*bbsim train: }" || fail "$run/train.log has no interrupt message"
-    local step=${log#*interrupted at step }; step=${step%%;*}
-    [ -n "$EXTRA_CKPT" ] && [ "$EXTRA_CKPT" = "./runs/$LONG_RUN/ckpt/$(printf 'step_%09d.bbck' "$step")" ] \
-        && say "  its extra checkpoint is the interrupt's, step $step; every scheduled one equals the local run's" \
-        || fail "the extra checkpoint (${EXTRA_CKPT:-none}) is not the interrupt's (step $step)"
+    step=${log#*interrupted at step }; step=${step%%;*}
+    if [ -n "$EXTRA_CKPT" ] && [ "$EXTRA_CKPT" = "./runs/$LONG_RUN/ckpt/$(printf 'step_%09d.bbck' "$step")" ]; then
+        say "  its extra checkpoint is the interrupt's, step $step; every scheduled one equals the local run's"
+    else
+        fail "the extra checkpoint (${EXTRA_CKPT:-none}) is not the interrupt's (step $step)"
+    fi
 }
 
 # ---------------------------------------------------------------- MUNGE and Slurm
@@ -243,7 +254,7 @@ grep -E '^job\.sh:|resuming|interrupted|train .* (done|failed)' "$task_out" | se
 grep -q "restart 1" "$task_out" && grep -q "train $LONG_RUN (resuming)" "$task_out" \
     || fail "task ${array}_$idx did not start again and resume"
 compare "$out"
-resumed_check "$out/runs/$LONG_RUN" "$step0"
+resumed_check "$out/runs/$LONG_RUN" "$step0" TERM
 say "make repro-slurm: $([ $bad = 0 ] && echo ok || echo FAILED) after $((SECONDS - t_start)) s"
 
 # ---------------------------------------------------------------- make repro-parallel
@@ -261,8 +272,9 @@ for d in /proc/[0-9]*; do
     [[ $cmd == "$bbsim train "*"--out $out/runs/$LONG_RUN "* ]] && { pid=${d#/proc/}; break; }
 done
 [ -n "$pid" ] || { echo "cluster: no bbsim process training $out/runs/$LONG_RUN" >&2; exit 1; }
-kill -TERM "$pid"
-say "parallel: sent TERM to bbsim (pid $pid) training $LONG_RUN at $(ckpts "$out/runs/$LONG_RUN") checkpoints"
+# SIGKILL here (the Slurm part tested TERM): no chance to save, as with the OOM killer
+kill -KILL "$pid"
+say "parallel: sent KILL to bbsim (pid $pid) training $LONG_RUN at $(ckpts "$out/runs/$LONG_RUN") checkpoints"
 rc=0; wait "$bg" || rc=$?; bg=""
 say "parallel, first pass: exit $rc: $(tail -1 "$tmp/parallel1.log")"
 [ $rc -ne 0 ] || fail "parallel.sh succeeded although a job was killed"
@@ -278,7 +290,7 @@ say "parallel, second pass (--resume-failed): exit $rc; jobs run again: ${rerun:
 [ "$rerun" = "$LONG_RUN" ] || fail "the second pass ran more or less than $LONG_RUN"
 grep -E "train $LONG_RUN \(resuming\)|train $LONG_RUN done" "$tmp/parallel2.log" | sed 's/^/    /'
 compare "$out"
-resumed_check "$out/runs/$LONG_RUN" "$step0"
+resumed_check "$out/runs/$LONG_RUN" "$step0" KILL
 say "make repro-parallel: $([ $bad = 0 ] && echo ok || echo FAILED)"
 
 say "$([ $bad = 0 ] && echo PASS || echo FAIL) in $((SECONDS - t_start)) s"
