@@ -535,7 +535,10 @@ int train_run(TrainConfig *c, BbError *err) {
     if ((rc = run_dir_prepare(c, &meta, step, mpath, &metrics, err))) goto out_model;
     if (step == 0) {
         if ((rc = checkpoint_save(c, &model, &opt, 0, path, sizeof path, err))) {
-            rc = write_failed(err, rc, c, -1);
+            /* without its full state the step-0 file is no run to resume: leave the
+             * directory not started (run_started), so the same command runs again */
+            if (!c->resume[0]) unlink(path);
+            rc = write_failed(err, rc, c, c->resume[0] ? 0 : -1);
             fclose(metrics);
             goto out_model;
         }
