@@ -19,7 +19,7 @@ typedef struct Run {
 #define RUN_INPUTS_DIR "inputs"
 #define RUN_LOCK_FILE ".lock"
 typedef struct {
-    int have_id; /* 0: a run made before 0.3 */
+    int have_id; /* 0: a run made before checkpoint format 3 */
     uint64_t id;
     int recorded[4]; /* CKPT_NINPUTS, in the order of ckpt_input_names */
     uint64_t input_hash[4];
@@ -59,9 +59,9 @@ int run_eval_overridden(const Run *r);
 /* Steps of every checkpoint in dir, ascending (malloc'd). Refused (BB_EINPUT, naming the
  * file): a file in ckpt/ other than step_NNNNNNNNN.bbck, resume.bbck and *.tmp (a write
  * under way); a checkpoint whose header holds another step than its name or another run
- * identity than the run's (config.txt's run-id; for runs before 0.3 the earliest
- * checkpoint's). A checkpoint whose header does not read is listed (loading it says
- * what is wrong). */
+ * identity than the run's (config.txt's run-id; for runs before checkpoint format 3,
+ * the earliest checkpoint's). A checkpoint whose header does not read is listed
+ * (loading it says what is wrong). */
 int run_checkpoints(const char *dir, long **steps, int *n, BbError *err);
 
 #endif

@@ -23,7 +23,7 @@ int run_meta_read(const char *dir, RunMeta *m, BbError *err) {
     char path[BB_STRLEN + 16], line[BB_STRLEN + 256];
     snprintf(path, sizeof path, "%s/config.txt", dir);
     FILE *f = fopen(path, "r");
-    if (!f) return BB_OK; /* a run of bbsim before 0.3, or a bare ckpt/: no record */
+    if (!f) return BB_OK; /* a run of bbsim before checkpoint format 3, or a bare ckpt/: no record */
     while (fgets(line, sizeof line, f)) {
         unsigned long long h;
         char name[32];
@@ -119,7 +119,7 @@ int run_inputs_paths(const char *dir, const RunMeta *m, char paths[][BB_STRLEN],
 int run_lock(const char *dir, int *fd, BbError *err) {
     char path[BB_STRLEN + 16];
     snprintf(path, sizeof path, "%s/" RUN_LOCK_FILE, dir);
-    *fd = open(path, O_RDWR | O_CREAT, 0666);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (*fd < 0) return bb_fail(err, BB_EIO, "cannot open %s: %s", path, strerror(errno));
     if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         int saved = errno;
@@ -147,7 +147,7 @@ void run_unlock(int fd) {
 /* ------------------------------------------------------------ checkpoints */
 
 /* The identity every checkpoint of dir must carry: config.txt's run-id, or (runs before
- * 0.3) that of the earliest step file whose header reads. *have = 0: none known. */
+ * checkpoint format 3) that of the earliest step file whose header reads. *have = 0: none known. */
 static int run_reference(const char *dir, const RunMeta *m, const long *steps, int n, uint64_t *ref, int *have) {
     *have = 0;
     if (m->have_id) {
@@ -258,7 +258,7 @@ int run_ckpt_load(const char *dir, const char *path, long name_step, TrainConfig
     long *steps = NULL;
     int n = 0, have = 0;
     uint64_t ref = 0;
-    if (!m.have_id) { /* runs before 0.3: the earliest checkpoint is the reference */
+    if (!m.have_id) { /* runs before checkpoint format 3: the earliest checkpoint is the reference */
         BbError ignore;
         if (run_checkpoints(dir, &steps, &n, &ignore) != BB_OK) n = 0;
     }

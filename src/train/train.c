@@ -511,9 +511,9 @@ int train_run(TrainConfig *c, BbError *err) {
     if (!c->resume[0] && c->chunks == 0) c->chunks = trainer_chunks_auto(c->batch, c->task.seq); /* recorded */
     if (c->resume[0]) { /* the run's directory exists: lock it before reading its state */
         struct stat st;
-        if (stat(c->resume, &st) != 0 || !S_ISDIR(st.st_mode))
-            rc = bb_fail(err, BB_EINPUT, "%s: not a run directory (%s)", c->resume, strerror(errno ? errno : ENOTDIR));
-        else rc = run_lock(c->resume, &lock, err);
+        const int bad = stat(c->resume, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+        rc = bad ? bb_fail(err, BB_EINPUT, "%s: not a run directory (%s)", c->resume, strerror(bad))
+                 : run_lock(c->resume, &lock, err);
         if (!rc) rc = state_resume(c, &meta, &task, &model, &opt, &step, err);
     } else {
         rc = state_fresh(c, &task, &model, &opt, err);
