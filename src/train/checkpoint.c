@@ -187,7 +187,6 @@ int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *c
     HashFile hf = {f, 0xcbf29ce484222325ULL};
     uint32_t version, okind, has_optim = 1; /* version 1 always holds it */
     uint64_t ustep, n, t;
-    char *text = NULL;
     int rc = BB_EINPUT, have_task = 0, have_model = 0;
     if ((rc = read_header(&hf, path, cfg, &version, err))) goto fail;
     if (hget(&hf, &ustep, sizeof ustep) || hget(&hf, &n, sizeof n) || hget(&hf, &okind, sizeof okind) ||
@@ -260,13 +259,11 @@ int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *c
     if (o) *o = tmp;
     else optim_free(&tmp);
     *step = (long)ustep;
-    free(text);
     fclose(f);
     return BB_OK;
 fail:
     if (have_model) model_free(m);
     if (have_task) task_free(task);
-    free(text);
     fclose(f);
     return rc;
 }
