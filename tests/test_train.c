@@ -279,17 +279,18 @@ static size_t put(unsigned char *out, size_t k, const void *p, size_t n) {
     return k + n;
 }
 
-/* Rewrite a full checkpoint of format version 2 the way bbsim wrote it before version 2
- * (docs/format.md#checkpoint-files): version 1, no optimizer-state field after the
- * optimizer kind, and no ckpt-optim line in the header (the option did not exist). */
+/* Rewrite a full checkpoint of format version 3 the way bbsim wrote it before version 2
+ * (docs/format.md#checkpoint-files): version 1, no run identity after the header, no
+ * optimizer-state field after the optimizer kind, and no ckpt-optim line in the header
+ * (the option did not exist). */
 static void convert_to_v1(const char *path) {
     size_t n;
     unsigned char *in = read_all(path, &n), *out = malloc(n);
     uint32_t version, hlen, has_optim;
     memcpy(&version, in + 8, 4);
     memcpy(&hlen, in + 12, 4);
-    assert_int_equal(version, 2);
-    const unsigned char *head = in + 16, *rest = head + hlen; /* step, nparams, kind, flag, ... */
+    assert_int_equal(version, 3);
+    const unsigned char *head = in + 16, *rest = head + hlen + 8; /* identity; step, nparams, kind, flag, ... */
     memcpy(&has_optim, rest + 20, 4);
     assert_int_equal(has_optim, 1);
     char *text = malloc(hlen + 1);
@@ -379,6 +380,9 @@ static void test_ckpt_optim_all_and_v1(void **state) {
         assert_int_equal(ckpt_load(path, &step, NULL, &err), 0);
     }
     free(steps);
+    /* (runs of then had no run-id in config.txt: their earliest checkpoint is the reference) */
+    snprintf(cmd, sizeof cmd, "sed -i '/^# run-id /d' %s/config.txt", dir);
+    assert_int_equal(system(cmd), 0);
     /* ... and resumed: the new checkpoints in the default layout, equal to run l's */
     assert_int_equal(run_bbsim(&out, "train --resume %s/v --steps 60 --quiet", d), 0);
     free(out);

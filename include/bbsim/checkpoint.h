@@ -18,6 +18,27 @@ typedef enum { CKPT_WEIGHTS, CKPT_FULL } CkptContents;
 int ckpt_path(char *buf, size_t len, const char *dir, long step);
 /* DIR/ckpt/resume.bbck; -1 if it does not fit. */
 int ckpt_resume_path(char *buf, size_t len, const char *dir);
+/* The table files a task reads (--corpus, --transitions, --marginal, --labels), in this
+ * order: a run records a copy of each in DIR/inputs/NAME.txt (docs/format.md#inputs). */
+enum { CKPT_NINPUTS = 4 };
+extern const char *const ckpt_input_names[]; /* "corpus","transitions","marginal","labels",NULL */
+/* The path field of input i in tc ("" = not used). */
+char *ckpt_input_path(TaskConfig *tc, int i);
+/* 64-bit FNV-1a, continued from *h (start: 0xcbf29ce484222325). Detects accidental
+ * changes, not deliberate ones. */
+void ckpt_fnv1a(uint64_t *h, const void *data, size_t n);
+/* The run identity (docs/format.md#run-identity): FNV-1a of the configuration without
+ * what --resume may change (steps, eval-every) and the runtime fields, and of the hashes
+ * of the recorded input tables (input_hash[CKPT_NINPUTS], or NULL for runs without). */
+uint64_t ckpt_identity(const TrainConfig *c, const uint64_t *input_hash);
+/* What a checkpoint's header says, read without its parameters or checksum. */
+typedef struct {
+    unsigned version;
+    long step;
+    uint64_t id; /* stored from version 3, ckpt_identity(header, NULL) before */
+    int has_optim;
+} CkptInfo;
+int ckpt_peek(const char *path, CkptInfo *info, BbError *err);
 /* o gives the optimizer kind and update count always, its moments with CKPT_FULL. */
 int ckpt_write(const char *path, const TrainConfig *cfg, const Model *m, const Optim *o, long step,
                CkptContents what, BbError *err);
@@ -26,5 +47,10 @@ int ckpt_write(const char *path, const TrainConfig *cfg, const Model *m, const O
  * file and resume.bbck). Reads format versions 1 (always full) and 2. On failure
  * nothing is left allocated. */
 int ckpt_read(const char *path, TrainConfig *cfg, Task *task, Model *m, Optim *o, long *step, BbError *err);
+/* ckpt_read building the task from inputs[i] (non-NULL entries of CKPT_NINPUTS) instead of
+ * the table paths of the header; cfg keeps the header's paths. cfg->run_id gets the
+ * identity. */
+int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *cfg, Task *task, Model *m, Optim *o,
+                     long *step, BbError *err);
 
 #endif

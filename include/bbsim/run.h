@@ -14,6 +14,35 @@ typedef struct Run {
     char path[BB_STRLEN]; /* checkpoint file */
 } Run;
 
+/* What config.txt records besides the configuration (docs/format.md#run-identity): the
+ * run identity and, for each input table, the hash of its copy in DIR/inputs/. */
+#define RUN_INPUTS_DIR "inputs"
+#define RUN_LOCK_FILE ".lock"
+typedef struct {
+    int have_id; /* 0: a run made before checkpoint format 3 */
+    uint64_t id;
+    int recorded[4]; /* CKPT_NINPUTS, in the order of ckpt_input_names */
+    uint64_t input_hash[4];
+} RunMeta;
+/* The "# run-id" and "# input" lines of DIR/config.txt (none: all zero). */
+int run_meta_read(const char *dir, RunMeta *m, BbError *err);
+void run_meta_write(FILE *f, const RunMeta *m);
+/* Copy each table tc reads into dir/inputs/NAME.txt and record its FNV-1a hash in m. */
+int run_inputs_record(const char *dir, const TaskConfig *tc, RunMeta *m, BbError *err);
+/* inputs[i] = dir/inputs/NAME.txt (in paths[i]) for each recorded table, NULL for the
+ * others; BB_EINPUT, naming the copy, when its bytes no longer hash as recorded. */
+int run_inputs_paths(const char *dir, const RunMeta *m, char paths[][BB_STRLEN], const char **inputs,
+                     BbError *err);
+/* Take dir/.lock (flock, non-blocking) for the lifetime of a trainer: BB_EINPUT "dir is
+ * in use by another bbsim train (pid N)" when another process holds it. */
+int run_lock(const char *dir, int *fd, BbError *err);
+void run_unlock(int fd);
+/* ckpt_read of path (a checkpoint of dir) with the run's recorded inputs, refused (BB_EINPUT,
+ * naming the file) when its identity is not the run's or its step is not name_step (-1:
+ * not checked). On failure nothing is left allocated. */
+int run_ckpt_load(const char *dir, const char *path, long name_step, TrainConfig *cfg, Task *task, Model *model,
+                  Optim *opt, long *step, BbError *err);
+
 /* step = -1: the last checkpoint. */
 int run_load(Run *r, const char *dir, long step, BbError *err);
 /* The value of a --ckpt flag: a step (>= 0), or "last" (-1). BB_EINPUT otherwise, the
@@ -27,7 +56,12 @@ void run_free(Run *r);
 int run_eval_task(Run *r, int bos, int packing, BbError *err);
 /* 1 when r->task differs from the task the run trained on (run_eval_task). */
 int run_eval_overridden(const Run *r);
-/* Steps of every checkpoint in dir, ascending (malloc'd). */
+/* Steps of every checkpoint in dir, ascending (malloc'd). Refused (BB_EINPUT, naming the
+ * file): a file in ckpt/ other than step_NNNNNNNNN.bbck, resume.bbck and *.tmp (a write
+ * under way); a checkpoint whose header holds another step than its name or another run
+ * identity than the run's (config.txt's run-id; for runs before checkpoint format 3,
+ * the earliest checkpoint's). A checkpoint whose header does not read is listed
+ * (loading it says what is wrong). */
 int run_checkpoints(const char *dir, long **steps, int *n, BbError *err);
 
 #endif

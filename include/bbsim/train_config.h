@@ -25,6 +25,7 @@ typedef struct TrainConfig {
     long eval_every;         /* evaluation-batch risks every this many steps (0 = off) */
     char resume[BB_STRLEN];  /* run directory to resume from ("" = fresh) */
     int quiet;
+    uint64_t run_id;         /* the run identity (ckpt_identity), 0 = not known yet; not a flag */
 } TrainConfig;
 
 /* --ckpt-optim: last (default) = step files hold the weights only and ckpt/resume.bbck the

@@ -9,15 +9,24 @@
 #include <string.h>
 
 static const char MAGIC[8] = {'B', 'B', 'S', 'I', 'M', 'C', 'K', '\0'};
-/* 1: always the optimizer state; 2: a u32 after the optimizer kind says whether it is there */
-enum { FORMAT_VERSION = 2, FORMAT_OLDEST = 1 };
+/* 1: always the optimizer state; 2: a u32 after the optimizer kind says whether it is there;
+ * 3: a u64 run identity after the configuration header (docs/format.md#run-identity) */
+enum { FORMAT_VERSION = 3, FORMAT_OLDEST = 1 };
+
+const char *const ckpt_input_names[] = {"corpus", "transitions", "marginal", "labels", NULL};
+
+char *ckpt_input_path(TaskConfig *tc, int i) {
+    char *p[CKPT_NINPUTS] = {tc->corpus, tc->transitions, tc->marginal, tc->labels};
+    BB_CHECK(i >= 0 && i < CKPT_NINPUTS);
+    return p[i];
+}
 
 typedef struct {
     FILE *f;
     uint64_t hash;
 } HashFile;
 
-static void fnv1a(uint64_t *h, const void *data, size_t n) {
+void ckpt_fnv1a(uint64_t *h, const void *data, size_t n) {
     const unsigned char *p = data;
     uint64_t x = *h;
     for (size_t i = 0; i < n; i++) {
@@ -28,14 +37,14 @@ static void fnv1a(uint64_t *h, const void *data, size_t n) {
 }
 
 static void hput(HashFile *hf, const void *data, size_t n) {
-    fnv1a(&hf->hash, data, n);
+    ckpt_fnv1a(&hf->hash, data, n);
     fwrite(data, 1, n, hf->f);
 }
 
 /* 0 ok; -1 short read (truncated) */
 static int hget(HashFile *hf, void *data, size_t n) {
     if (fread(data, 1, n, hf->f) != n) return -1;
-    fnv1a(&hf->hash, data, n);
+    ckpt_fnv1a(&hf->hash, data, n);
     return 0;
 }
 
@@ -45,6 +54,27 @@ int ckpt_path(char *buf, size_t len, const char *dir, long step) {
 
 int ckpt_resume_path(char *buf, size_t len, const char *dir) {
     return snprintf(buf, len, "%s/ckpt/" CKPT_RESUME_FILE, dir) >= (int)len ? -1 : 0;
+}
+
+uint64_t ckpt_identity(const TrainConfig *c, const uint64_t *input_hash) {
+    /* what --resume may change (steps, eval-every) is left out; chunks 0 is what runs made
+     * before 0.2 recorded, and resume reads it as the rule of then (train.c) */
+    TrainConfig k = *c;
+    k.steps = 0;
+    k.eval_every = 0;
+    if (k.chunks == 0) k.chunks = k.batch < 8 ? k.batch : 8;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    train_config_write(mem, &k, 0);
+    for (int i = 0; input_hash && i < CKPT_NINPUTS; i++)
+        if (ckpt_input_path(&k.task, i)[0]) fprintf(mem, "input %s %016llx\n", ckpt_input_names[i],
+                                                    (unsigned long long)input_hash[i]);
+    fclose(mem);
+    uint64_t h = 0xcbf29ce484222325ULL;
+    ckpt_fnv1a(&h, text, len);
+    free(text);
+    return h;
 }
 
 int ckpt_write(const char *path, const TrainConfig *cfg, const Model *m, const Optim *o, long step,
@@ -68,6 +98,8 @@ int ckpt_write(const char *path, const TrainConfig *cfg, const Model *m, const O
     hput(&hf, &version, sizeof version);
     hput(&hf, &hlen, sizeof hlen);
     hput(&hf, text, textlen);
+    uint64_t id = cfg->run_id ? cfg->run_id : ckpt_identity(cfg, NULL);
+    hput(&hf, &id, sizeof id);
     hput(&hf, &ustep, sizeof ustep);
     hput(&hf, &n, sizeof n);
     hput(&hf, &okind, sizeof okind);
@@ -81,47 +113,82 @@ int ckpt_write(const char *path, const TrainConfig *cfg, const Model *m, const O
     uint64_t sum = hf.hash;
     fwrite(&sum, sizeof sum, 1, af.f);
     free(text);
-    return afile_commit(&af, err);
+    return afile_commit(&af, err); /* reports a failed write (EFBIG, ENOSPC) naming path, removes the .tmp */
 }
 
 static int truncated(BbError *err, const char *path, const char *what) {
     return bb_fail(err, BB_EINPUT, "%s: truncated checkpoint (file ends inside %s)", path, what);
 }
 
-int ckpt_read(const char *path, TrainConfig *cfg, Task *task, Model *m, Optim *o, long *step,
-              BbError *err) {
+/* The header up to the step: magic, version, configuration, identity (stored from version
+ * 3, computed from the configuration before). */
+static int read_header(HashFile *hf, const char *path, TrainConfig *cfg, uint32_t *version, BbError *err) {
+    char magic[8];
+    uint32_t hlen;
+    if (hget(hf, magic, sizeof magic) || memcmp(magic, MAGIC, sizeof MAGIC))
+        return bb_fail(err, BB_EINPUT, "%s: not a bbsim checkpoint (bad magic)", path);
+    if (hget(hf, version, sizeof *version)) return truncated(err, path, "the version");
+    if (*version < FORMAT_OLDEST || *version > FORMAT_VERSION)
+        return bb_fail(err, BB_EINPUT, "%s: checkpoint format version %u, this bbsim reads versions %d to %d", path,
+                       *version, FORMAT_OLDEST, FORMAT_VERSION);
+    if (hget(hf, &hlen, sizeof hlen)) return truncated(err, path, "the header length");
+    if (hlen > (1u << 20)) return bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (header of %u bytes)", path, hlen);
+    char *text = bb_malloc(hlen + 1);
+    if (hget(hf, text, hlen)) {
+        free(text);
+        return truncated(err, path, "the configuration header");
+    }
+    text[hlen] = '\0';
+    train_config_default(cfg);
+    FILE *mem = fmemopen(text, hlen, "r");
+    char where[BB_STRLEN + 32];
+    snprintf(where, sizeof where, "%s (configuration header)", path);
+    int rc = mem ? train_config_read(mem, cfg, where, err) : bb_fail(err, BB_EINPUT, "%s: empty header", path);
+    if (mem) fclose(mem);
+    free(text);
+    if (rc) return rc;
+    if (*version >= 3) {
+        if (hget(hf, &cfg->run_id, sizeof cfg->run_id)) return truncated(err, path, "the run identity");
+    } else {
+        cfg->run_id = ckpt_identity(cfg, NULL);
+    }
+    return BB_OK;
+}
+
+int ckpt_peek(const char *path, CkptInfo *info, BbError *err) {
+    memset(info, 0, sizeof *info);
     FILE *f = fopen(path, "rb");
     if (!f) return bb_fail(err, BB_EINPUT, "cannot open checkpoint %s: %s", path, strerror(errno));
     HashFile hf = {f, 0xcbf29ce484222325ULL};
-    char magic[8];
-    uint32_t version, hlen, okind, has_optim = 1; /* version 1 always holds it */
+    TrainConfig cfg;
+    uint32_t version, okind, has_optim = 1;
+    uint64_t ustep, n;
+    int rc = read_header(&hf, path, &cfg, &version, err);
+    if (!rc && (hget(&hf, &ustep, sizeof ustep) || hget(&hf, &n, sizeof n) || hget(&hf, &okind, sizeof okind) ||
+                (version >= 2 && hget(&hf, &has_optim, sizeof has_optim))))
+        rc = truncated(err, path, "the step and sizes");
+    fclose(f);
+    if (rc) return rc;
+    info->version = version;
+    info->id = cfg.run_id;
+    info->step = (long)ustep;
+    info->has_optim = has_optim == 1;
+    return BB_OK;
+}
+
+int ckpt_read(const char *path, TrainConfig *cfg, Task *task, Model *m, Optim *o, long *step, BbError *err) {
+    return ckpt_read_inputs(path, NULL, cfg, task, m, o, step, err);
+}
+
+int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *cfg, Task *task, Model *m, Optim *o,
+                     long *step, BbError *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return bb_fail(err, BB_EINPUT, "cannot open checkpoint %s: %s", path, strerror(errno));
+    HashFile hf = {f, 0xcbf29ce484222325ULL};
+    uint32_t version, okind, has_optim = 1; /* version 1 always holds it */
     uint64_t ustep, n, t;
-    char *text = NULL;
     int rc = BB_EINPUT, have_task = 0, have_model = 0;
-    if (hget(&hf, magic, sizeof magic) || memcmp(magic, MAGIC, sizeof MAGIC)) {
-        rc = bb_fail(err, BB_EINPUT, "%s: not a bbsim checkpoint (bad magic)", path);
-        goto fail;
-    }
-    if (hget(&hf, &version, sizeof version)) { rc = truncated(err, path, "the version"); goto fail; }
-    if (version < FORMAT_OLDEST || version > FORMAT_VERSION) {
-        rc = bb_fail(err, BB_EINPUT, "%s: checkpoint format version %u, this bbsim reads versions %d to %d", path,
-                     version, FORMAT_OLDEST, FORMAT_VERSION);
-        goto fail;
-    }
-    if (hget(&hf, &hlen, sizeof hlen)) { rc = truncated(err, path, "the header length"); goto fail; }
-    if (hlen > (1u << 20)) { rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (header of %u bytes)", path, hlen); goto fail; }
-    text = bb_malloc(hlen + 1);
-    if (hget(&hf, text, hlen)) { rc = truncated(err, path, "the configuration header"); goto fail; }
-    text[hlen] = '\0';
-    {
-        train_config_default(cfg);
-        FILE *mem = fmemopen(text, hlen, "r");
-        char where[BB_STRLEN + 32];
-        snprintf(where, sizeof where, "%s (configuration header)", path);
-        rc = train_config_read(mem, cfg, where, err);
-        fclose(mem);
-        if (rc) goto fail;
-    }
+    if ((rc = read_header(&hf, path, cfg, &version, err))) goto fail;
     if (hget(&hf, &ustep, sizeof ustep) || hget(&hf, &n, sizeof n) || hget(&hf, &okind, sizeof okind) ||
         (version >= 2 && hget(&hf, &has_optim, sizeof has_optim)) || hget(&hf, &t, sizeof t)) {
         rc = truncated(err, path, "the step and sizes");
@@ -131,7 +198,12 @@ int ckpt_read(const char *path, TrainConfig *cfg, Task *task, Model *m, Optim *o
         rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (optimizer-state flag %u)", path, has_optim);
         goto fail;
     }
-    if ((rc = task_build(task, &cfg->task, err))) goto fail;
+    {
+        TaskConfig tc = cfg->task; /* the run's recorded copies of its tables, when given */
+        for (int i = 0; inputs && i < CKPT_NINPUTS; i++)
+            if (inputs[i]) snprintf(ckpt_input_path(&tc, i), BB_STRLEN, "%s", inputs[i]);
+        if ((rc = task_build(task, &tc, err))) goto fail;
+    }
     have_task = 1;
     ModelConfig mc = cfg->model;
     train_model_config_from_task(&mc, task);
@@ -187,13 +259,11 @@ int ckpt_read(const char *path, TrainConfig *cfg, Task *task, Model *m, Optim *o
     if (o) *o = tmp;
     else optim_free(&tmp);
     *step = (long)ustep;
-    free(text);
     fclose(f);
     return BB_OK;
 fail:
     if (have_model) model_free(m);
     if (have_task) task_free(task);
-    free(text);
     fclose(f);
     return rc;
 }

@@ -4,12 +4,14 @@
  * depend on the seed and the configuration, never on the thread count. */
 #include "bbsim/train.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "bbsim/blas.h"
 #include "bbsim/checkpoint.h"
@@ -225,7 +227,9 @@ static int metrics_truncate(const char *path, long upto, BbError *err) {
     return afile_commit(&af, err);
 }
 
-static int write_config_file(const TrainConfig *c, BbError *err) {
+/* config.txt: provenance, every setting, then the run identity and the hashes of the
+ * recorded inputs as "#" lines (so --config still reads the file). */
+static int write_config_file(const TrainConfig *c, const RunMeta *meta, BbError *err) {
     char path[BB_STRLEN + 16];
     snprintf(path, sizeof path, "%s/config.txt", c->out);
     AtomicFile af;
@@ -234,6 +238,7 @@ static int write_config_file(const TrainConfig *c, BbError *err) {
     bb_write_provenance(af.f);
     blas_describe(af.f, "# ");
     train_config_write(af.f, c, 1);
+    run_meta_write(af.f, meta);
     return afile_commit(&af, err);
 }
 
@@ -254,24 +259,64 @@ static int checkpoint_save(const TrainConfig *c, const Model *model, const Optim
     return ckpt_write(full, c, model, opt, step, CKPT_FULL, err);
 }
 
-/* The state of a run: rebuilt from ckpt/resume.bbck of c->resume or, when there is none
- * (--ckpt-optim all, or checkpoints of format version 1, which all hold the optimizer
- * state), from its last step file; only steps, eval_every, threads and quiet come from
- * the command line (steps / eval_every < 0: not given, keep the run's own). Or fresh
- * from the configuration. */
-static int state_resume(TrainConfig *c, Task *task, Model *model, Optim *opt, long *step, BbError *err) {
+/* The state of a run: rebuilt from the last checkpoint of c->resume that verifies (its
+ * checksum reads, it carries the run's identity and holds the optimizer state):
+ * ckpt/resume.bbck, else the step files from the last down (--ckpt-optim all, or
+ * checkpoints of format version 1, which all hold the optimizer state). A damaged one is
+ * skipped, saying so; a foreign or renamed one is refused (run_checkpoints). The tables
+ * are the run's recorded copies (DIR/inputs/). Only steps, eval_every, threads and quiet
+ * come from the command line (steps / eval_every < 0: not given, keep the run's own). */
+static int state_resume(TrainConfig *c, RunMeta *meta, Task *task, Model *model, Optim *opt, long *step,
+                        BbError *err) {
     char path[BB_STRLEN + 64];
-    int rc;
-    ckpt_resume_path(path, sizeof path, c->resume);
-    if (access(path, F_OK) != 0) {
-        long *steps;
-        int n;
-        if ((rc = run_checkpoints(c->resume, &steps, &n, err))) return rc;
-        ckpt_path(path, sizeof path, c->resume, steps[n - 1]);
-        free(steps);
+    long *steps;
+    int n, rc;
+    if ((rc = run_checkpoints(c->resume, &steps, &n, err))) {
+        if (!strstr(err->msg, "no checkpoints in")) return rc;
+        char inner[sizeof err->msg];
+        snprintf(inner, sizeof inner, "%s", err->msg);
+        return bb_fail(err, rc, "%s: the run never saved a checkpoint; start it again with --out %s", inner,
+                       c->resume);
     }
+    if ((rc = run_meta_read(c->resume, meta, err))) { free(steps); return rc; }
+    /* candidates, latest first: resume.bbck, then each step file that holds the optimizer
+     * state (or whose header does not read: loading it says why) */
+    int ncand = 0;
+    long *cand = bb_malloc(sizeof(long) * (size_t)(n + 1)); /* -1 = resume.bbck */
+    ckpt_resume_path(path, sizeof path, c->resume);
+    if (access(path, F_OK) == 0) cand[ncand++] = -1;
+    for (int i = n - 1; i >= 0; i--) {
+        CkptInfo info;
+        BbError ignore;
+        ckpt_path(path, sizeof path, c->resume, steps[i]);
+        if (ckpt_peek(path, &info, &ignore) != BB_OK || info.has_optim) cand[ncand++] = steps[i];
+    }
+    if (ncand == 0) cand[ncand++] = steps[n - 1]; /* weights only: refused, saying where the state would be */
+    free(steps);
     TrainConfig saved;
-    if ((rc = ckpt_read(path, &saved, task, model, opt, step, err))) return rc;
+    BbError first;
+    rc = BB_EINPUT;
+    for (int k = 0; k < ncand; k++) {
+        if (cand[k] < 0) ckpt_resume_path(path, sizeof path, c->resume);
+        else ckpt_path(path, sizeof path, c->resume, cand[k]);
+        BbError e;
+        rc = run_ckpt_load(c->resume, path, cand[k], &saved, task, model, opt, step, &e);
+        if (rc == BB_OK) break;
+        if (k == 0) first = e;
+        /* damage falls back to an earlier checkpoint; anything else (foreign, changed
+         * inputs, weights only) stops */
+        if (!strstr(e.msg, "truncated checkpoint") && !strstr(e.msg, "corrupt checkpoint") &&
+            !strstr(e.msg, "not a bbsim checkpoint") && !strstr(e.msg, "format version")) {
+            if (k > 0) first = e;
+            break;
+        }
+        if (k + 1 < ncand) fprintf(stderr, "bbsim train: skipping %s: %s\n", path, e.msg);
+    }
+    free(cand);
+    if (rc) {
+        *err = first;
+        return rc;
+    }
     if (saved.chunks == 0) saved.chunks = saved.batch < 8 ? saved.batch : 8; /* the rule of runs made before 0.2 */
     if (c->steps >= 0) saved.steps = c->steps;
     saved.threads = c->threads;
@@ -280,6 +325,8 @@ static int state_resume(TrainConfig *c, Task *task, Model *model, Optim *opt, lo
     snprintf(saved.out, sizeof saved.out, "%s", c->resume);
     snprintf(saved.resume, sizeof saved.resume, "%s", c->resume);
     *c = saved;
+    meta->have_id = 1;
+    meta->id = c->run_id;
     if (*step > c->steps) {
         optim_free(opt);
         model_free(model);
@@ -303,24 +350,50 @@ static int state_fresh(const TrainConfig *c, Task *task, Model *model, Optim *op
     return BB_OK;
 }
 
-/* The run directory: refuse to train over another run, write config.txt, remove a stale
- * ckpt/resume.bbck (fresh runs), cut metrics.tsv back to the resumed step, open it for
- * appending (header when new). */
-static int run_dir_prepare(const TrainConfig *c, long step, const char *mpath, FILE **metrics, BbError *err) {
+/* 1 when dir/ckpt holds a step file (a run started there; resume.bbck is always written
+ * after one). A directory with config.txt and metrics.tsv but no checkpoint is a run whose
+ * first checkpoint could not be written: not started, a fresh run may take it over. */
+static int run_started(const char *dir) {
+    char path[BB_STRLEN + 64];
+    snprintf(path, sizeof path, "%s/ckpt", dir);
+    DIR *d = opendir(path);
+    if (!d) return 0;
+    struct dirent *e;
+    int found = 0;
+    while (!found && (e = readdir(d))) found = !strncmp(e->d_name, "step_", 5) && strstr(e->d_name, ".bbck") &&
+                                               !strstr(e->d_name, ".tmp");
+    closedir(d);
+    return found;
+}
+
+/* The run directory (locked by the caller): refuse to train over another run, record the
+ * inputs (fresh runs), write config.txt, remove a stale ckpt/resume.bbck and metrics.tsv
+ * (fresh runs), cut metrics.tsv back to the resumed step, open it for appending (header
+ * when new). */
+static int run_dir_prepare(TrainConfig *c, RunMeta *meta, long step, const char *mpath, FILE **metrics,
+                           BbError *err) {
     char ckdir[BB_STRLEN + 16];
     snprintf(ckdir, sizeof ckdir, "%s/ckpt", c->out);
     int rc;
-    if (!c->resume[0] && access(mpath, F_OK) == 0)
+    if (!c->resume[0] && run_started(c->out))
         return bb_fail(err, BB_EINPUT,
-                       "%s already holds a run (metrics.tsv exists): continue it with --resume %s, or choose another --out",
+                       "%s already holds a run (ckpt/ holds checkpoints): continue it with --resume %s, or choose "
+                       "another --out",
                        c->out, c->out);
-    if ((rc = bb_mkdirs(ckdir, err)) || (rc = write_config_file(c, err))) return rc;
-    if (!c->resume[0]) { /* a full state left by another run must never be resumed */
+    if ((rc = bb_mkdirs(ckdir, err))) return rc;
+    if (!c->resume[0]) {
+        if ((rc = run_inputs_record(c->out, &c->task, meta, err))) return rc;
+        meta->have_id = 1;
+        meta->id = c->run_id = ckpt_identity(c, meta->input_hash);
+        /* a full state or metrics left by a run that never saved a checkpoint must go */
         char full[BB_STRLEN + 64];
         ckpt_resume_path(full, sizeof full, c->out);
         if (unlink(full) != 0 && errno != ENOENT)
             return bb_fail(err, BB_EIO, "cannot remove %s: %s", full, strerror(errno));
+        if (unlink(mpath) != 0 && errno != ENOENT)
+            return bb_fail(err, BB_EIO, "cannot remove %s: %s", mpath, strerror(errno));
     }
+    if ((rc = write_config_file(c, meta, err))) return rc;
     if (c->resume[0] && (rc = metrics_truncate(mpath, step, err))) return rc;
     const int exists = access(mpath, F_OK) == 0;
     if (!(*metrics = fopen(mpath, "a"))) return bb_fail(err, BB_EIO, "cannot open %s: %s", mpath, strerror(errno));
@@ -409,24 +482,63 @@ static void phases_print(const Phases *ph) {
             ph->steps, ph->total, ph->batch, ph->step, ph->optim, ph->eval, ph->ckpts, ph->ckpt, other);
 }
 
+/* After a failed write: where the run stands and how to go on. */
+static int write_failed(BbError *err, int rc, const TrainConfig *c, long last_ckpt) {
+    char inner[sizeof err->msg];
+    snprintf(inner, sizeof inner, "%s", err->msg);
+    if (last_ckpt < 0)
+        return bb_fail(err, rc, "%s. No checkpoint was saved: run the same command again (the run directory %s "
+                                "is taken over)", inner, c->out);
+    return bb_fail(err, rc, "%s. The last good checkpoint is step %ld; continue with: bbsim train --resume %s",
+                   inner, last_ckpt, c->out);
+}
+
 int train_run(TrainConfig *c, BbError *err) {
     Task task;
     Model model;
     Optim opt;
+    RunMeta meta = {0};
     long step = 0;
-    int rc;
+    int rc, lock = -1;
     if (c->threads > 0) omp_set_num_threads(c->threads);
     blas_set_threads(1);
+    /* a file size limit (ulimit -f) makes writes fail with EFBIG, reported, instead of
+     * killing the process halfway through a file */
+    struct sigaction ign = {0}, old_xfsz;
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGXFSZ, &ign, &old_xfsz);
     if (!c->resume[0] && c->chunks == 0) c->chunks = trainer_chunks_auto(c->batch, c->task.seq); /* recorded */
-    rc = c->resume[0] ? state_resume(c, &task, &model, &opt, &step, err) : state_fresh(c, &task, &model, &opt, err);
-    if (rc) return rc;
+    if (c->resume[0]) { /* the run's directory exists: lock it before reading its state */
+        struct stat st;
+        const int bad = stat(c->resume, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+        rc = bad ? bb_fail(err, BB_EINPUT, "%s: not a run directory (%s)", c->resume, strerror(bad))
+                 : run_lock(c->resume, &lock, err);
+        if (!rc) rc = state_resume(c, &meta, &task, &model, &opt, &step, err);
+    } else {
+        rc = state_fresh(c, &task, &model, &opt, err);
+        if (!rc && ((rc = bb_mkdirs(c->out, err)) || (rc = run_lock(c->out, &lock, err)))) {
+            optim_free(&opt);
+            model_free(&model);
+            task_free(&task);
+        }
+    }
+    if (rc) {
+        run_unlock(lock);
+        sigaction(SIGXFSZ, &old_xfsz, NULL);
+        return rc;
+    }
     char ckdir[BB_STRLEN + 16], mpath[BB_STRLEN + 16], path[BB_STRLEN + 64];
     snprintf(ckdir, sizeof ckdir, "%s/ckpt", c->out);
     snprintf(mpath, sizeof mpath, "%s/metrics.tsv", c->out);
     FILE *metrics = NULL;
-    if ((rc = run_dir_prepare(c, step, mpath, &metrics, err))) goto out_model;
+    if ((rc = run_dir_prepare(c, &meta, step, mpath, &metrics, err))) goto out_model;
     if (step == 0) {
         if ((rc = checkpoint_save(c, &model, &opt, 0, path, sizeof path, err))) {
+            /* without its full state the step-0 file is no run to resume: leave the
+             * directory not started (run_started), so the same command runs again */
+            if (!c->resume[0]) unlink(path);
+            rc = write_failed(err, rc, c, c->resume[0] ? 0 : -1);
             fclose(metrics);
             goto out_model;
         }
@@ -470,11 +582,15 @@ int train_run(TrainConfig *c, BbError *err) {
         int interrupted = g_interrupted;
         if (ckpt_scheduled(c, step) || step == c->steps || interrupted) {
             if (fflush(metrics) != 0 || ferror(metrics)) {
-                rc = bb_fail(err, BB_EIO, "cannot write %s: %s", mpath, strerror(errno));
+                bb_fail(err, BB_EIO, "cannot write %s: %s", mpath, strerror(errno));
+                rc = write_failed(err, BB_EIO, c, last_ckpt);
                 break;
             }
             double tc = bb_now();
-            if ((rc = checkpoint_save(c, &model, &opt, step, path, sizeof path, err))) break;
+            if ((rc = checkpoint_save(c, &model, &opt, step, path, sizeof path, err))) {
+                rc = write_failed(err, rc, c, last_ckpt);
+                break;
+            }
             ph.ckpt += bb_now() - tc;
             ph.ckpts++;
             last_ckpt = step;
@@ -498,5 +614,7 @@ out_model:
     optim_free(&opt);
     model_free(&model);
     task_free(&task);
+    run_unlock(lock);
+    sigaction(SIGXFSZ, &old_xfsz, NULL);
     return rc;
 }
