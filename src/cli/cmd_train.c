@@ -31,7 +31,7 @@ static int train_cli_opts(TrainConfig *c, TrainStart *s, Opt *o) {
     int k = train_opts(c, o);
     o[k++] = (Opt){"preset", OPT_CHOICE, &s->preset, 0, 0, train_preset_names,
                    "the defaults to start from (see presets above)"};
-    o[k++] = (Opt){"config", OPT_STR, s->config, 0, 0, NULL,
+    o[k++] = (Opt){"config", OPT_PATH, s->config, 0, 0, NULL,
                    "read the settings of a config.txt (a run's, or 'name value' lines); the flags win over it; "
                    "its out, resume, threads and quiet are not taken"};
     s->seed_each = (OptEach){take_seed, &s->seed, "N"};
@@ -208,19 +208,9 @@ int cmd_train(int argc, char **argv) {
             usage(stdout, o, n);
             return 0;
         }
-    if (cmd_train_config(argc, argv, &cfg, &err)) {
-        fprintf(stderr, "bbsim train: %s\n", err.msg);
-        return 2;
-    }
-    int rc = train_run(&cfg, &err);
-    if (rc == BB_EINTR) {
-        fprintf(stderr, "bbsim train: %s\n", err.msg);
-        return 130;
-    }
-    if (rc) {
-        fprintf(stderr, "bbsim train: %s\n", err.msg);
-        return rc == BB_EINPUT ? 2 : 1;
-    }
+    int rc = cmd_train_config(argc, argv, &cfg, &err);
+    if (!rc) rc = train_run(&cfg, &err); /* BB_EINTR: Ctrl-C or SIGTERM, checkpoint saved (exit 130) */
+    if (rc) return bb_report("train", rc, &err);
     if (!cfg.quiet) fprintf(stderr, "bbsim train: done, %ld steps; run directory %s\n", cfg.steps, cfg.out);
     return 0;
 }
