@@ -133,6 +133,21 @@ void bb_put_num(FILE *f, double x);
 /* n TSV fields, each "\t" + bb_format_num(x[i]) (integers print as integers). */
 void bb_put_fields(FILE *f, int n, const double *x);
 
+/* ---- input files (src/core/input.c; limits in docs/method.md#input-files) ---- */
+#define BB_MAX_TABLE_BYTES (64LL << 20)   /* --transitions, --marginal, --labels: a 1024 x 1024
+                                             table of 25-character numbers is 25 MiB */
+#define BB_MAX_CORPUS_BYTES (256LL << 20) /* --corpus: a byte-level bigram table is well
+                                             estimated long before this */
+#define BB_MAX_CONFIG_BYTES (1LL << 20)   /* --config: a config.txt has about 1 KB */
+#define BB_MAX_TSV_BYTES (1LL << 30)      /* TSV tables read back (bbsim claims) */
+/* Open path for reading if it is a regular file of at most max_bytes; BB_EINPUT otherwise
+ * ("corpus /dev/zero is a character device, not a regular file"). what names the file's
+ * role in messages ("corpus", "transitions file"). */
+int bb_open_input(FILE **f, const char *path, const char *what, long long max_bytes, BbError *err);
+/* BB_EINPUT "PATH:LINE: NUL byte" if line[0..len) holds a NUL byte (a text line read with
+ * getline: C string functions would stop there and skip the rest of the line). */
+int bb_check_text_line(const char *line, size_t len, const char *path, int lineno, BbError *err);
+
 /* ---- atomic output files: write to "<path>.tmp", rename on success ---- */
 typedef struct AtomicFile {
     FILE *f;

@@ -120,10 +120,11 @@ static int expand_ckpt(int argc, char **argv, char **out, char parts[][3][64], i
 /* --config FILE onto c. Where and how that run ran (out, resume, threads, quiet) is not
  * part of the experiment and is not taken. */
 static int read_config_file(const char *path, TrainConfig *c, BbError *err) {
-    FILE *f = fopen(path, "r");
-    if (!f) return bb_fail(err, BB_EINPUT, "--config %s: %s", path, strerror(errno));
+    FILE *f;
+    int rc = bb_open_input(&f, path, "--config file", BB_MAX_CONFIG_BYTES, err);
+    if (rc) return rc;
     const TrainConfig before = *c;
-    int rc = train_config_read(f, c, path, err);
+    rc = train_config_read(f, c, path, err);
     fclose(f);
     memcpy(c->out, before.out, sizeof c->out);
     memcpy(c->resume, before.resume, sizeof c->resume);

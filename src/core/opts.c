@@ -318,14 +318,30 @@ void opts_write(FILE *f, const Opt *opts, int nopts) {
     }
 }
 
+/* One line of at most cap - 1 bytes into line (the newline kept, as fgets), its length in
+ * *len (NUL bytes included, which fgets would hide). 0 at EOF, 1 for a line, -1 when it
+ * does not fit. */
+static int read_line(FILE *f, char *line, size_t cap, size_t *len) {
+    size_t n = 0;
+    int c = EOF;
+    while (n + 1 < cap && (c = getc(f)) != EOF) {
+        line[n++] = (char)c;
+        if (c == '\n') break;
+    }
+    line[n] = '\0';
+    *len = n;
+    if (n + 1 == cap && c != '\n' && (c = getc(f)) != EOF) return -1;
+    return n > 0;
+}
+
 int opts_read(const Opt *opts, int nopts, FILE *f, const char *where, BbError *err) {
     char line[BB_STRLEN + 256];
-    int lineno = 0;
-    while (fgets(line, sizeof line, f)) {
+    int lineno = 0, got;
+    size_t n;
+    while ((got = read_line(f, line, sizeof line, &n)) != 0) {
         lineno++;
-        size_t n = strlen(line);
-        if (n && line[n - 1] != '\n' && !feof(f))
-            return bb_fail(err, BB_EINPUT, "%s:%d: line too long", where, lineno);
+        if (got < 0) return bb_fail(err, BB_EINPUT, "%s:%d: line too long", where, lineno);
+        if (bb_check_text_line(line, n, where, lineno, err)) return BB_EINPUT;
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
         if (n == 0 || line[0] == '#') continue;
         if (strcmp(line, "end") == 0) return BB_OK;
