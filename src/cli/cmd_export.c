@@ -305,7 +305,13 @@ int cmd_export(int argc, char **argv) {
     Analysis an;
     analysis_collect(&an, &run.model, &run.task, &eb, NULL, &ac, ANALYSIS_RISKS, bb_threads());
     const double loss = an.risks.loss[DOM_ALL];
+    rc = analysis_check_risk(&an, run.path, run.step, &err);
     analysis_free(&an);
+    if (rc) {
+        analysis_batch_free(&eb);
+        run_free(&run);
+        return fail(rc, &err);
+    }
 
     TensorSet *ts = bb_calloc(1, sizeof *ts);
     model_tensors(ts, &run.model);
