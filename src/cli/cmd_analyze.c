@@ -124,10 +124,11 @@ static int analyze_one(const char *dir, long step, const AnalyzeOpts *o, const c
                          B - 1);
             goto out;
         }
+    if ((rc = bb_mkdirs(outdir, err))) goto out;
     analysis_batch(&eb, &run.task, B, set);
     const int threads = bb_threads();
     analysis_collect(&a, &run.model, &run.task, &eb, NULL, &o->ac, ANALYSIS_ALL, threads);
-    if ((rc = analysis_check_risk(&a, run.path, run.step, err)) || (rc = bb_mkdirs(outdir, err))) goto out;
+    if ((rc = analysis_check_risk(&a, run.path, run.step, err))) goto out;
     if (!o->no_heads) {
         removed = bb_calloc((size_t)a.L * a.H, sizeof *removed);
         analysis_head_removal(removed, &run.model, &run.task, &eb, &o->ac, threads);
@@ -187,6 +188,7 @@ static int analyze_all(const char *dir, const AnalyzeOpts *o, const char *outdir
         rc = bb_fail(err, BB_EINPUT, "--sink-key %d: the run's sequences have %d positions", o->ac.sink_key, T);
         goto out;
     }
+    if ((rc = bb_mkdirs(outdir, err))) goto out;
     analysis_batch(&eb, &first.task, B, set);
     res = bb_calloc((size_t)n, sizeof *res);
     status = bb_calloc((size_t)n, sizeof *status);
@@ -224,7 +226,6 @@ static int analyze_all(const char *dir, const AnalyzeOpts *o, const char *outdir
             *err = errs[k];
             goto out;
         }
-    if ((rc = bb_mkdirs(outdir, err))) goto out;
     if ((rc = analysis_write_dynamics(outdir, &first, &eb, &o->ac, steps, res, n, err))) goto out;
     if (!o->quiet)
         printf("bbsim analyze: %s: %d checkpoints (steps %ld..%ld), %d sequences -> %s/dynamics.tsv\n", dir, n,

@@ -299,7 +299,8 @@ int cmd_intervene(int argc, char **argv) {
     else if (step >= 0) snprintf(outdir, sizeof outdir, "%s/intervene_step%ld", dir, step); /* as analyze */
     else snprintf(outdir, sizeof outdir, "%s/intervene", dir);
     if ((rc = run_eval_task(&run, a->eval_bos, a->eval_packing, &err)) || (rc = sets_build(a, &run, &err)) ||
-        (rc = token_set(a->tokens, run.task.V, &tokens, &err))) {
+        (rc = token_set(a->tokens, run.task.V, &tokens, &err)) ||
+        (rc = bb_mkdirs(outdir, &err))) {
         free(tokens);
         run_free(&run);
         free(a);
@@ -316,7 +317,6 @@ int cmd_intervene(int argc, char **argv) {
     char path[BB_STRLEN + 64];
     snprintf(path, sizeof path, "%s/interventions.tsv", outdir);
     rc = analysis_check_risk(&res[0], run.path, run.step, &err);
-    if (!rc) rc = bb_mkdirs(outdir, &err);
     if (!rc) rc = write_risks(path, a, &run, B, res, ndom, &err);
     snprintf(path, sizeof path, "%s/intervention_metrics.tsv", outdir);
     if (!rc) rc = write_metrics(path, a, &run, B, res, tokens != NULL, &err);
