@@ -67,6 +67,7 @@ int tsv_read(const char *path, Tsv *t, BbError *err) {
     if (nul) {
         int line = 1;
         for (const char *c = buf; c < nul; c++) line += *c == '\n';
+        tsv_free(t);
         return bb_fail(err, BB_EINPUT, "%s:%d: NUL byte", path, line);
     }
 
