@@ -189,6 +189,7 @@ static void test_diverged_checkpoints(void **state) {
     expect_fail(1, risk, "analyze %s --ckpt all%s", run, "");
     expect_fail(1, risk, "intervene %s --no-attn 0%s", run, "");
     expect_fail(1, risk, "collect %s%s", run, "");
+    expect_fail(1, risk, "sensitivity %s%s", run, "");
     expect_fail(1, risk, "export %s --out %s/m.safetensors", run, d);
     struct stat st;
     char path[1400];

@@ -96,8 +96,15 @@ int cmd_sensitivity(int argc, char **argv) {
     /* the first --seqs sequences of bbsim analyze's fixed evaluation batch (sequence b depends
      * on eval_seed and b only, docs/method.md#determinism-and-the-evaluation-batch) */
     analysis_batch(&eb, &run.task, o.sc.seqs, NULL);
-    SensResult r;
-    rc = sensitivity_run(&r, &run.model, &run.task, &eb, &o.sc, bb_threads(), &err);
+    /* a model that overflows (a diverged run) has no meaningful spread: refuse it as analyze does */
+    AnalysisConfig ac;
+    analysis_config_default(&ac);
+    Analysis an;
+    analysis_collect(&an, &run.model, &run.task, &eb, NULL, &ac, ANALYSIS_RISKS, bb_threads());
+    rc = analysis_check_risk(&an, run.path, run.step, &err);
+    analysis_free(&an);
+    SensResult r = {0};
+    if (!rc) rc = sensitivity_run(&r, &run.model, &run.task, &eb, &o.sc, bb_threads(), &err);
     if (!rc) rc = bb_mkdirs(outdir, &err);
     if (!rc) rc = sensitivity_write(outdir, &run, &o.sc, &r, &err);
     if (!rc && !o.quiet) print_summary(dir, &run, &r, outdir);
