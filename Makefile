@@ -16,19 +16,25 @@ TASK_FLAGS_ABS := $(foreach w,$(TASK_FLAGS),$(if $(wildcard $(w)),$(abspath $(w)
 REPRO_JOBS ?= $(if $(filter paper,$(PROFILE)),1,$(JOBS))
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-fresh repro repro-related bench bench-peer clean help
+.PHONY: all deps build test test-fresh repro repro-related bench bench-peer clean help \
+        runlist repro-slurm repro-parallel deps-cluster test-cluster
 
 all: build
 
 help:
 	@echo "make repro       regenerate every figure and claims.tsv (PROFILE=$(PROFILE), into $(OUT)/)"
-	@echo "make test        build and run all tests"
+	@echo "make test        build and run all tests (but the cluster test: make test-cluster)"
 	@echo "make bench       time training steps, report GFLOP/s"
 	@echo "make bench-peer  the same beside the PyTorch peer (PEER=path/to/bb_torch.py)"
 	@echo "make deps        check (and as root install with apt-get) cmake, gcc + libc6-dev, OpenMP, pkg-config,"
 	@echo "                 GSL, cmocka, OpenBLAS, gnuplot pdfcairo with fonts; compiles, links and runs test programs"
 	@echo "make test-fresh  (root, not CI) make test in a bare debootstrap'ed Debian 12 with only make and git;"
 	@echo "                 tests the committed HEAD, not uncommitted changes; FRESH_ARGS='--rebuild --repro --keep'"
+	@echo "make repro-slurm make repro as a Slurm array (one task per run) and a collect job (docs/cluster.md)"
+	@echo "make repro-parallel  the same jobs with GNU parallel (SSHLOGINFILE=hosts for several machines)"
+	@echo "make runlist     only write the jobs: $(OUT)/cluster/runlist.tsv"
+	@echo "make deps-cluster    check (and as root install) Slurm, MUNGE and GNU parallel"
+	@echo "make test-cluster    (root) make repro-slurm and repro-parallel on a one-node Slurm started for the test"
 
 # Every dependency check (each mapped to its Debian packages) lives in scripts/deps.sh: as
 # root with apt-get it installs what is missing and checks again, else it prints the exact
@@ -45,8 +51,9 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# (the cluster test starts Slurm daemons: make test-cluster)
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE cluster
 
 bench: build
 	$(BUILD)/bbsim bench
@@ -64,6 +71,34 @@ repro: build
 repro-related: build
 	$(MAKE) -C paper_repro -j $(REPRO_JOBS) PROFILE=$(PROFILE) OUT=$(abspath $(OUT)) BBSIM=$(abspath $(BUILD))/bbsim \
 	    TASK_FLAGS='$(TASK_FLAGS_ABS)' RELATED=1 --no-print-directory
+
+# ---- past one machine (docs/cluster.md): make repro cut into independent jobs, one per
+# training with its analyses (make -C paper_repro runlist), run as a Slurm array with a
+# collect job after it, or by GNU parallel; the collect job is make repro itself, which
+# then finds every run done. PROFILE, RELATED=1, TASK_FLAGS, THREADS, RUN_CPUS and
+# RUN_MEM_MB apply as to make repro; SLURM_FLAGS, SLURM_ARRAY_LIMIT, PARALLEL_JOBS and
+# SSHLOGINFILE are read by paper_repro/slurm.sh and parallel.sh.
+RUNLIST := $(abspath $(OUT))/cluster/runlist.tsv
+runlist: build
+	@mkdir -p $(dir $(RUNLIST))
+	@$(MAKE) -C paper_repro -s --no-print-directory PROFILE=$(PROFILE) OUT=$(abspath $(OUT)) \
+	    BBSIM=$(abspath $(BUILD))/bbsim TASK_FLAGS='$(TASK_FLAGS_ABS)' runlist > $(RUNLIST).tmp
+	@mv -f $(RUNLIST).tmp $(RUNLIST)
+	@echo "runlist: $(RUNLIST), $$(grep -vc '^#' $(RUNLIST)) jobs (the last collects)"
+
+repro-slurm: runlist
+	@bash paper_repro/slurm.sh $(RUNLIST)
+
+repro-parallel: runlist
+	@bash paper_repro/parallel.sh $(RUNLIST)
+
+deps-cluster:
+	@bash scripts/deps-cluster.sh
+
+# Not part of make test: as root, starts MUNGE and a one-node Slurm in a temporary folder
+# and runs the smoke profile through both paths against a local make repro (tests/cluster.sh).
+test-cluster: build deps-cluster
+	cd $(BUILD) && ctest --output-on-failure -L cluster
 
 clean:
 	rm -rf $(BUILD) build-asan

@@ -16,6 +16,7 @@ SENS_RUNS := 3L 1L
 
 # $(call sensitivity,NAME): bbsim sensitivity into $(RUNS)/NAME/sensitivity/.
 define sensitivity
+RUNLIST_$(1) += $(RUNS)/$(1)/sensitivity/done
 $(RUNS)/$(1)/sensitivity/done: $(RUNS)/$(1)/trained $(HERE)/overmixing.mk
 	@echo "[$$(call elapsed) s] sensitivity $(1)"
 	@rm -rf $(RUNS)/$(1)/sensitivity

@@ -106,6 +106,7 @@ $(eval $(call rel_figure,rel_first_token,sweep_bars,first_token,,First token: BO
 # shows which models depend on the BOS being there.
 REL_GRID := BOS_first:rel_softmax packed:rel_packing no_BOS:rel_nobos
 define rel_eval
+RUNLIST_$(1) += $(RUNS)/$(1)/eval_bos$(2)/done
 $(RUNS)/$(1)/eval_bos$(2)/done: $(RUNS)/$(1)/trained
 	@echo "[$$(call elapsed) s] evaluate $(1) on sequences with $(2) BOS"
 	@rm -rf $(RUNS)/$(1)/eval_bos$(2)

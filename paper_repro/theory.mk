@@ -11,6 +11,8 @@ else
 THEORY_FLAGS :=
 endif
 
+RUNLIST_IDS += theory
+RUNLIST_theory := $(OUT)/theory/done
 $(OUT)/theory/done: $(BBSIM) $(HERE)/theory.mk
 	@echo "theory all"
 	@rm -rf $(OUT)/theory && mkdir -p $(OUT)

@@ -1,5 +1,6 @@
 /* Unit tests for the shared plumbing: option parsing and errors ("did you mean"), config
- * round trip, atomic files, the 64-bit GSL stream, the shortest numbers. */
+ * round trip, atomic files, the 64-bit GSL stream, the shortest numbers, the default thread
+ * count. */
 #include "testutil.h"
 
 #include <math.h>
@@ -411,6 +412,54 @@ static void test_error_escapes(void **state) {
     assert_int_equal(bb_exit_status(BB_EINTR), 130);
 }
 
+/* --threads 0: OMP_NUM_THREADS (left to OpenMP) wins over SLURM_CPUS_PER_TASK, which wins
+ * over OpenMP's default (every core); a malformed Slurm value is ignored. */
+static void test_threads_default(void **state) {
+    (void)state;
+    assert_int_equal(bb_threads_default(NULL, NULL), 0);
+    assert_int_equal(bb_threads_default(NULL, "3"), 3);
+    assert_int_equal(bb_threads_default("", "3"), 3); /* empty = unset */
+    assert_int_equal(bb_threads_default("2", "3"), 0);
+    assert_int_equal(bb_threads_default("2", NULL), 0);
+    assert_int_equal(bb_threads_default(NULL, ""), 0);
+    const char *bad[] = {"0", "-1", "2x", "1025", " ", "99999999999999999999"};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+        if (bb_threads_default(NULL, bad[k])) fail_msg("SLURM_CPUS_PER_TASK='%s' was not ignored", bad[k]);
+}
+
+/* The rule applied from the environment, in this process and through the CLI (main()
+ * applies it before any command): the thread count lands in the provenance header. */
+static void test_threads_apply(void **state) {
+    (void)state;
+    const char *omp = getenv("OMP_NUM_THREADS");
+    char *omp_saved = omp ? strdup(omp) : NULL;
+    const int threads_saved = bb_threads();
+    unsetenv("OMP_NUM_THREADS");
+    setenv("SLURM_CPUS_PER_TASK", "3", 1);
+    bb_threads_apply(0);
+    assert_int_equal(bb_threads(), 3);
+    bb_threads_apply(1); /* an explicit --threads wins */
+    assert_int_equal(bb_threads(), 1);
+    char *dir = make_tempdir(), *out = NULL, path[512];
+    int rc = run_bbsim(&out, "train --layers 1 --dim 16 --seq 8 --batch 4 --steps 2 --eval-batch 8 --quiet --out %s/run",
+                       dir);
+    if (rc) fail_msg("bbsim train failed (%d): %s", rc, out);
+    free(out);
+    snprintf(path, sizeof path, "%s/run/metrics.tsv", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[256];
+    int found = 0;
+    while (fgets(line, sizeof line, f)) found |= !strcmp(line, "# threads 3\n");
+    fclose(f);
+    if (!found) fail_msg("%s: no '# threads 3' with SLURM_CPUS_PER_TASK=3 and no OMP_NUM_THREADS", path);
+    remove_tempdir(dir);
+    unsetenv("SLURM_CPUS_PER_TASK");
+    if (omp_saved) setenv("OMP_NUM_THREADS", omp_saved, 1);
+    free(omp_saved);
+    bb_threads_apply(threads_saved);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_ok),      cmocka_unit_test(test_parse_errors),
@@ -419,6 +468,7 @@ int main(void) {
         cmocka_unit_test(test_did_you_mean),  cmocka_unit_test(test_opts_given),
         cmocka_unit_test(test_shortest_numbers), cmocka_unit_test(test_path_flags),
         cmocka_unit_test(test_error_escapes),
+        cmocka_unit_test(test_threads_default), cmocka_unit_test(test_threads_apply),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -188,5 +188,13 @@ void bb_install_gsl_handler(void);
 double bb_now(void);
 /* Number of OpenMP threads that parallel regions will use. */
 int bb_threads(void);
+/* The thread count --threads 0 stands for, given the environment: 0 (= leave OpenMP's
+ * own default) when OMP_NUM_THREADS is set and not empty (OpenMP reads it itself), else
+ * SLURM_CPUS_PER_TASK when it is a whole number 1..1024 (the cores Slurm gave this task,
+ * not the node's), else 0 (OpenMP's default: every core). */
+int bb_threads_default(const char *omp_num_threads, const char *slurm_cpus_per_task);
+/* Apply a --threads value: n > 0 threads, or n = 0 the default above from getenv. main()
+ * calls bb_threads_apply(0) once before any command, so --threads 0 honours Slurm. */
+void bb_threads_apply(int n);
 
 #endif

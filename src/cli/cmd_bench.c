@@ -149,6 +149,7 @@ int cmd_bench(int argc, char **argv) {
     cpu_name(cpu, sizeof cpu);
     printf("# bbsim %s bench on %s, %d threads (batch split across threads, single-threaded GEMMs)\n", BBSIM_VERSION,
            cpu, nthreads);
+    printf("# build %s\n", BBSIM_BUILD);
     blas_describe(stdout, "# ");
     double large = sgemm_rate(nthreads, 2048, 2048, 2048, 1.0);
     printf("# sgemm ceiling, large shape (2048^3 per thread, %d threads concurrently): %.0f GFLOP/s\n", nthreads, large);
@@ -165,7 +166,7 @@ int cmd_bench(int argc, char **argv) {
             return 1;
         }
         blas_describe(w.f, "# ");
-        fprintf(w.f, "# cpu %s\n# sgemm_large_gflops %.1f\n", cpu, large);
+        fprintf(w.f, "# cpu %s\n# build %s\n# sgemm_large_gflops %.1f\n", cpu, BBSIM_BUILD, large);
     }
     int rc = 0;
     for (int ci = 0; ci < NCONFIGS; ci++) {

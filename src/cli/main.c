@@ -34,6 +34,7 @@ static void usage(FILE *f) {
 int main(int argc, char **argv) {
     bb_set_cmdline(argc, argv);
     bb_install_gsl_handler();
+    bb_threads_apply(0); /* the default of every --threads 0: OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, all cores */
     if (argc < 2) {
         usage(stderr);
         return BB_EXIT_INPUT;
@@ -43,7 +44,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("bbsim %s (%s)\n", BBSIM_VERSION, BBSIM_BLAS_NAME);
+        printf("bbsim %s (%s; %s)\n", BBSIM_VERSION, BBSIM_BLAS_NAME, BBSIM_BUILD);
         return 0;
     }
     const char *names[NCOMMANDS];

@@ -1,7 +1,8 @@
 /* Errors (GSL style: a status and a message), allocation that cannot fail, the GSL
- * error handler, the clock and the thread count. */
+ * error handler, the clock and the thread count (with its default from the environment). */
 #include "bbsim/common.h"
 
+#include <errno.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -82,3 +83,17 @@ double bb_now(void) {
 }
 
 int bb_threads(void) { return omp_get_max_threads(); }
+
+int bb_threads_default(const char *omp_num_threads, const char *slurm_cpus_per_task) {
+    if (omp_num_threads && *omp_num_threads) return 0;
+    if (!slurm_cpus_per_task || !*slurm_cpus_per_task) return 0;
+    char *end;
+    errno = 0;
+    long n = strtol(slurm_cpus_per_task, &end, 10);
+    return errno || *end || n < 1 || n > 1024 ? 0 : (int)n;
+}
+
+void bb_threads_apply(int n) {
+    if (n <= 0) n = bb_threads_default(getenv("OMP_NUM_THREADS"), getenv("SLURM_CPUS_PER_TASK"));
+    if (n > 0) omp_set_num_threads(n);
+}
