@@ -182,8 +182,9 @@ int table_builtin(TaskTable *tb, int vbase, uint64_t seed, BbError *err) {
 /* ----------------------------------------------------------------- corpus */
 
 int table_corpus(TaskTable *tb, const char *path, BbError *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return bb_fail(err, BB_EINPUT, "cannot open corpus %s: %s", path, strerror(errno));
+    FILE *f;
+    int rc = bb_open_input(&f, path, "corpus", BB_MAX_CORPUS_BYTES, err);
+    if (rc) return rc;
     static const size_t CHUNK = 1 << 16;
     unsigned char *buf = bb_malloc(CHUNK);
     double *count = bb_calloc(256, sizeof(double));
@@ -198,12 +199,15 @@ int table_corpus(TaskTable *tb, const char *path, BbError *err) {
             prev = c;
         }
         total += n;
+        if (total > (size_t)BB_MAX_CORPUS_BYTES) break; /* it grew after the size check */
     }
     int bad = ferror(f);
     fclose(f);
     free(buf);
-    int rc = BB_OK;
     if (bad) rc = bb_fail(err, BB_EINPUT, "cannot read corpus %s", path);
+    else if (total > (size_t)BB_MAX_CORPUS_BYTES)
+        rc = bb_fail(err, BB_EINPUT, "corpus %s grew past the %lld MiB limit while it was read", path,
+                     BB_MAX_CORPUS_BYTES >> 20);
     else if (total == 0) rc = bb_fail(err, BB_EINPUT, "%s: empty corpus (no characters)", path);
     if (rc) {
         free(count);
@@ -262,15 +266,18 @@ static char *clean_line(char *line) {
 }
 
 static int read_matrix(const char *path, double **Pout, int *nout, BbError *err) {
-    FILE *f = fopen(path, "r");
-    if (!f) return bb_fail(err, BB_EINPUT, "cannot open transitions file %s: %s", path, strerror(errno));
+    FILE *f;
+    int rc = bb_open_input(&f, path, "transitions file", BB_MAX_TABLE_BYTES, err);
+    if (rc) return rc;
     char *line = NULL;
     size_t cap = 0;
-    int lineno = 0, cols = 0, rows = 0, rc = BB_OK;
+    ssize_t len;
+    int lineno = 0, cols = 0, rows = 0;
     double *M = NULL;
     int *row_line = NULL;
-    while (getline(&line, &cap, f) >= 0) {
+    while ((len = getline(&line, &cap, f)) >= 0) {
         lineno++;
+        if ((rc = bb_check_text_line(line, (size_t)len, path, lineno, err))) break;
         char *p = clean_line(line);
         if (*p == '\0') continue;
         /* count the columns first (for the square / too-large messages) */
@@ -333,13 +340,16 @@ static int read_matrix(const char *path, double **Pout, int *nout, BbError *err)
 }
 
 static int read_marginal(const char *path, int n, double *pi, BbError *err) {
-    FILE *f = fopen(path, "r");
-    if (!f) return bb_fail(err, BB_EINPUT, "cannot open marginal file %s: %s", path, strerror(errno));
+    FILE *f;
+    int rc = bb_open_input(&f, path, "marginal file", BB_MAX_TABLE_BYTES, err);
+    if (rc) return rc;
     char *line = NULL;
     size_t cap = 0;
-    int lineno = 0, got = 0, rc = BB_OK;
-    while (rc == BB_OK && getline(&line, &cap, f) >= 0) {
+    ssize_t len;
+    int lineno = 0, got = 0;
+    while (rc == BB_OK && (len = getline(&line, &cap, f)) >= 0) {
         lineno++;
+        if ((rc = bb_check_text_line(line, (size_t)len, path, lineno, err))) break;
         char *p = clean_line(line);
         while (*p && rc == BB_OK) {
             if (got == n) {
@@ -366,14 +376,16 @@ static int read_marginal(const char *path, int n, double *pi, BbError *err) {
 }
 
 static int read_labels(const char *path, int n, char (*labels)[TASK_LABEL_LEN], BbError *err) {
-    FILE *f = fopen(path, "r");
-    if (!f) return bb_fail(err, BB_EINPUT, "cannot open labels file %s: %s", path, strerror(errno));
+    FILE *f;
+    int rc = bb_open_input(&f, path, "labels file", BB_MAX_TABLE_BYTES, err);
+    if (rc) return rc;
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    int lineno = 0, rc = BB_OK;
+    int lineno = 0;
     while ((len = getline(&line, &cap, f)) >= 0) {
         lineno++;
+        if ((rc = bb_check_text_line(line, (size_t)len, path, lineno, err))) break;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
         if (len == 0) {
             rc = bb_fail(err, BB_EINPUT, "%s:%d: empty label (one label per line, one line per token)", path, lineno);

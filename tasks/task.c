@@ -30,13 +30,13 @@ int task_opts(TaskConfig *c, Opt *o) {
     o[k++] = (Opt){"vocab", OPT_INT, &c->vbase, 2, TASK_MAX_VBASE, NULL,
                    "built-in table: number of ordinary tokens V_base"};
     o[k++] = (Opt){"table-seed", OPT_U64, &c->table_seed, 0, 0, NULL, "built-in table: seed"};
-    o[k++] = (Opt){"corpus", OPT_STR, c->corpus, 0, 0, NULL,
+    o[k++] = (Opt){"corpus", OPT_PATH, c->corpus, 0, 0, NULL,
                    "tables from a text file (tokens = its distinct bytes)"};
-    o[k++] = (Opt){"transitions", OPT_STR, c->transitions, 0, 0, NULL,
+    o[k++] = (Opt){"transitions", OPT_PATH, c->transitions, 0, 0, NULL,
                    "tables from a V_base x V_base matrix file (counts or probabilities, '#' comments)"};
-    o[k++] = (Opt){"marginal", OPT_STR, c->marginal, 0, 0, NULL,
+    o[k++] = (Opt){"marginal", OPT_PATH, c->marginal, 0, 0, NULL,
                    "with --transitions: unigram marginal file (V_base numbers)"};
-    o[k++] = (Opt){"labels", OPT_STR, c->labels, 0, 0, NULL,
+    o[k++] = (Opt){"labels", OPT_PATH, c->labels, 0, 0, NULL,
                    "with --transitions: token labels, one per line"};
     o[k++] = (Opt){"k", OPT_INT, &c->k, 0, BB_MAXLIST, NULL, "number of triggers (most frequent tokens by pi)"};
     o[k++] = (Opt){"triggers", OPT_STR, c->triggers, 0, 0, NULL,

@@ -53,6 +53,18 @@ static void test_tsv_errors_name_file_and_line(void **state) {
     snprintf(p, sizeof p, "%s/missing.tsv", d);
     assert_int_equal(tsv_read(p, &t, &err), BB_EIO);
     assert_non_null(strstr(err.msg, "missing.tsv"));
+    /* a NUL byte is an error at its line, a FIFO is not read (it would block) */
+    snprintf(p, sizeof p, "%s/nul.tsv", d);
+    FILE *f = fopen(p, "wb");
+    fwrite("a\tb\n1\t2\n3\0\t4\n", 1, 13, f);
+    fclose(f);
+    assert_int_equal(tsv_read(p, &t, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "nul.tsv:3: NUL byte"));
+    snprintf(p, sizeof p, "%s/fifo.tsv", d);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    assert_int_equal(tsv_read(p, &t, &err), BB_EIO);
+    assert_non_null(strstr(err.msg, "is a FIFO (named pipe), not a regular file"));
+    unlink(p);
     tsv_free(&t); /* safe on a failed read */
     remove_tempdir(d);
 }

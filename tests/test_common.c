@@ -333,6 +333,85 @@ static void test_shortest_numbers(void **state) {
     assert_string_equal(buf, "1e-45");
 }
 
+/* OPT_PATH: the command line refuses "" and a flag-like value, with a message naming
+ * the flag; a config file keeps "" = none (old config.txt files have "corpus " lines). */
+static void test_path_flags(void **state) {
+    (void)state;
+    char path[BB_STRLEN] = "default";
+    const Opt o[] = {{"out", OPT_PATH, path, 0, 0, NULL, "output directory [default: X]"},
+                     {"quiet", OPT_FLAG, &(int){0}, 0, 1, NULL, "quiet"}};
+    BbError err = {{0}};
+    int npos;
+    struct {
+        int argc;
+        char *argv[3];
+        const char *msg;
+    } bad[] = {
+        {2, {"--out", ""}, "--out: empty path"},
+        {1, {"--out="}, "--out: empty path"},
+        {2, {"--out", "--quiet"}, "--out '--quiet': looks like a flag; write ./--quiet if you mean it"},
+        {1, {"--out=-x"}, "--out '-x': looks like a flag; write ./-x if you mean it"},
+        {2, {"--out", "-"}, "--out '-': looks like a flag"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(opts_parse(o, 2, bad[i].argc, bad[i].argv, NULL, 0, &npos, &err), BB_EINPUT);
+        if (strcmp(err.msg, bad[i].msg) && !strstr(err.msg, bad[i].msg))
+            fail_msg("case %zu: message '%s', expected '%s'", i, err.msg, bad[i].msg);
+        assert_string_equal(path, "default"); /* nothing set */
+    }
+    /* an empty positional argument is refused too ("" as RUN_DIR would be the cwd or /) */
+    char *pos[2];
+    assert_int_equal(opts_parse(o, 2, 1, (char *[]){""}, pos, 2, &npos, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "empty argument"));
+    /* what the refusals point to works */
+    assert_int_equal(opts_parse(o, 2, 2, (char *[]){"--out", "./--quiet"}, NULL, 0, &npos, &err), 0);
+    assert_string_equal(path, "./--quiet");
+    /* config files: "" still means "none" */
+    FILE *f = tmpfile();
+    fputs("out \n", f);
+    rewind(f);
+    assert_int_equal(opts_read(o, 2, f, "config.txt", &err), 0);
+    fclose(f);
+    assert_string_equal(path, "");
+    assert_int_equal(opts_set(o, 2, "out", "", &err), 0);
+    /* --help: PATH, and no "[default: none]" after a help that names its default */
+    char *text = NULL;
+    size_t len = 0;
+    f = open_memstream(&text, &len);
+    opts_help(f, o, 1);
+    fclose(f);
+    assert_non_null(strstr(text, "--out PATH"));
+    assert_null(strstr(text, "none"));
+    free(text);
+}
+
+/* Control bytes in messages come out as \xHH; exit statuses are one table. */
+static void test_error_escapes(void **state) {
+    (void)state;
+    BbError err;
+    assert_int_equal(bb_fail(&err, BB_EINPUT, "%s:%d: '%s'", "t\x1b[2Jx", 3, "a\007b\tc\177\n"), BB_EINPUT);
+    assert_string_equal(err.msg, "t\\x1b[2Jx:3: 'a\\x07b\\x09c\\x7f\\x0a'");
+    /* an argument that is err->msg itself, and idempotence */
+    bb_fail(&err, BB_EIO, "outer: %s", err.msg);
+    assert_string_equal(err.msg, "outer: t\\x1b[2Jx:3: 'a\\x07b\\x09c\\x7f\\x0a'");
+    /* UTF-8 stays as it is */
+    bb_fail(&err, BB_EINPUT, "%s", "caf\xc3\xa9");
+    assert_string_equal(err.msg, "caf\xc3\xa9");
+    /* a long message of control bytes is cut between escapes, never inside one */
+    char ctl[2000];
+    memset(ctl, 0x1b, sizeof ctl - 1);
+    ctl[sizeof ctl - 1] = '\0';
+    bb_fail(&err, BB_EINPUT, "%s", ctl);
+    assert_int_equal(strlen(err.msg) % 4, 0);
+    assert_true(strlen(err.msg) >= sizeof err.msg - 5);
+    assert_int_equal(bb_exit_status(BB_OK), 0);
+    assert_int_equal(bb_exit_status(BB_EINPUT), 2);
+    assert_int_equal(bb_exit_status(BB_EIO), 1);
+    assert_int_equal(bb_exit_status(BB_ENOMEM), 1);
+    assert_int_equal(bb_exit_status(BB_ENUM), 1);
+    assert_int_equal(bb_exit_status(BB_EINTR), 130);
+}
+
 /* --threads 0: OMP_NUM_THREADS (left to OpenMP) wins over SLURM_CPUS_PER_TASK, which wins
  * over OpenMP's default (every core); a malformed Slurm value is ignored. */
 static void test_threads_default(void **state) {
@@ -387,7 +466,8 @@ int main(void) {
         cmocka_unit_test(test_config_roundtrip), cmocka_unit_test(test_atomic_file),
         cmocka_unit_test(test_rng),           cmocka_unit_test(test_format_num),
         cmocka_unit_test(test_did_you_mean),  cmocka_unit_test(test_opts_given),
-        cmocka_unit_test(test_shortest_numbers),
+        cmocka_unit_test(test_shortest_numbers), cmocka_unit_test(test_path_flags),
+        cmocka_unit_test(test_error_escapes),
         cmocka_unit_test(test_threads_default), cmocka_unit_test(test_threads_apply),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

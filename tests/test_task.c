@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <gsl/gsl_cdf.h>
 #include "bbsim/task.h"
 
@@ -405,6 +408,97 @@ static void test_bad_tables(void **state) {
     snprintf(c.transitions, sizeof c.transitions, "%s", good);
     snprintf(c.triggers, sizeof c.triggers, "0,1");
     expect_build_error(&c, "all 2 tokens are triggers");
+    remove_tempdir(dir);
+}
+
+/* Input files: only regular files within the size limits are read (docs/method.md#input-files);
+ * a NUL byte in a text file is an error at its line, not a silently skipped line; control
+ * bytes of a file are escaped in the message. */
+static void write_bytes(const char *path, const char *bytes, size_t n) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, n, f), n);
+    fclose(f);
+}
+
+static void test_input_files(void **state) {
+    (void)state;
+    char *dir = make_tempdir(), fifo[512], path[512], good[512];
+    TaskConfig c;
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(good, sizeof good, "%s/good.txt", dir);
+    write_text(good, "0.5 0.5\n0.2 0.8\n");
+    /* devices, FIFOs and directories, for every table flag: refused at once (no writer
+     * ever opens the FIFO: a blocking read would hang the test) */
+    const char *nonregular[][2] = {{"/dev/zero", "is a character device, not a regular file"},
+                                   {fifo, "is a FIFO (named pipe), not a regular file"},
+                                   {dir, "is a directory, not a regular file"}};
+    for (int i = 0; i < 3; i++) {
+        char want[600];
+        task_config_default(&c);
+        snprintf(c.corpus, sizeof c.corpus, "%s", nonregular[i][0]);
+        snprintf(want, sizeof want, "corpus %s %s", nonregular[i][0], nonregular[i][1]);
+        expect_build_error(&c, want);
+        task_config_default(&c);
+        snprintf(c.transitions, sizeof c.transitions, "%s", nonregular[i][0]);
+        snprintf(want, sizeof want, "transitions file %s %s", nonregular[i][0], nonregular[i][1]);
+        expect_build_error(&c, want);
+        task_config_default(&c);
+        c.k = 1;
+        snprintf(c.transitions, sizeof c.transitions, "%s", good);
+        snprintf(c.marginal, sizeof c.marginal, "%s", nonregular[i][0]);
+        snprintf(want, sizeof want, "marginal file %s %s", nonregular[i][0], nonregular[i][1]);
+        expect_build_error(&c, want);
+        c.marginal[0] = '\0';
+        snprintf(c.labels, sizeof c.labels, "%s", nonregular[i][0]);
+        snprintf(want, sizeof want, "labels file %s %s", nonregular[i][0], nonregular[i][1]);
+        expect_build_error(&c, want);
+    }
+    /* over the limits: sparse files (ftruncate), refused before a byte is read */
+    snprintf(path, sizeof path, "%s/huge.txt", dir);
+    int fd = open(path, O_CREAT | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, BB_MAX_TABLE_BYTES + 1), 0);
+    close(fd);
+    task_config_default(&c);
+    snprintf(c.transitions, sizeof c.transitions, "%s", path);
+    expect_build_error(&c, "has 67108865 bytes, more than the 64 MiB limit");
+    fd = open(path, O_WRONLY);
+    assert_int_equal(ftruncate(fd, BB_MAX_CORPUS_BYTES + 1), 0);
+    close(fd);
+    task_config_default(&c);
+    snprintf(c.corpus, sizeof c.corpus, "%s", path);
+    expect_build_error(&c, "has 268435457 bytes, more than the 256 MiB limit (docs/method.md#input-files)");
+    unlink(path);
+    /* a NUL byte: an error at its line in every text table */
+    const char rows_nul[] = "0.5 0.5\n\0 0.2 0.8\n";
+    snprintf(path, sizeof path, "%s/nul.txt", dir);
+    write_bytes(path, rows_nul, sizeof rows_nul - 1);
+    task_config_default(&c);
+    snprintf(c.transitions, sizeof c.transitions, "%s", path);
+    expect_build_error(&c, "nul.txt:2: NUL byte");
+    task_config_default(&c);
+    c.k = 1;
+    snprintf(c.transitions, sizeof c.transitions, "%s", good);
+    snprintf(c.marginal, sizeof c.marginal, "%s", path);
+    write_bytes(path, "1\n2\0\n", 5);
+    expect_build_error(&c, "nul.txt:2: NUL byte");
+    c.marginal[0] = '\0';
+    snprintf(c.labels, sizeof c.labels, "%s", path);
+    write_bytes(path, "a\n\0b\n", 5);
+    expect_build_error(&c, "nul.txt:2: NUL byte");
+    /* ESC and BEL of a table come out escaped */
+    snprintf(path, sizeof path, "%s/esc.txt", dir);
+    write_text(path, "1 2\n3 \x1b[2J\a\n");
+    task_config_default(&c);
+    snprintf(c.transitions, sizeof c.transitions, "%s", path);
+    expect_build_error(&c, "esc.txt:2: column 2: '\\x1b[2J\\x07' is not a number");
+    Task t;
+    BbError err;
+    assert_int_equal(task_build(&t, &c, &err), BB_EINPUT);
+    for (const char *m = err.msg; *m; m++) assert_true((unsigned char)*m >= 0x20 && *m != 0x7f);
+    unlink(fifo);
     remove_tempdir(dir);
 }
 
@@ -1154,7 +1248,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_and_opts),  cmocka_unit_test(test_builtin_table),
         cmocka_unit_test(test_corpus_table),     cmocka_unit_test(test_transitions_table),
-        cmocka_unit_test(test_bad_tables),       cmocka_unit_test(test_bb_rules),
+        cmocka_unit_test(test_bad_tables),       cmocka_unit_test(test_input_files),
+        cmocka_unit_test(test_bb_rules),
         cmocka_unit_test(test_variant_rules),    cmocka_unit_test(test_packing),
         cmocka_unit_test(test_bigram_chisq),     cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_floor_brute_force), cmocka_unit_test(test_floor_monte_carlo),

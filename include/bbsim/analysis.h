@@ -61,6 +61,11 @@ enum { ANALYSIS_RISKS = 1, ANALYSIS_ALL = 3 };
 void analysis_collect(Analysis *out, const Model *m, const Task *t, const EvalBatch *eb, const Intervention *iv,
                       const AnalysisConfig *ac, int what, int threads);
 void analysis_free(Analysis *a);
+/* BB_ENUM when the full model's risk on the batch (a, collected without interventions) is
+ * not finite: weights finite (run_load checks them) but so large that the forward pass
+ * overflows, as in a run stopped just before its loss became NaN. where and step name the
+ * checkpoint in the message. */
+int analysis_check_risk(const Analysis *a, const char *where, long step, BbError *err);
 
 /* Risks per domain with each attention head removed (zero_head), in removed[l*H + h]
  * (only heads of layers with attention are filled). */

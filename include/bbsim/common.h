@@ -16,8 +16,18 @@ typedef struct BbError {
     char msg[1024];
 } BbError;
 
-/* Fill err->msg (printf-style) and return code. err may be NULL. */
+/* Fill err->msg (printf-style) and return code. err may be NULL. Control bytes (below
+ * 0x20, and 0x7f) in the message become \xHH: a file's name or contents quoted in a
+ * message cannot move the cursor, ring the bell or split the one line of an error. */
 int bb_fail(BbError *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Process exit statuses, the same in every command (docs/method.md#exit-statuses). */
+enum { BB_EXIT_OK = 0, BB_EXIT_FAILURE = 1, BB_EXIT_INPUT = 2, BB_EXIT_INTERRUPTED = 130 };
+/* The exit status of a status code: BB_OK 0, BB_EINPUT 2, BB_EINTR 130, any other
+ * (BB_EIO, BB_ENOMEM, BB_ENUM) 1. */
+int bb_exit_status(int code);
+/* Print "bbsim CMD: message" on stderr; returns bb_exit_status(code). */
+int bb_report(const char *cmd, int code, const BbError *err);
 
 /* Abort with a message: programming errors only (never bad input). */
 #define BB_CHECK(cond)                                                                  \
@@ -40,6 +50,10 @@ typedef enum {
     OPT_U64,    /* uint64_t seed (no range) */
     OPT_DOUBLE, /* double, range [lo, hi] */
     OPT_STR,    /* char[BB_STRLEN] */
+    OPT_PATH,   /* char[BB_STRLEN], a file or directory. On the command line (opts_parse) an
+                   empty value or one starting with '-' is refused ("--out: empty path",
+                   "--out '--quiet': looks like a flag; ..."): leave the flag out for its
+                   default. Config files (opts_set, opts_read) keep "" = none. */
     OPT_FLAG,   /* int set to 1 by the flag (no value); "0"/"1" in config files */
     OPT_CHOICE, /* int index into choices[] (NULL terminated) */
     OPT_INTLIST, /* BbIntList, comma-separated ints within [lo, hi] */
@@ -75,7 +89,8 @@ typedef struct OptEach {
 /* Parse argv[0..argc) (argv[0] is the first flag, not the program name). Positional
  * arguments are returned in pos[0..*npos) (at most maxpos). Returns BB_EINPUT with a
  * one-line message naming the flag on unknown flags (with the closest names: "unknown
- * flag '--lr-rate' (did you mean --lr?)"), unknown choices, missing or bad values. */
+ * flag '--lr-rate' (did you mean --lr?)"), unknown choices, missing or bad values, an
+ * empty or flag-like OPT_PATH value and an empty positional argument. */
 int opts_parse(const Opt *opts, int nopts, int argc, char **argv, char **pos, int maxpos,
                int *npos, BbError *err);
 /* Whether --name appears in argv (read as opts_parse reads it: a flag's value is never
@@ -84,7 +99,8 @@ int opts_parse(const Opt *opts, int nopts, int argc, char **argv, char **pos, in
 int opts_given(const Opt *opts, int nopts, int argc, char **argv, const char *name);
 /* Set one option from its textual value (used by opts_parse and config files). */
 int opts_set(const Opt *opts, int nopts, const char *name, const char *value, BbError *err);
-/* Print "  --name VALUE  help [default: current]" for every option. */
+/* Print "  --name VALUE  help [default: current]" for every option (an empty OPT_PATH
+ * whose help says "[default: ...]" itself gets no second one). */
 void opts_help(FILE *f, const Opt *opts, int nopts);
 /* Write "name value" lines (the resolved configuration). */
 void opts_write(FILE *f, const Opt *opts, int nopts);
@@ -116,6 +132,21 @@ void bb_put_float(FILE *f, float x);
 void bb_put_num(FILE *f, double x);
 /* n TSV fields, each "\t" + bb_format_num(x[i]) (integers print as integers). */
 void bb_put_fields(FILE *f, int n, const double *x);
+
+/* ---- input files (src/core/input.c; limits in docs/method.md#input-files) ---- */
+#define BB_MAX_TABLE_BYTES (64LL << 20)   /* --transitions, --marginal, --labels: a 1024 x 1024
+                                             table of 25-character numbers is 25 MiB */
+#define BB_MAX_CORPUS_BYTES (256LL << 20) /* --corpus: a byte-level bigram table is well
+                                             estimated long before this */
+#define BB_MAX_CONFIG_BYTES (1LL << 20)   /* --config: a config.txt has about 1 KB */
+#define BB_MAX_TSV_BYTES (1LL << 30)      /* TSV tables read back (bbsim claims) */
+/* Open path for reading if it is a regular file of at most max_bytes; BB_EINPUT otherwise
+ * ("corpus /dev/zero is a character device, not a regular file"). what names the file's
+ * role in messages ("corpus", "transitions file"). */
+int bb_open_input(FILE **f, const char *path, const char *what, long long max_bytes, BbError *err);
+/* BB_EINPUT "PATH:LINE: NUL byte" if line[0..len) holds a NUL byte (a text line read with
+ * getline: C string functions would stop there and skip the rest of the line). */
+int bb_check_text_line(const char *line, size_t len, const char *path, int lineno, BbError *err);
 
 /* ---- atomic output files: write to "<path>.tmp", rename on success ---- */
 typedef struct AtomicFile {

@@ -108,6 +108,10 @@ int model_build(Model *m, const ModelConfig *cfg, BbError *err);
 void model_free(Model *m);
 /* Named pointers into any flat buffer laid out like m->params (grads, moments). */
 void model_point(const Model *m, float *base, ParamPtrs *out);
+/* BB_ENUM unless every parameter is finite: "WHERE: checkpoint step STEP has non-finite
+ * weights (l0.wqkv[17] = inf; the run diverged)". Loading a checkpoint (run_load) checks,
+ * so no analysis reports NaN risks from a diverged model with exit status 0. */
+int model_check_finite(const Model *m, const char *where, long step, BbError *err);
 
 /* Interventions applied inside the forward pass (docs/method.md#interventions). All zero = none.
  * Entries for layers without attention / without an MLP are ignored. When a head has

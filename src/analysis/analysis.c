@@ -190,6 +190,15 @@ void analysis_collect(Analysis *out, const Model *m, const Task *t, const EvalBa
     free(acc);
 }
 
+int analysis_check_risk(const Analysis *a, const char *where, long step, BbError *err) {
+    const double r = a->risks.risk[DOM_ALL], loss = a->risks.loss[DOM_ALL];
+    if (isfinite(r) && isfinite(loss)) return BB_OK;
+    char value[32];
+    bb_format_num(value, sizeof value, isfinite(r) ? loss : r);
+    return bb_fail(err, BB_ENUM, "%s: checkpoint step %ld gives a non-finite risk (%s) on the evaluation batch: its "
+                   "weights overflow the forward pass (the run diverged)", where, step, value);
+}
+
 void analysis_free(Analysis *a) {
     free(a->dlogit_type);
     free(a->dlogit_count);

@@ -138,11 +138,12 @@ int collect_run(CollectRun *r, const char *dir, const CollectConfig *cc, int thr
         r->scalar[r->nscalar++] = e[k];
     }
     free(e);
+    rc = analysis_check_risk(a, run.path, run.step, err); /* a diverged run: no row of NaN */
     analysis_free(a);
     free(a);
     analysis_batch_free(&eb);
     run_free(&run);
-    return BB_OK;
+    return rc;
 }
 
 /* ------------------------------------------------------------ metric columns */

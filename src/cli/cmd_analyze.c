@@ -28,8 +28,8 @@ static int analyze_opts(AnalyzeOpts *o, Opt *t) {
     t[k++] = (Opt){"eval-batch", OPT_INT, &o->eval_batch, 0, 1 << 20, NULL,
                    "sequences of the fixed evaluation batch (0 = the run's --eval-batch)"};
     t[k++] = (Opt){"tokens", OPT_STR, o->tokens, 0, 0, NULL, "token ids of an extra domain, e.g. 3,7 (\"\" = none)"};
-    t[k++] = (Opt){"out", OPT_STR, o->out, 0, 0, NULL,
-                   "output directory (\"\" = RUN_DIR/analysis; with --ckpt N, RUN_DIR/analysis_stepN)"};
+    t[k++] = (Opt){"out", OPT_PATH, o->out, 0, 0, NULL,
+                   "output directory [default: RUN_DIR/analysis; with --ckpt N, RUN_DIR/analysis_stepN]"};
     t[k++] = (Opt){"chunk", OPT_INT, &o->ac.chunk, 1, 4096, NULL, "sequences per forward call (one per thread)"};
     t[k++] = (Opt){"threads", OPT_INT, &o->threads, 0, 1024, NULL, "threads (0 = OpenMP default)"};
     t[k++] = (Opt){"sink-key", OPT_INT, &o->ac.sink_key, 0, 1 << 20, NULL,
@@ -43,10 +43,7 @@ static int analyze_opts(AnalyzeOpts *o, Opt *t) {
     return k;
 }
 
-static int fail(int rc, const BbError *err) {
-    fprintf(stderr, "bbsim analyze: %s\n", err->msg);
-    return rc;
-}
+static int fail(int rc, const BbError *err) { return bb_report("analyze", rc, err); }
 
 /* "3,7" -> token_set (V); "" -> NULL. */
 static int parse_tokens(const char *s, int V, unsigned char **set, BbError *err) {
@@ -131,6 +128,7 @@ static int analyze_one(const char *dir, long step, const AnalyzeOpts *o, const c
     analysis_batch(&eb, &run.task, B, set);
     const int threads = bb_threads();
     analysis_collect(&a, &run.model, &run.task, &eb, NULL, &o->ac, ANALYSIS_ALL, threads);
+    if ((rc = analysis_check_risk(&a, run.path, run.step, err))) goto out;
     if (!o->no_heads) {
         removed = bb_calloc((size_t)a.L * a.H, sizeof *removed);
         analysis_head_removal(removed, &run.model, &run.task, &eb, &o->ac, threads);
@@ -208,6 +206,7 @@ static int analyze_all(const char *dir, const AnalyzeOpts *o, const char *outdir
         status[k] = run_load(&r, dir, steps[k], &errs[k]);
         if (!status[k]) {
             analysis_collect(&res[k], &r.model, &r.task, &eb, NULL, &o->ac, ANALYSIS_ALL, outer ? 1 : threads);
+            status[k] = analysis_check_risk(&res[k], r.path, r.step, &errs[k]);
             run_free(&r);
         }
         if (tty) {

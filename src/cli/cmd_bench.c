@@ -112,7 +112,7 @@ int cmd_bench(int argc, char **argv) {
          "comma-separated configurations or groups to time: all, quick, small, paper, or names as printed"},
         {"min-time", OPT_DOUBLE, &min_time, 0, 3600, NULL, "seconds of timed steps per configuration (>= 2 steps)"},
         {"threads", OPT_INT, &threads, 0, 1024, NULL, "threads (0 = OpenMP default)"},
-        {"out", OPT_STR, out, 0, 0, NULL, "also write the table as TSV to this file"},
+        {"out", OPT_PATH, out, 0, 0, NULL, "also write the table as TSV to this file"},
         {"list", OPT_FLAG, &list, 0, 1, NULL, "print the chosen configurations (name, L, d, N, B; TSV) and exit"},
     };
     const int no = sizeof o / sizeof o[0];

@@ -20,7 +20,7 @@ static int claims_opts(ClaimsOpts *o, Opt *t) {
     int k = 0;
     t[k++] = (Opt){"sections", OPT_STR, o->sections, 0, 0, NULL, "comma-separated sections to decide (all = every one)"};
     t[k++] = (Opt){"profile", OPT_STR, o->profile, 0, 0, NULL, "profile name recorded in the header (quick|paper)"};
-    t[k++] = (Opt){"out", OPT_STR, o->out, 0, 0, NULL, "output file (\"\" = OUT/claims.tsv)"};
+    t[k++] = (Opt){"out", OPT_PATH, o->out, 0, 0, NULL, "output file [default: OUT/claims.tsv]"};
     t[k++] = (Opt){"quiet", OPT_FLAG, &o->quiet, 0, 1, NULL, "no table on stdout"};
     return k;
 }
@@ -84,9 +84,9 @@ int cmd_claims(int argc, char **argv) {
                 char near[256], hint[300] = "";
                 if (bb_suggest(near, sizeof near, s, names, claim_nsections < 64 ? claim_nsections : 64, ""))
                     snprintf(hint, sizeof hint, "did you mean %s? ", near);
-                fprintf(stderr, "bbsim claims: --sections: unknown section '%s' (%sbbsim claims --help lists them)\n",
-                        s, hint);
-                return 2;
+                bb_fail(&err, BB_EINPUT, "--sections: unknown section '%s' (%sbbsim claims --help lists them)", s,
+                        hint);
+                return bb_report("claims", BB_EINPUT, &err);
             }
         }
     }

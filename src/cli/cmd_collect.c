@@ -27,16 +27,13 @@ static int collect_opts(CollectOpts *o, Opt *t) {
                    "sequences of each run's fixed evaluation batch (0 = the run's --eval-batch)"};
     t[k++] = (Opt){"all-fields", OPT_FLAG, &o->cc.all_fields, 0, 1, NULL,
                    "a column for every configuration field, not only those that differ between the runs"};
-    t[k++] = (Opt){"out", OPT_STR, o->out, 0, 0, NULL, "output file, written atomically (\"\" = stdout)"};
+    t[k++] = (Opt){"out", OPT_PATH, o->out, 0, 0, NULL, "output file, written atomically [default: stdout]"};
     t[k++] = (Opt){"threads", OPT_INT, &o->threads, 0, 1024, NULL, "threads (0 = OpenMP default)"};
     BB_CHECK(k <= NOPTS);
     return k;
 }
 
-static int fail(int rc, const BbError *err) {
-    fprintf(stderr, "bbsim collect: %s\n", err->msg);
-    return rc;
-}
+static int fail(int rc, const BbError *err) { return bb_report("collect", rc, err); }
 
 static void usage(const Opt *t, int n) {
     printf("usage: bbsim collect RUN_DIR... [flags]\n\n"

@@ -36,8 +36,8 @@ static int export_opts(ExportOpts *o, Opt *t) {
     t[k++] = (Opt){"ckpt", OPT_STR, o->ckpt, 0, 0, NULL, "checkpoint: a step or 'last'"};
     t[k++] = (Opt){"format", OPT_CHOICE, &o->format, 0, 0, format_names,
                    "file format (auto: from --out's extension, else safetensors)"};
-    t[k++] = (Opt){"out", OPT_STR, o->out, 0, 0, NULL,
-                   "output file; its directory must exist (\"\" = RUN_DIR/export/step_STEP.EXT)"};
+    t[k++] = (Opt){"out", OPT_PATH, o->out, 0, 0, NULL,
+                   "output file; its directory must exist [default: RUN_DIR/export/step_STEP.EXT]"};
     t[k++] = (Opt){"eval-batch", OPT_INT, &o->eval_batch, 0, 1 << 20, NULL,
                    "sequences of the fixed evaluation batch exported with the model (0 = the run's --eval-batch)"};
     t[k++] = (Opt){"threads", OPT_INT, &o->threads, 0, 1024, NULL, "threads for the loss (0 = OpenMP default)"};
@@ -46,10 +46,7 @@ static int export_opts(ExportOpts *o, Opt *t) {
     return k;
 }
 
-static int fail(int rc, const BbError *err) {
-    fprintf(stderr, "bbsim export: %s\n", err->msg);
-    return rc;
-}
+static int fail(int rc, const BbError *err) { return bb_report("export", rc, err); }
 
 static void usage(const Opt *t, int n) {
     printf("usage: bbsim export RUN_DIR [--ckpt STEP|last] [--format safetensors|npz] [--out FILE] [flags]\n\n"
@@ -308,7 +305,13 @@ int cmd_export(int argc, char **argv) {
     Analysis an;
     analysis_collect(&an, &run.model, &run.task, &eb, NULL, &ac, ANALYSIS_RISKS, bb_threads());
     const double loss = an.risks.loss[DOM_ALL];
+    rc = analysis_check_risk(&an, run.path, run.step, &err);
     analysis_free(&an);
+    if (rc) {
+        analysis_batch_free(&eb);
+        run_free(&run);
+        return fail(rc, &err);
+    }
 
     TensorSet *ts = bb_calloc(1, sizeof *ts);
     model_tensors(ts, &run.model);

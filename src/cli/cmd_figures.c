@@ -24,9 +24,9 @@ typedef struct {
 static int figures_opts(FiguresOpts *o, Opt *t) {
     int k = 0;
     t[k++] = (Opt){"ckpt", OPT_STR, o->ckpt, 0, 0, NULL, "checkpoint of the maps and bars: a step or 'last'"};
-    t[k++] = (Opt){"out", OPT_STR, o->out, 0, 0, NULL, "output directory (\"\" = RUN_DIR/figures)"};
-    t[k++] = (Opt){"plots", OPT_STR, o->plots, 0, 0, NULL,
-                   "folder of the gnuplot scripts (\"\" = $BBSIM_PLOTS, else the source tree's plots/)"};
+    t[k++] = (Opt){"out", OPT_PATH, o->out, 0, 0, NULL, "output directory [default: RUN_DIR/figures]"};
+    t[k++] = (Opt){"plots", OPT_PATH, o->plots, 0, 0, NULL,
+                   "folder of the gnuplot scripts [default: $BBSIM_PLOTS, else the source tree's plots/]"};
     t[k++] = (Opt){"threads", OPT_INT, &o->threads, 0, 1024, NULL, "threads of the analyses (0 = OpenMP default)"};
     t[k++] = (Opt){"no-dynamics", OPT_FLAG, &o->no_dynamics, 0, 1, NULL,
                    "skip the analysis of every checkpoint (no dynamics and residual curves)"};
@@ -34,10 +34,7 @@ static int figures_opts(FiguresOpts *o, Opt *t) {
     return k;
 }
 
-static int fail(int rc, const BbError *err) {
-    fprintf(stderr, "bbsim figures: %s\n", err->msg);
-    return rc;
-}
+static int fail(int rc, const BbError *err) { return bb_report("figures", rc, err); }
 
 /* Run argv (argv[0] looked up in PATH) and wait; its exit status, or -1 if it could not
  * start (errno set). */

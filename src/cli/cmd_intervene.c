@@ -100,7 +100,7 @@ static int interv_opts(IntervArgs *a, Opt *t, OptEach *each) {
     t[k++] = (Opt){"eval-packing", OPT_INT, &a->eval_packing, -1, 1, NULL,
                    "evaluate on packed windows (1) or plain sequences (0) (-1 = as trained)"};
     t[k++] = (Opt){"tokens", OPT_STR, a->tokens, 0, 0, NULL, "token ids of an extra domain, e.g. 3,7 (\"\" = none)"};
-    t[k++] = (Opt){"out", OPT_STR, a->out, 0, 0, NULL, "output directory (\"\" = RUN_DIR/intervene; with --ckpt N, RUN_DIR/intervene_stepN)"};
+    t[k++] = (Opt){"out", OPT_PATH, a->out, 0, 0, NULL, "output directory [default: RUN_DIR/intervene; with --ckpt N, RUN_DIR/intervene_stepN]"};
     t[k++] = (Opt){"chunk", OPT_INT, &a->ac.chunk, 1, 4096, NULL, "sequences per forward call (one per thread)"};
     t[k++] = (Opt){"threads", OPT_INT, &a->threads, 0, 1024, NULL, "threads (0 = OpenMP default)"};
     t[k++] = (Opt){"quiet", OPT_FLAG, &a->quiet, 0, 1, NULL, "no table on stdout"};
@@ -108,10 +108,7 @@ static int interv_opts(IntervArgs *a, Opt *t, OptEach *each) {
     return k;
 }
 
-static int fail(int rc, const BbError *err) {
-    fprintf(stderr, "bbsim intervene: %s\n", err->msg);
-    return rc;
-}
+static int fail(int rc, const BbError *err) { return bb_report("intervene", rc, err); }
 
 static void usage(const Opt *table, int nopt) {
     printf("usage: bbsim intervene RUN_DIR INTERVENTION... [--set NAME INTERVENTION...]... [flags]\n\n"
@@ -319,7 +316,8 @@ int cmd_intervene(int argc, char **argv) {
                          threads);
     char path[BB_STRLEN + 64];
     snprintf(path, sizeof path, "%s/interventions.tsv", outdir);
-    rc = write_risks(path, a, &run, B, res, ndom, &err);
+    rc = analysis_check_risk(&res[0], run.path, run.step, &err);
+    if (!rc) rc = write_risks(path, a, &run, B, res, ndom, &err);
     snprintf(path, sizeof path, "%s/intervention_metrics.tsv", outdir);
     if (!rc) rc = write_metrics(path, a, &run, B, res, tokens != NULL, &err);
     if (!rc && !a->quiet) print_table(a, dir, &run, B, eb.T, outdir, res, ndom);

@@ -22,7 +22,7 @@ typedef struct {
 static int sens_opts(SensOpts *o, Opt *t) {
     int k = 0;
     t[k++] = (Opt){"ckpt", OPT_STR, o->ckpt, 0, 0, NULL, "checkpoint: a step or 'last'"};
-    t[k++] = (Opt){"out", OPT_STR, o->out, 0, 0, NULL, "output directory (\"\" = RUN_DIR/sensitivity; with --ckpt N, RUN_DIR/sensitivity_stepN)"};
+    t[k++] = (Opt){"out", OPT_PATH, o->out, 0, 0, NULL, "output directory [default: RUN_DIR/sensitivity; with --ckpt N, RUN_DIR/sensitivity_stepN]"};
     t[k++] = (Opt){"seqs", OPT_INT, &o->sc.seqs, 1, 1 << 20, NULL,
                    "sequences measured: the first ones of the fixed evaluation batch"};
     t[k++] = (Opt){"pos", OPT_INT, &o->sc.pos, -1, 1 << 20, NULL, "query position i (-1 = the last position)"};
@@ -35,10 +35,7 @@ static int sens_opts(SensOpts *o, Opt *t) {
     return k;
 }
 
-static int fail(int rc, const BbError *err) {
-    fprintf(stderr, "bbsim sensitivity: %s\n", err->msg);
-    return rc;
-}
+static int fail(int rc, const BbError *err) { return bb_report("sensitivity", rc, err); }
 
 static void usage(const Opt *t, int n) {
     printf("usage: bbsim sensitivity RUN_DIR [flags]\n\n"
@@ -99,8 +96,15 @@ int cmd_sensitivity(int argc, char **argv) {
     /* the first --seqs sequences of bbsim analyze's fixed evaluation batch (sequence b depends
      * on eval_seed and b only, docs/method.md#determinism-and-the-evaluation-batch) */
     analysis_batch(&eb, &run.task, o.sc.seqs, NULL);
-    SensResult r;
-    rc = sensitivity_run(&r, &run.model, &run.task, &eb, &o.sc, bb_threads(), &err);
+    /* a model that overflows (a diverged run) has no meaningful spread: refuse it as analyze does */
+    AnalysisConfig ac;
+    analysis_config_default(&ac);
+    Analysis an;
+    analysis_collect(&an, &run.model, &run.task, &eb, NULL, &ac, ANALYSIS_RISKS, bb_threads());
+    rc = analysis_check_risk(&an, run.path, run.step, &err);
+    analysis_free(&an);
+    SensResult r = {0};
+    if (!rc) rc = sensitivity_run(&r, &run.model, &run.task, &eb, &o.sc, bb_threads(), &err);
     if (!rc) rc = bb_mkdirs(outdir, &err);
     if (!rc) rc = sensitivity_write(outdir, &run, &o.sc, &r, &err);
     if (!rc && !o.quiet) print_summary(dir, &run, &r, outdir);

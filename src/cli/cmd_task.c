@@ -10,10 +10,7 @@
 #include "bbsim/task.h"
 #include "bbsim/tsv.h"
 
-static int fail(const BbError *err, int rc) {
-    fprintf(stderr, "bbsim task: %s\n", err->msg);
-    return rc;
-}
+static int fail(const BbError *err, int rc) { return bb_report("task", rc, err); }
 
 /* Character tables (every ordinary label the escape of one byte: "a", "\n", "\s",
  * "\x23") print as running text, spaces as spaces; other tables as space-separated labels. */
@@ -123,8 +120,7 @@ int cmd_task(int argc, char **argv) {
             free(in);
             free(tg);
             task_free(&t);
-            fprintf(stderr, "bbsim task: out of memory for --sample %d\n", nsample);
-            return BB_ENOMEM;
+            return fail(&err, bb_fail(&err, BB_ENOMEM, "out of memory for --sample %d", nsample));
         }
         task_eval_batch(&t, nsample, in, tg);
         const int chars = char_like(&t);

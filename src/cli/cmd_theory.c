@@ -24,7 +24,7 @@ static int theory_opts(TheoryArgs *a, Opt *o) {
     ReducedConfig *r = &a->red;
     MtoyConfig *t = &a->toy;
     SimpleConfig *s = &a->simple;
-    o[k++] = (Opt){"out", OPT_STR, a->out, 0, 0, NULL, "output directory"};
+    o[k++] = (Opt){"out", OPT_PATH, a->out, 0, 0, NULL, "output directory"};
     o[k++] = (Opt){"seed", OPT_U64, &r->seed, 0, 0, NULL, "seed of the reduced model's tables, contexts and init, and of the simplified model's runs"};
     o[k++] = (Opt){"quiet", OPT_FLAG, &a->quiet, 0, 1, NULL, "no progress lines on stderr"};
     /* reduced model */
@@ -288,10 +288,7 @@ int cmd_theory(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/theory.tsv", a.out);
         rc = claims_write_tsv(&cl, path, o, no, &err);
     }
-    if (rc) {
-        fprintf(stderr, "bbsim theory: %s\n", err.msg);
-        return rc;
-    }
+    if (rc) return bb_report("theory", rc, &err);
     claims_print(stdout, &cl);
     if (!a.quiet) fprintf(stderr, "theory: %.2f s; wrote %s/theory.tsv\n", bb_now() - t0, a.out);
     return 0;

@@ -31,7 +31,7 @@ static int train_cli_opts(TrainConfig *c, TrainStart *s, Opt *o) {
     int k = train_opts(c, o);
     o[k++] = (Opt){"preset", OPT_CHOICE, &s->preset, 0, 0, train_preset_names,
                    "the defaults to start from (see presets above)"};
-    o[k++] = (Opt){"config", OPT_STR, s->config, 0, 0, NULL,
+    o[k++] = (Opt){"config", OPT_PATH, s->config, 0, 0, NULL,
                    "read the settings of a config.txt (a run's, or 'name value' lines); the flags win over it; "
                    "its out, resume, threads and quiet are not taken"};
     s->seed_each = (OptEach){take_seed, &s->seed, "N"};
@@ -120,10 +120,11 @@ static int expand_ckpt(int argc, char **argv, char **out, char parts[][3][64], i
 /* --config FILE onto c. Where and how that run ran (out, resume, threads, quiet) is not
  * part of the experiment and is not taken. */
 static int read_config_file(const char *path, TrainConfig *c, BbError *err) {
-    FILE *f = fopen(path, "r");
-    if (!f) return bb_fail(err, BB_EINPUT, "--config %s: %s", path, strerror(errno));
+    FILE *f;
+    int rc = bb_open_input(&f, path, "--config file", BB_MAX_CONFIG_BYTES, err);
+    if (rc) return rc;
     const TrainConfig before = *c;
-    int rc = train_config_read(f, c, path, err);
+    rc = train_config_read(f, c, path, err);
     fclose(f);
     memcpy(c->out, before.out, sizeof c->out);
     memcpy(c->resume, before.resume, sizeof c->resume);
@@ -208,19 +209,9 @@ int cmd_train(int argc, char **argv) {
             usage(stdout, o, n);
             return 0;
         }
-    if (cmd_train_config(argc, argv, &cfg, &err)) {
-        fprintf(stderr, "bbsim train: %s\n", err.msg);
-        return 2;
-    }
-    int rc = train_run(&cfg, &err);
-    if (rc == BB_EINTR) {
-        fprintf(stderr, "bbsim train: %s\n", err.msg);
-        return 130;
-    }
-    if (rc) {
-        fprintf(stderr, "bbsim train: %s\n", err.msg);
-        return rc == BB_EINPUT ? 2 : 1;
-    }
+    int rc = cmd_train_config(argc, argv, &cfg, &err);
+    if (!rc) rc = train_run(&cfg, &err); /* BB_EINTR: Ctrl-C or SIGTERM, checkpoint saved (exit 130) */
+    if (rc) return bb_report("train", rc, &err);
     if (!cfg.quiet) fprintf(stderr, "bbsim train: done, %ld steps; run directory %s\n", cfg.steps, cfg.out);
     return 0;
 }

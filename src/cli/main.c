@@ -37,7 +37,7 @@ int main(int argc, char **argv) {
     bb_threads_apply(0); /* the default of every --threads 0: OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, all cores */
     if (argc < 2) {
         usage(stderr);
-        return BB_EINPUT;
+        return BB_EXIT_INPUT;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
@@ -53,9 +53,11 @@ int main(int argc, char **argv) {
         names[i] = commands[i].name;
     }
     char near[256];
+    BbError err;
     if (bb_suggest(near, sizeof near, argv[1], names, NCOMMANDS, ""))
-        fprintf(stderr, "bbsim: unknown command '%s' (did you mean %s?)\n", argv[1], near);
+        bb_fail(&err, BB_EINPUT, "unknown command '%s' (did you mean %s?)", argv[1], near);
     else
-        fprintf(stderr, "bbsim: unknown command '%s' (see bbsim --help)\n", argv[1]);
-    return BB_EINPUT;
+        bb_fail(&err, BB_EINPUT, "unknown command '%s' (see bbsim --help)", argv[1]);
+    fprintf(stderr, "bbsim: %s\n", err.msg);
+    return BB_EXIT_INPUT;
 }

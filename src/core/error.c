@@ -11,12 +11,38 @@
 
 int bb_fail(BbError *err, int code, const char *fmt, ...) {
     if (err) {
+        char raw[sizeof err->msg]; /* fmt's arguments may point into err->msg itself */
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        vsnprintf(raw, sizeof raw, fmt, ap);
         va_end(ap);
+        size_t k = 0;
+        for (const unsigned char *c = (const unsigned char *)raw; *c && k + 1 < sizeof err->msg; c++) {
+            if (*c >= 0x20 && *c != 0x7f) {
+                err->msg[k++] = (char)*c;
+                continue;
+            }
+            if (k + 5 > sizeof err->msg) break; /* "\xHH" does not fit: cut before it */
+            snprintf(err->msg + k, 5, "\\x%02x", *c);
+            k += 4;
+        }
+        err->msg[k] = '\0';
     }
     return code;
+}
+
+int bb_exit_status(int code) {
+    switch (code) {
+    case BB_OK: return BB_EXIT_OK;
+    case BB_EINPUT: return BB_EXIT_INPUT;
+    case BB_EINTR: return BB_EXIT_INTERRUPTED;
+    default: return BB_EXIT_FAILURE;
+    }
+}
+
+int bb_report(const char *cmd, int code, const BbError *err) {
+    fprintf(stderr, "bbsim %s: %s\n", cmd, err->msg);
+    return bb_exit_status(code);
 }
 
 void bb_panic(const char *file, int line, const char *what) {
@@ -28,7 +54,7 @@ void *bb_malloc(size_t n) {
     void *p = malloc(n ? n : 1);
     if (!p) {
         fprintf(stderr, "bbsim: out of memory (asked for %zu bytes)\n", n);
-        exit(BB_ENOMEM);
+        exit(BB_EXIT_FAILURE);
     }
     return p;
 }
@@ -37,7 +63,7 @@ void *bb_calloc(size_t count, size_t size) {
     void *p = calloc(count ? count : 1, size ? size : 1);
     if (!p) {
         fprintf(stderr, "bbsim: out of memory (asked for %zu x %zu bytes)\n", count, size);
-        exit(BB_ENOMEM);
+        exit(BB_EXIT_FAILURE);
     }
     return p;
 }

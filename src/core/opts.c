@@ -142,6 +142,7 @@ static int set_value(const Opt *o, const char *value, BbError *err) {
         return BB_OK;
     }
     case OPT_STR:
+    case OPT_PATH:
         if (strlen(value) >= BB_STRLEN)
             return bb_fail(err, BB_EINPUT, "--%s: value is longer than %d characters", o->name, BB_STRLEN - 1);
         strcpy((char *)o->dest, value);
@@ -196,11 +197,23 @@ int opts_set(const Opt *opts, int nopts, const char *name, const char *value, Bb
     return set_value(o, value, err);
 }
 
+/* A path given on the command line: "" would mean "here" or "/" (--out "" once wrote a
+ * run into /), and "--quiet" is a flag the value swallowed (--out --quiet). */
+static int check_path_arg(const Opt *o, const char *value, BbError *err) {
+    if (value[0] == '\0') return bb_fail(err, BB_EINPUT, "--%s: empty path", o->name);
+    if (value[0] == '-')
+        return bb_fail(err, BB_EINPUT, "--%s '%s': looks like a flag; write ./%s if you mean it", o->name, value,
+                       value);
+    return BB_OK;
+}
+
 int opts_parse(const Opt *opts, int nopts, int argc, char **argv, char **pos, int maxpos,
                int *npos, BbError *err) {
     *npos = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
+        if (a[0] == '\0')
+            return bb_fail(err, BB_EINPUT, "empty argument '' (a run directory or other argument; see --help)");
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
             if (*npos >= maxpos)
                 return bb_fail(err, BB_EINPUT, "unexpected argument '%s' (see --help)", a);
@@ -228,7 +241,8 @@ int opts_parse(const Opt *opts, int nopts, int argc, char **argv, char **pos, in
             if (i + 1 >= argc) return bb_fail(err, BB_EINPUT, "--%s needs a value", name);
             value = argv[++i];
         }
-        int rc = set_value(o, value, err);
+        int rc = o->kind == OPT_PATH ? check_path_arg(o, value, err) : BB_OK;
+        if (!rc) rc = set_value(o, value, err);
         if (rc) return rc;
     }
     return BB_OK;
@@ -256,7 +270,8 @@ void opts_format(const Opt *o, char *buf, size_t len) {
     case OPT_LONG: snprintf(buf, len, "%ld", *(long *)o->dest); break;
     case OPT_U64: snprintf(buf, len, "%llu", (unsigned long long)*(uint64_t *)o->dest); break;
     case OPT_DOUBLE: bb_format_num(buf, len, *(double *)o->dest); break;
-    case OPT_STR: snprintf(buf, len, "%s", (const char *)o->dest); break;
+    case OPT_STR:
+    case OPT_PATH: snprintf(buf, len, "%s", (const char *)o->dest); break;
     case OPT_FLAG: snprintf(buf, len, "%d", *(int *)o->dest); break;
     case OPT_CHOICE: snprintf(buf, len, "%s", o->choices[*(int *)o->dest]); break;
     case OPT_EACH: snprintf(buf, len, "%s", ""); break;
@@ -278,7 +293,7 @@ void opts_help(FILE *f, const Opt *opts, int nopts) {
         char val[BB_STRLEN + 64], flag[160];
         opts_format(o, val, sizeof val); /* doubles: the shortest form that reads back, as in config.txt */
         const char *meta = o->kind == OPT_EACH ? ((const OptEach *)o->dest)->meta : o->kind == OPT_FLAG ? "" : o->kind == OPT_CHOICE ? "NAME"
-                         : o->kind == OPT_INTLIST ? "LIST" : o->kind == OPT_STR ? "STR"
+                         : o->kind == OPT_INTLIST ? "LIST" : o->kind == OPT_STR ? "STR" : o->kind == OPT_PATH ? "PATH"
                          : o->kind == OPT_DOUBLE ? "X" : "N";
         snprintf(flag, sizeof flag, "--%s%s%s", o->name, meta[0] ? " " : "", meta);
         fprintf(f, "  %-24s %s", flag, o->help);
@@ -289,6 +304,7 @@ void opts_help(FILE *f, const Opt *opts, int nopts) {
         }
         if (o->kind == OPT_EACH) fprintf(f, "\n");
         else if (o->kind == OPT_FLAG) fprintf(f, " [default: %s]\n", *(int *)o->dest ? "on" : "off");
+        else if (o->kind == OPT_PATH && !val[0] && strstr(o->help, "[default:")) fprintf(f, "\n");
         else fprintf(f, " [default: %s]\n", val[0] ? val : "none");
     }
 }
@@ -302,14 +318,30 @@ void opts_write(FILE *f, const Opt *opts, int nopts) {
     }
 }
 
+/* One line of at most cap - 1 bytes into line (the newline kept, as fgets), its length in
+ * *len (NUL bytes included, which fgets would hide). 0 at EOF, 1 for a line, -1 when it
+ * does not fit. */
+static int read_line(FILE *f, char *line, size_t cap, size_t *len) {
+    size_t n = 0;
+    int c = EOF;
+    while (n + 1 < cap && (c = getc(f)) != EOF) {
+        line[n++] = (char)c;
+        if (c == '\n') break;
+    }
+    line[n] = '\0';
+    *len = n;
+    if (n + 1 == cap && c != '\n' && (c = getc(f)) != EOF) return -1;
+    return n > 0;
+}
+
 int opts_read(const Opt *opts, int nopts, FILE *f, const char *where, BbError *err) {
     char line[BB_STRLEN + 256];
-    int lineno = 0;
-    while (fgets(line, sizeof line, f)) {
+    int lineno = 0, got;
+    size_t n;
+    while ((got = read_line(f, line, sizeof line, &n)) != 0) {
         lineno++;
-        size_t n = strlen(line);
-        if (n && line[n - 1] != '\n' && !feof(f))
-            return bb_fail(err, BB_EINPUT, "%s:%d: line too long", where, lineno);
+        if (got < 0) return bb_fail(err, BB_EINPUT, "%s:%d: line too long", where, lineno);
+        if (bb_check_text_line(line, n, where, lineno, err)) return BB_EINPUT;
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
         if (n == 0 || line[0] == '#') continue;
         if (strcmp(line, "end") == 0) return BB_OK;

@@ -62,7 +62,7 @@ gsl_rng *bb_rng_alloc(uint64_t seed) {
     gsl_rng *r = gsl_rng_alloc(bb_rng_xoshiro);
     if (!r) {
         fprintf(stderr, "bbsim: out of memory allocating a random stream\n");
-        exit(BB_ENOMEM);
+        exit(BB_EXIT_FAILURE);
     }
     gsl_rng_set(r, (unsigned long)seed);
     return r;

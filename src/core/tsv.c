@@ -37,8 +37,8 @@ static int split_tabs(char *line, char **out, int max) {
 int tsv_read(const char *path, Tsv *t, BbError *err) {
     memset(t, 0, sizeof *t);
     snprintf(t->path, sizeof t->path, "%s", path);
-    FILE *f = fopen(path, "rb");
-    if (!f) return bb_fail(err, BB_EIO, "%s: %s", path, strerror(errno));
+    FILE *f;
+    if (bb_open_input(&f, path, "table", BB_MAX_TSV_BYTES, err)) return BB_EIO;
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap + 1);
     for (size_t got; buf && (got = fread(buf + len, 1, cap - len, f)) > 0;) {
@@ -63,6 +63,13 @@ int tsv_read(const char *path, Tsv *t, BbError *err) {
     }
     buf[len] = '\0';
     t->buf = buf;
+    const char *nul = memchr(buf, '\0', len);
+    if (nul) {
+        int line = 1;
+        for (const char *c = buf; c < nul; c++) line += *c == '\n';
+        tsv_free(t);
+        return bb_fail(err, BB_EINPUT, "%s:%d: NUL byte", path, line);
+    }
 
     /* count lines for an upper bound on rows */
     size_t nlines = 1;

@@ -228,6 +228,19 @@ void model_point(const Model *m, float *base, ParamPtrs *out) {
     param_walk(&m->cfg, base, out, NULL, NULL, NULL);
 }
 
+int model_check_finite(const Model *m, const char *where, long step, BbError *err) {
+    for (int t = 0; t < m->ntensors; t++) {
+        const TensorInfo *ti = &m->tensors[t];
+        for (size_t i = 0; i < ti->size; i++) {
+            const float x = m->params[ti->offset + i];
+            if (!isfinite(x))
+                return bb_fail(err, BB_ENUM, "%s: checkpoint step %ld has non-finite weights (%s[%zu] = %s; the run "
+                               "diverged)", where, step, ti->name, i, isnan(x) ? "NaN" : x > 0 ? "Inf" : "-Inf");
+        }
+    }
+    return BB_OK;
+}
+
 /* ------------------------------------------------------------ workspace */
 
 /* Carves consecutive 64-byte-aligned pieces out of one buffer (or only counts, base NULL). */

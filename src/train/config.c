@@ -65,8 +65,8 @@ static int train_opts_split(TrainConfig *c, Opt *o, int *nexperiment) {
                    "which checkpoints hold the optimizer state: last (the step files hold the weights only, "
                    "ckpt/resume.bbck the full state of the latest) or all (every step file)"};
     *nexperiment = k;
-    o[k++] = (Opt){"out", OPT_STR, c->out, 0, 0, NULL, "run directory"};
-    o[k++] = (Opt){"resume", OPT_STR, c->resume, 0, 0, NULL, "continue the run in this directory from its last checkpoint"};
+    o[k++] = (Opt){"out", OPT_PATH, c->out, 0, 0, NULL, "run directory"};
+    o[k++] = (Opt){"resume", OPT_PATH, c->resume, 0, 0, NULL, "continue the run in this directory from its last checkpoint"};
     o[k++] = (Opt){"threads", OPT_INT, &c->threads, 0, 1024, NULL, "threads (0 = OpenMP default)"};
     o[k++] = (Opt){"quiet", OPT_FLAG, &c->quiet, 0, 1, NULL, "no progress output"};
     BB_CHECK(k <= TRAIN_NOPTS);

@@ -292,6 +292,7 @@ int run_load(Run *r, const char *dir, long step, BbError *err) {
     long got;
     int rc = run_ckpt_load(dir, r->path, step, &r->cfg, &r->task, &r->model, NULL, &got, err);
     if (rc) return rc;
+    if ((rc = model_check_finite(&r->model, r->path, got, err))) { run_free(r); return rc; }
     r->step = got;
     snprintf(r->cfg.out, sizeof r->cfg.out, "%s", dir);
     return BB_OK;
