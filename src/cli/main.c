@@ -1,4 +1,5 @@
 /* bbsim: command-line entry point. Dispatches to the subcommands of cli.h. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include "bbsim/cli.h"
@@ -34,6 +35,9 @@ static void usage(FILE *f) {
 int main(int argc, char **argv) {
     bb_set_cmdline(argc, argv);
     bb_install_gsl_handler();
+    /* a file-size limit (ulimit -f) makes writes fail with EFBIG, reported like any write
+     * error (the file named, its .tmp removed), instead of killing the process */
+    signal(SIGXFSZ, SIG_IGN);
     bb_threads_apply(0); /* the default of every --threads 0: OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, all cores */
     if (argc < 2) {
         usage(stderr);
