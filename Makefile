@@ -16,7 +16,7 @@ TASK_FLAGS_ABS := $(foreach w,$(TASK_FLAGS),$(if $(wildcard $(w)),$(abspath $(w)
 REPRO_JOBS ?= $(if $(filter paper,$(PROFILE)),1,$(JOBS))
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-fresh repro repro-related bench bench-peer clean help \
+.PHONY: all deps build test test-fresh repro repro-related bench bench-peer fuzz faults clean help \
         runlist repro-slurm repro-parallel deps-cluster test-cluster
 
 all: build
@@ -25,6 +25,8 @@ help:
 	@echo "make repro       regenerate every figure and claims.tsv (PROFILE=$(PROFILE), into $(OUT)/)"
 	@echo "make test        build and run all tests (but the cluster test: make test-cluster)"
 	@echo "make bench       time training steps, report GFLOP/s"
+	@echo "make fuzz        (not CI) build the libFuzzer targets into $(FUZZ_BUILD)/fuzz/ (clang; fuzz/README.md)"
+	@echo "make faults      the fault tests: kill -9/SIGINT/SIGTERM + resume, full disk, no gnuplot (ctest -L faults)"
 	@echo "make bench-peer  the same beside the PyTorch peer (PEER=path/to/bb_torch.py)"
 	@echo "make deps        check (and as root install with apt-get) cmake, gcc + libc6-dev, OpenMP, pkg-config,"
 	@echo "                 GSL, cmocka, OpenBLAS, gnuplot pdfcairo with fonts; compiles, links and runs test programs"
@@ -100,5 +102,19 @@ deps-cluster:
 test-cluster: build deps-cluster
 	cd $(BUILD) && ctest --output-on-failure -L cluster
 
+# libFuzzer targets, one per parser (fuzz/README.md: how to run them). Not part of make test
+# or CI; fuzz/deps.sh checks (as root installs) clang, libclang-rt-14-dev and libomp-14-dev.
+FUZZ_BUILD ?= build-fuzz
+fuzz: deps
+	@bash fuzz/deps.sh
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBBSIM_FUZZ=ON -DBUILD_TESTING=OFF \
+	    -DBBSIM_WERROR=OFF -DBBSIM_NATIVE=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@echo "fuzz targets in $(FUZZ_BUILD)/fuzz/: run e.g. $(FUZZ_BUILD)/fuzz/fuzz_tsv -max_total_time=240 fuzz/corpus/tsv"
+
+# The fault tests (tests/faults_*.sh, CTest label faults).
+faults: build
+	cd $(BUILD) && ctest --output-on-failure -L faults
+
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Run every fuzz target in turn (one process at a time, under nice), each for SECONDS
+# seconds from its seed corpus fuzz/corpus/<target>/. New inputs go to WORK/<target>/ (the
+# committed seeds stay as they are), crashes to WORK/artifacts/, logs to WORK/<target>.log;
+# the last line of each log is libFuzzer's "#N DONE" (executions). Usage:
+#   fuzz/run.sh [SECONDS [WORK [TARGET...]]]     (defaults 240, build-fuzz/work, all eight)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+secs=${1:-240}
+work=${2:-$here/../build-fuzz/work}
+shift $(( $# > 2 ? 2 : $# ))
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(checkpoint transitions corpus labels marginal config argv tsv)
+bin=${FUZZ_BIN:-$here/../build-fuzz/fuzz}
+mkdir -p "$work/artifacts"
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null || true' EXIT
+for t in "${targets[@]}"; do
+    mkdir -p "$work/$t"
+    echo "fuzz_$t: $secs s, log $work/$t.log"
+    nice -n 19 "$bin/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$work/artifacts/$t-" "$work/$t" "$here/corpus/$t" > "$work/$t.log" 2>&1 &
+    pid=$!
+    rc=0; wait "$pid" || rc=$?
+    pid=
+    echo "fuzz_$t: exit $rc, $(grep -E '^#[0-9]+[[:space:]]+DONE' "$work/$t.log" | tail -1 || echo 'no DONE line (crash? see the log)')"
+done
