@@ -93,6 +93,12 @@ typedef struct OptEach {
  * empty or flag-like OPT_PATH value and an empty positional argument. */
 int opts_parse(const Opt *opts, int nopts, int argc, char **argv, char **pos, int maxpos,
                int *npos, BbError *err);
+/* 1 when argv holds --help or -h (a command prints its usage and exits 0). */
+int opts_wants_help(int argc, char **argv);
+/* opts_parse for a command of one run directory: *dir = the single positional argument,
+ * else BB_EINPUT "expected one run directory (usage: USAGE, see --help)". */
+int opts_parse_run_dir(const Opt *opts, int nopts, int argc, char **argv, const char *usage, const char **dir,
+                       BbError *err);
 /* Whether --name appears in argv (read as opts_parse reads it: a flag's value is never
  * taken for a flag). For flags that fill in others unless these are given themselves,
  * wherever they stand (--seed N and --data-seed M). */

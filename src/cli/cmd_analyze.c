@@ -260,16 +260,10 @@ int cmd_analyze(int argc, char **argv) {
             opts_help(stdout, table, nopt);
             return 0;
         }
-    char *pos[2];
-    int npos;
     BbError err = {{0}};
-    int rc = opts_parse(table, nopt, argc, argv, pos, 2, &npos, &err);
+    const char *dir;
+    int rc = opts_parse_run_dir(table, nopt, argc, argv, "bbsim analyze RUN_DIR [flags]", &dir, &err);
     if (rc) return fail(rc, &err);
-    if (npos != 1) {
-        bb_fail(&err, BB_EINPUT, "expected one run directory (usage: bbsim analyze RUN_DIR [flags], see --help)");
-        return fail(BB_EINPUT, &err);
-    }
-    const char *dir = pos[0];
     long step = -1;
     int all = 0;
     if (!strcmp(o.ckpt, "all")) {

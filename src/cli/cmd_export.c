@@ -261,20 +261,14 @@ int cmd_export(int argc, char **argv) {
     snprintf(o.ckpt, sizeof o.ckpt, "last");
     Opt table[NOPTS];
     const int nopt = export_opts(&o, table);
-    for (int k = 0; k < argc; k++)
-        if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
-            usage(table, nopt);
-            return 0;
-        }
-    BbError err = {{0}};
-    char *pos[2];
-    int npos, rc = opts_parse(table, nopt, argc, argv, pos, 2, &npos, &err);
-    if (rc) return fail(rc, &err);
-    if (npos != 1) {
-        bb_fail(&err, BB_EINPUT, "expected one run directory (usage: bbsim export RUN_DIR [flags], see --help)");
-        return fail(BB_EINPUT, &err);
+    if (opts_wants_help(argc, argv)) {
+        usage(table, nopt);
+        return 0;
     }
-    const char *dir = pos[0];
+    BbError err = {{0}};
+    const char *dir;
+    int rc = opts_parse_run_dir(table, nopt, argc, argv, "bbsim export RUN_DIR [flags]", &dir, &err);
+    if (rc) return fail(rc, &err);
     long step;
     if ((rc = run_ckpt_arg(o.ckpt, &step, "a step or 'last'", &err)) || (rc = resolve_format(&o, &err)) ||
         (o.out[0] && (rc = check_out(o.out, &err))))

@@ -103,20 +103,14 @@ int cmd_figures(int argc, char **argv) {
     FiguresOpts o = {.ckpt = "last"};
     Opt table[8];
     const int nopt = figures_opts(&o, table);
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(table, nopt);
-            return 0;
-        }
-    BbError err = {{0}};
-    char *pos[2];
-    int npos, rc = opts_parse(table, nopt, argc, argv, pos, 2, &npos, &err);
-    if (rc) return fail(rc, &err);
-    if (npos != 1) {
-        bb_fail(&err, BB_EINPUT, "expected one run directory (usage: bbsim figures RUN_DIR, see --help)");
-        return fail(BB_EINPUT, &err);
+    if (opts_wants_help(argc, argv)) {
+        usage(table, nopt);
+        return 0;
     }
-    const char *dir = pos[0];
+    BbError err = {{0}};
+    const char *dir;
+    int rc = opts_parse_run_dir(table, nopt, argc, argv, "bbsim figures RUN_DIR", &dir, &err);
+    if (rc) return fail(rc, &err);
     if (!o.plots[0]) snprintf(o.plots, sizeof o.plots, "%s", getenv("BBSIM_PLOTS") ? getenv("BBSIM_PLOTS") : BBSIM_PLOTS_DIR);
     char probe[BB_STRLEN + 32];
     snprintf(probe, sizeof probe, "%s/style.gp", o.plots);

@@ -357,3 +357,19 @@ int opts_read(const Opt *opts, int nopts, FILE *f, const char *where, BbError *e
     if (ferror(f)) return bb_fail(err, BB_EIO, "%s: read error", where);
     return BB_OK;
 }
+
+int opts_wants_help(int argc, char **argv) {
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+    return 0;
+}
+
+int opts_parse_run_dir(const Opt *opts, int nopts, int argc, char **argv, const char *usage, const char **dir,
+                       BbError *err) {
+    char *pos[2];
+    int npos, rc = opts_parse(opts, nopts, argc, argv, pos, 2, &npos, err);
+    if (rc) return rc;
+    if (npos != 1) return bb_fail(err, BB_EINPUT, "expected one run directory (usage: %s, see --help)", usage);
+    *dir = pos[0];
+    return BB_OK;
+}
