@@ -105,6 +105,8 @@ typedef struct Model {
 /* Validate the configuration (clear message on bad combinations), allocate and
  * initialise the parameters from cfg->init_seed (PyTorch-default initialisation). */
 int model_build(Model *m, const ModelConfig *cfg, BbError *err);
+/* The same without the initialisation (parameters zero): for weights about to be read. */
+int model_alloc(Model *m, const ModelConfig *cfg, BbError *err);
 void model_free(Model *m);
 /* Named pointers into any flat buffer laid out like m->params (grads, moments). */
 void model_point(const Model *m, float *base, ParamPtrs *out);

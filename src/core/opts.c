@@ -42,8 +42,9 @@ static int edit_distance(const char *a, const char *b) {
  * long as the word has more letters than edits (so "k" never suggests "x"). */
 static int closeness(const char *word, const char *cand) {
     const size_t wl = strlen(word), cl = strlen(cand);
-    const int d = edit_distance(word, cand);
     const int limit = wl <= 3 ? 1 : wl <= 6 ? 2 : 3;
+    /* the distance is at least the difference in length: past the limit, skip the table */
+    const int d = (wl > cl ? wl - cl : cl - wl) > (size_t)limit ? limit + 1 : edit_distance(word, cand);
     if (d == 1 && wl > 1 && cl > 1) return 2;
     if (cl < wl && !strncmp(word, cand, cl) && (word[cl] == '-' || word[cl] == '_')) return 3;
     if (wl >= 3 && wl < cl && !strncmp(word, cand, wl)) return 3;

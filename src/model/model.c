@@ -202,7 +202,7 @@ static size_t param_walk(const ModelConfig *cfg, float *base, ParamPtrs *p, Tens
     return off;
 }
 
-int model_build(Model *m, const ModelConfig *cfg, BbError *err) {
+int model_alloc(Model *m, const ModelConfig *cfg, BbError *err) {
     memset(m, 0, sizeof *m);
     int rc = model_validate(cfg, err);
     if (rc) return rc;
@@ -211,8 +211,16 @@ int model_build(Model *m, const ModelConfig *cfg, BbError *err) {
     m->nparams = param_walk(cfg, NULL, NULL, NULL, &nt, NULL);
     m->ntensors = nt;
     m->tensors = bb_calloc((size_t)nt, sizeof *m->tensors);
-    m->params = bb_malloc(m->nparams * sizeof(float));
+    m->params = bb_calloc(m->nparams, sizeof(float));
+    param_walk(cfg, m->params, &m->p, m->tensors, &nt, NULL);
+    return BB_OK;
+}
+
+int model_build(Model *m, const ModelConfig *cfg, BbError *err) {
+    int rc = model_alloc(m, cfg, err);
+    if (rc) return rc;
     gsl_rng *rng = bb_rng_alloc(cfg->init_seed);
+    int nt;
     param_walk(cfg, m->params, &m->p, m->tensors, &nt, rng);
     gsl_rng_free(rng);
     return BB_OK;

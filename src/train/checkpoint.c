@@ -207,7 +207,7 @@ int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *c
     have_task = 1;
     ModelConfig mc = cfg->model;
     train_model_config_from_task(&mc, task);
-    if ((rc = model_build(m, &mc, err))) goto fail;
+    if ((rc = model_alloc(m, &mc, err))) goto fail; /* its weights are read below */
     have_model = 1;
     if (n != m->nparams) {
         rc = bb_fail(err, BB_EINPUT, "%s: checkpoint holds %llu parameters, its configuration needs %zu", path,
