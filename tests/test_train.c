@@ -157,9 +157,10 @@ static int ckpt_load(const char *path, long *step, long *t, BbError *err) {
     return BB_OK;
 }
 
-/* Every step file of run dir is weights only, smaller than half its full ckpt/resume.bbck,
- * which holds step `last`; with o they are refused, naming the file. */
-static void assert_weights_only_layout(const char *dir, long last) {
+/* Every step file of run dir is weights only, smaller than half its full ckpt/resume.bbck;
+ * the last is step `last`, resume.bbck holds step `full_step`; with o the step files are
+ * refused, naming the file. */
+static void assert_weights_only_layout(const char *dir, long last, long full_step) {
     long *steps, step, t;
     int n;
     BbError err;
@@ -168,8 +169,8 @@ static void assert_weights_only_layout(const char *dir, long last) {
     assert_int_equal(steps[n - 1], last);
     ckpt_resume_path(full, sizeof full, dir);
     assert_int_equal(ckpt_load(full, &step, &t, &err), 0);
-    assert_int_equal(step, last);
-    assert_int_equal(t, last);
+    assert_int_equal(step, full_step);
+    assert_int_equal(t, full_step);
     for (int i = 0; i < n; i++) {
         ckpt_path(path, sizeof path, dir, steps[i]);
         assert_true(file_size(path) > 1000 && 2 * file_size(path) < file_size(full));
@@ -209,7 +210,7 @@ static void test_resume_and_threads_bit_exact(void **state) {
     /* the step files hold the weights only; the full state of step 120, moments
      * included, is the same too */
     snprintf(pa, sizeof pa, "%s/a", d);
-    assert_weights_only_layout(pa, 120);
+    assert_weights_only_layout(pa, 120, 120);
     snprintf(pa, sizeof pa, "%s/a/ckpt/resume.bbck", d);
     snprintf(pb, sizeof pb, "%s/b/ckpt/resume.bbck", d);
     snprintf(pc, sizeof pc, "%s/c/ckpt/resume.bbck", d);
@@ -482,12 +483,16 @@ static void test_bad_checkpoints(void **state) {
     assert_int_equal(run_load(&r, "/nonexistent/run", -1, &err), BB_EINPUT);
     assert_non_null(strstr(err.msg, "not a run directory"));
     /* a resume reads ckpt/resume.bbck, not the (here foreign) last step file; a truncated
-     * or corrupt resume.bbck is refused, naming it */
+     * or corrupt resume.bbck, with no resume.prev.bbck to fall back on, is refused, naming
+     * it */
     assert_int_equal(unlink(path), 0);
-    char full[1200], saved[1200];
+    char full[1200], saved[1200], prev[1200], prev_saved[1200];
     ckpt_resume_path(full, sizeof full, dir);
+    ckpt_resume_prev_path(prev, sizeof prev, dir);
     snprintf(saved, sizeof saved, "%s/saved.bbck", d);
+    snprintf(prev_saved, sizeof prev_saved, "%s/prev.bbck", d);
     copy_file(full, saved);
+    assert_int_equal(rename(prev, prev_saved), 0);
     size = file_size(full);
     snprintf(cmd, sizeof cmd, "head -c %ld %s > %s", size - 100, saved, full);
     assert_int_equal(system(cmd), 0);
@@ -502,9 +507,30 @@ static void test_bad_checkpoints(void **state) {
     assert_non_null(strstr(out, "checksum mismatch"));
     assert_non_null(strstr(out, full));
     free(out);
-    /* without resume.bbck the last step file is tried: weights only, refused, saying
-     * where the full state is */
+    /* with resume.prev.bbck (the state of step 2) back, the damaged resume.bbck is
+     * skipped, saying so, and the run goes on from step 2: it ends with the bytes of a
+     * run never damaged */
+    copy_file(prev_saved, prev);
+    snprintf(cmd, sizeof cmd, "cp -r %s %s/r_damaged", dir, d);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(run_bbsim(&out, "train --resume %s/r_damaged --steps 5", d), 0);
+    assert_non_null(strstr(out, "skipping"));
+    assert_non_null(strstr(out, "checksum mismatch"));
+    assert_non_null(strstr(out, "/r_damaged/ckpt/resume.bbck"));
+    free(out);
+    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 5 --out %s/r_clean --quiet", d), 0);
+    free(out);
+    for (int i = 0; i < 3; i++) {
+        char a[1200], b[1200];
+        const char *name = i == 0 ? "resume.bbck" : i == 1 ? "resume.prev.bbck" : "step_000000005.bbck";
+        snprintf(a, sizeof a, "%s/r_damaged/ckpt/%s", d, name);
+        snprintf(b, sizeof b, "%s/r_clean/ckpt/%s", d, name);
+        if (!files_equal(a, b)) fail_msg("%s differs from the undamaged run's", a);
+    }
+    /* without either resume file the last step file is tried: weights only, refused,
+     * saying where the full state is */
     assert_int_equal(unlink(full), 0);
+    assert_int_equal(unlink(prev), 0);
     assert_int_equal(run_bbsim(&out, "train --resume %s --steps 10", dir), 2);
     assert_non_null(strstr(out, good));
     assert_non_null(strstr(out, "holds weights only (no optimizer state); resume from the latest checkpoint"));
@@ -548,12 +574,13 @@ static void test_ctrl_c_saves(void **state) {
     assert_non_null(strstr(text, "interrupted at step"));
     long step = atol(strstr(text, "interrupted at step") + 20);
     assert_true(step > 0);
-    /* the checkpoint is there and loads */
+    /* the interrupt came between two scheduled checkpoints: the step files stay those of
+     * the schedule (here step 0 only, what the analyses read) */
     Run r;
     BbError err;
     snprintf(cmd, sizeof cmd, "%s/r", d);
     assert_int_equal(run_load(&r, cmd, -1, &err), 0);
-    assert_int_equal(r.step, step);
+    assert_int_equal(r.step, 0);
     run_free(&r);
     /* no temporary files left behind */
     snprintf(cmd, sizeof cmd, "ls %s/r/ckpt | grep -c tmp", d);
@@ -566,7 +593,7 @@ static void test_ctrl_c_saves(void **state) {
     /* the full state of the interrupted step is in resume.bbck; resumed for 10 more
      * steps, the run ends with the bytes of one that ran them in one go */
     snprintf(cmd, sizeof cmd, "%s/r", d);
-    assert_weights_only_layout(cmd, step);
+    assert_weights_only_layout(cmd, 0, step);
     assert_int_equal(run_bbsim(&out, "train --resume %s/r --steps %ld --quiet", d, step + 10), 0);
     free(out);
     assert_int_equal(run_bbsim(&out,
@@ -582,6 +609,18 @@ static void test_ctrl_c_saves(void **state) {
     snprintf(pr, sizeof pr, "%s/r/ckpt/step_%09ld.bbck", d, step + 10);
     snprintf(pu, sizeof pu, "%s/u/ckpt/step_%09ld.bbck", d, step + 10);
     assert_true(files_equal(pr, pu));
+    /* and the same step files: none for the interrupted step */
+    long *sr, *su;
+    int nr, nu;
+    snprintf(pr, sizeof pr, "%s/r", d);
+    snprintf(pu, sizeof pu, "%s/u", d);
+    assert_int_equal(run_checkpoints(pr, &sr, &nr, &err), 0);
+    assert_int_equal(run_checkpoints(pu, &su, &nu, &err), 0);
+    assert_int_equal(nr, 2);
+    assert_int_equal(nu, 2);
+    assert_memory_equal(sr, su, 2 * sizeof(long));
+    free(sr);
+    free(su);
     remove_tempdir(d);
 }
 

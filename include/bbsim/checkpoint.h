@@ -10,14 +10,19 @@
  * optimizer state (what --resume needs). */
 typedef enum { CKPT_WEIGHTS, CKPT_FULL } CkptContents;
 
-/* The full state of a run's latest checkpoint under --ckpt-optim last, replaced at each
- * checkpoint: DIR/ckpt/resume.bbck (run_checkpoints does not list it). */
+/* The full state of a run's latest checkpoint (and of an interrupt between two scheduled
+ * ones), replaced at each: DIR/ckpt/resume.bbck; the one it replaced is kept as
+ * DIR/ckpt/resume.prev.bbck, for --resume when the latest does not verify (run_checkpoints
+ * lists neither). */
 #define CKPT_RESUME_FILE "resume.bbck"
+#define CKPT_RESUME_PREV_FILE "resume.prev.bbck"
 
 /* DIR/ckpt/step_NNNNNNNNN.bbck; -1 if it does not fit. */
 int ckpt_path(char *buf, size_t len, const char *dir, long step);
 /* DIR/ckpt/resume.bbck; -1 if it does not fit. */
 int ckpt_resume_path(char *buf, size_t len, const char *dir);
+/* DIR/ckpt/resume.prev.bbck; -1 if it does not fit. */
+int ckpt_resume_prev_path(char *buf, size_t len, const char *dir);
 /* The table files a task reads (--corpus, --transitions, --marginal, --labels), in this
  * order: a run records a copy of each in DIR/inputs/NAME.txt (docs/format.md#inputs). */
 enum { CKPT_NINPUTS = 4 };

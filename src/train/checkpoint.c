@@ -56,6 +56,10 @@ int ckpt_resume_path(char *buf, size_t len, const char *dir) {
     return snprintf(buf, len, "%s/ckpt/" CKPT_RESUME_FILE, dir) >= (int)len ? -1 : 0;
 }
 
+int ckpt_resume_prev_path(char *buf, size_t len, const char *dir) {
+    return snprintf(buf, len, "%s/ckpt/" CKPT_RESUME_PREV_FILE, dir) >= (int)len ? -1 : 0;
+}
+
 uint64_t ckpt_identity(const TrainConfig *c, const uint64_t *input_hash) {
     /* what --resume may change (steps, eval-every) is left out; chunks 0 is what runs made
      * before 0.2 recorded, and resume reads it as the rule of then (train.c) */

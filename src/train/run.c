@@ -207,12 +207,12 @@ int run_checkpoints(const char *dir, long **steps, int *n, BbError *err) {
         const char *name = e->d_name;
         size_t len = strlen(name);
         if (name[0] == '.' || (len > 4 && !strcmp(name + len - 4, ".tmp"))) continue; /* a write under way */
-        if (!strcmp(name, CKPT_RESUME_FILE)) continue;
+        if (!strcmp(name, CKPT_RESUME_FILE) || !strcmp(name, CKPT_RESUME_PREV_FILE)) continue;
         if (!step_name(name, &s)) {
             snprintf(file, sizeof file, "%s/%s", path, name);
             rc = bb_fail(err, BB_EINPUT,
-                         "%s: not a checkpoint of this run (ckpt/ holds only step_NNNNNNNNN.bbck and "
-                         CKPT_RESUME_FILE "); move it out of ckpt/",
+                         "%s: not a checkpoint of this run (ckpt/ holds only step_NNNNNNNNN.bbck, "
+                         CKPT_RESUME_FILE " and " CKPT_RESUME_PREV_FILE "); move it out of ckpt/",
                          file);
             break;
         }
@@ -223,18 +223,19 @@ int run_checkpoints(const char *dir, long **steps, int *n, BbError *err) {
     closedir(d);
     if (!rc && *n == 0) rc = bb_fail(err, BB_EINPUT, "%s: no checkpoints in %s", dir, path);
     if (!rc) qsort(*steps, (size_t)*n, sizeof(long), cmp_long);
-    /* every step file (and resume.bbck) must carry this run's identity and its own step;
+    /* every step file (and the two resume files) must carry this run's identity and its own step;
      * one whose header does not read is damaged, and said so when it is loaded */
     RunMeta m;
     uint64_t ref;
     int have = 0;
     if (!rc) rc = run_meta_read(dir, &m, err);
     if (!rc) run_reference(dir, &m, *steps, *n, &ref, &have);
-    for (int i = 0; !rc && i <= *n; i++) {
+    for (int i = 0; !rc && i <= *n + 1; i++) {
         CkptInfo info;
         BbError ignore;
         if (i < *n) ckpt_path(file, sizeof file, dir, (*steps)[i]);
-        else ckpt_resume_path(file, sizeof file, dir);
+        else if (i == *n) ckpt_resume_path(file, sizeof file, dir);
+        else ckpt_resume_prev_path(file, sizeof file, dir);
         if (ckpt_peek(file, &info, &ignore) != BB_OK) continue;
         if (i < *n && info.step != (*steps)[i]) rc = renamed(err, file, info.step);
         else if (have && info.id != ref) rc = foreign(err, file, info.id, ref);

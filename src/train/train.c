@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
@@ -242,28 +243,83 @@ static int write_config_file(const TrainConfig *c, const RunMeta *meta, BbError 
     return afile_commit(&af, err);
 }
 
-/* The checkpoint of `step`. --ckpt-optim all: ckpt/step_N.bbck with the optimizer state.
- * last: step_N.bbck with the weights only, then the full state in ckpt/resume.bbck (its
- * previous version replaced). Each write is atomic and the step file comes first, so if
- * the process dies between the two, resume.bbck still holds the full state of the
- * previous checkpoint and --resume redoes the steps since (the same bytes). path gets
- * the step file. */
-static int checkpoint_save(const TrainConfig *c, const Model *model, const Optim *opt, long step, char *path,
-                           size_t len, BbError *err) {
-    ckpt_path(path, len, c->out, step);
+/* Before ckpt/resume.bbck is replaced, keep it as resume.prev.bbck: a hard link, renamed
+ * over the older copy, so resume.bbck stays in place throughout (where the file system has
+ * no hard links, a rename: for a moment only resume.prev.bbck exists, which --resume also
+ * reads). Takes no space of its own until resume.bbck is replaced. */
+static int keep_previous(const char *dir, BbError *err) {
+    char cur[BB_STRLEN + 64], prev[BB_STRLEN + 64], tmp[BB_STRLEN + 80];
+    ckpt_resume_path(cur, sizeof cur, dir);
+    ckpt_resume_prev_path(prev, sizeof prev, dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", prev);
+    if (access(cur, F_OK) != 0) return BB_OK; /* the first one */
+    unlink(tmp); /* left by a process killed here */
+    if (link(cur, tmp) == 0) {
+        if (rename(tmp, prev) == 0) return BB_OK;
+        const int e = errno;
+        unlink(tmp);
+        return bb_fail(err, BB_EIO, "cannot rename %s to %s: %s", tmp, prev, strerror(e));
+    }
+    if (rename(cur, prev) == 0) return BB_OK;
+    return bb_fail(err, BB_EIO, "cannot keep %s as %s: %s", cur, prev, strerror(errno));
+}
+
+/* The checkpoint of `step`. On the schedule (and at the last step), --ckpt-optim all:
+ * ckpt/step_N.bbck with the optimizer state (the resume files of an interrupt removed); last: step_N.bbck with the weights only, then
+ * the full state in ckpt/resume.bbck (the one it replaces kept as resume.prev.bbck). An
+ * interrupt between two scheduled steps writes only resume.bbck: the step files, which the
+ * analyses read, stay those of the schedule. Each write is atomic and the step file comes
+ * first, so if the process dies between the two, resume.bbck still holds the full state of
+ * the previous checkpoint and --resume redoes the steps since (the same bytes). path gets
+ * the step file, or resume.bbck when only that was written. */
+static int checkpoint_save(const TrainConfig *c, const Model *model, const Optim *opt, long step, int scheduled,
+                           char *path, size_t len, BbError *err) {
     const int all = c->ckpt_optim == CKPT_OPTIM_ALL;
-    int rc = ckpt_write(path, c, model, opt, step, all ? CKPT_FULL : CKPT_WEIGHTS, err);
-    if (rc || all) return rc;
+    int rc;
     char full[BB_STRLEN + 64];
+    if (scheduled) {
+        ckpt_path(path, len, c->out, step);
+        if ((rc = ckpt_write(path, c, model, opt, step, all ? CKPT_FULL : CKPT_WEIGHTS, err))) return rc;
+        if (all) { /* the step file holds the full state: an interrupt's resume files are stale */
+            for (int i = 0; i < 2; i++) {
+                (i ? ckpt_resume_prev_path : ckpt_resume_path)(full, sizeof full, c->out);
+                if (unlink(full) != 0 && errno != ENOENT)
+                    return bb_fail(err, BB_EIO, "cannot remove %s: %s", full, strerror(errno));
+            }
+            return BB_OK;
+        }
+    }
     ckpt_resume_path(full, sizeof full, c->out);
+    if (!scheduled) snprintf(path, len, "%s", full);
+    if ((rc = keep_previous(c->out, err))) return rc;
     return ckpt_write(full, c, model, opt, step, CKPT_FULL, err);
 }
 
+/* A resume candidate: name -1 = resume.bbck, -2 = resume.prev.bbck, else the step file of
+ * that step; step = the step its header gives (LONG_MAX when the header does not read:
+ * tried first, so that the damage is reported); order breaks ties (the list order). */
+typedef struct {
+    long name, step;
+    int order;
+} Cand;
+
+static int cand_later_first(const void *a, const void *b) {
+    const Cand *x = a, *y = b;
+    if (x->step != y->step) return x->step < y->step ? 1 : -1;
+    return x->order - y->order;
+}
+
+static void cand_path(char *buf, size_t len, const char *dir, long name) {
+    if (name == -1) ckpt_resume_path(buf, len, dir);
+    else if (name == -2) ckpt_resume_prev_path(buf, len, dir);
+    else ckpt_path(buf, len, dir, name);
+}
+
 /* The state of a run: rebuilt from the last checkpoint of c->resume that verifies (its
- * checksum reads, it carries the run's identity and holds the optimizer state):
- * ckpt/resume.bbck, else the step files from the last down (--ckpt-optim all, or
- * checkpoints of format version 1, which all hold the optimizer state). A damaged one is
- * skipped, saying so; a foreign or renamed one is refused (run_checkpoints). The tables
+ * checksum reads, it carries the run's identity and holds the optimizer state), latest
+ * first among ckpt/resume.bbck, resume.prev.bbck and the step files that hold the
+ * optimizer state (--ckpt-optim all, or format version 1). A damaged one is skipped,
+ * saying so; a foreign or renamed one is refused (run_checkpoints). The tables
  * are the run's recorded copies (DIR/inputs/). Only steps, eval_every, threads and quiet
  * come from the command line (steps / eval_every < 0: not given, keep the run's own). */
 static int state_resume(TrainConfig *c, RunMeta *meta, Task *task, Model *model, Optim *opt, long *step,
@@ -279,28 +335,36 @@ static int state_resume(TrainConfig *c, RunMeta *meta, Task *task, Model *model,
                        c->resume);
     }
     if ((rc = run_meta_read(c->resume, meta, err))) { free(steps); return rc; }
-    /* candidates, latest first: resume.bbck, then each step file that holds the optimizer
-     * state (or whose header does not read: loading it says why) */
+    /* the candidates: the two resume files and each step file that holds the optimizer
+     * state (or whose header does not read: loading it says why), latest first */
     int ncand = 0;
-    long *cand = bb_malloc(sizeof(long) * (size_t)(n + 1)); /* -1 = resume.bbck */
-    ckpt_resume_path(path, sizeof path, c->resume);
-    if (access(path, F_OK) == 0) cand[ncand++] = -1;
+    Cand *cand = bb_malloc(sizeof(Cand) * (size_t)(n + 2));
+    for (long name = -1; name >= -2; name--) {
+        CkptInfo info;
+        BbError ignore;
+        cand_path(path, sizeof path, c->resume, name);
+        if (access(path, F_OK) != 0) continue;
+        const int ok = ckpt_peek(path, &info, &ignore) == BB_OK;
+        if (!ok || info.has_optim) cand[ncand] = (Cand){name, ok ? info.step : LONG_MAX, ncand}, ncand++;
+    }
     for (int i = n - 1; i >= 0; i--) {
         CkptInfo info;
         BbError ignore;
-        ckpt_path(path, sizeof path, c->resume, steps[i]);
-        if (ckpt_peek(path, &info, &ignore) != BB_OK || info.has_optim) cand[ncand++] = steps[i];
+        cand_path(path, sizeof path, c->resume, steps[i]);
+        const int ok = ckpt_peek(path, &info, &ignore) == BB_OK;
+        if (!ok || info.has_optim) cand[ncand] = (Cand){steps[i], ok ? info.step : LONG_MAX, ncand}, ncand++;
     }
-    if (ncand == 0) cand[ncand++] = steps[n - 1]; /* weights only: refused, saying where the state would be */
+    if (ncand == 0) cand[ncand++] = (Cand){steps[n - 1], 0, 0}; /* weights only: refused, saying where the state is */
     free(steps);
+    qsort(cand, (size_t)ncand, sizeof *cand, cand_later_first);
     TrainConfig saved;
     BbError first;
     rc = BB_EINPUT;
     for (int k = 0; k < ncand; k++) {
-        if (cand[k] < 0) ckpt_resume_path(path, sizeof path, c->resume);
-        else ckpt_path(path, sizeof path, c->resume, cand[k]);
+        cand_path(path, sizeof path, c->resume, cand[k].name);
         BbError e;
-        rc = run_ckpt_load(c->resume, path, cand[k], &saved, task, model, opt, step, &e);
+        rc = run_ckpt_load(c->resume, path, cand[k].name < 0 ? -1 : cand[k].name, &saved, task, model, opt, step,
+                           &e);
         if (rc == BB_OK) break;
         if (k == 0) first = e;
         /* damage falls back to an earlier checkpoint; anything else (foreign, changed
@@ -385,11 +449,13 @@ static int run_dir_prepare(TrainConfig *c, RunMeta *meta, long step, const char 
         if ((rc = run_inputs_record(c->out, &c->task, meta, err))) return rc;
         meta->have_id = 1;
         meta->id = c->run_id = ckpt_identity(c, meta->input_hash);
-        /* a full state or metrics left by a run that never saved a checkpoint must go */
+        /* the full states or metrics left by a run that never saved a checkpoint must go */
         char full[BB_STRLEN + 64];
-        ckpt_resume_path(full, sizeof full, c->out);
-        if (unlink(full) != 0 && errno != ENOENT)
-            return bb_fail(err, BB_EIO, "cannot remove %s: %s", full, strerror(errno));
+        for (int i = 0; i < 2; i++) {
+            (i ? ckpt_resume_prev_path : ckpt_resume_path)(full, sizeof full, c->out);
+            if (unlink(full) != 0 && errno != ENOENT)
+                return bb_fail(err, BB_EIO, "cannot remove %s: %s", full, strerror(errno));
+        }
         if (unlink(mpath) != 0 && errno != ENOENT)
             return bb_fail(err, BB_EIO, "cannot remove %s: %s", mpath, strerror(errno));
     }
@@ -534,7 +600,7 @@ int train_run(TrainConfig *c, BbError *err) {
     FILE *metrics = NULL;
     if ((rc = run_dir_prepare(c, &meta, step, mpath, &metrics, err))) goto out_model;
     if (step == 0) {
-        if ((rc = checkpoint_save(c, &model, &opt, 0, path, sizeof path, err))) {
+        if ((rc = checkpoint_save(c, &model, &opt, 0, 1, path, sizeof path, err))) {
             /* without its full state the step-0 file is no run to resume: leave the
              * directory not started (run_started), so the same command runs again */
             if (!c->resume[0]) unlink(path);
@@ -579,15 +645,15 @@ int train_run(TrainConfig *c, BbError *err) {
         metrics_row(metrics, step, train, gnorm, lr, ms, eval);
         if (!c->quiet && (tty || step % plain_every == 0 || step == c->steps))
             progress(c, step, train[0], train[1], train[2], ms_avg, tty, 0);
-        int interrupted = g_interrupted;
-        if (ckpt_scheduled(c, step) || step == c->steps || interrupted) {
+        const int interrupted = g_interrupted, scheduled = ckpt_scheduled(c, step) || step == c->steps;
+        if (scheduled || interrupted) {
             if (fflush(metrics) != 0 || ferror(metrics)) {
                 bb_fail(err, BB_EIO, "cannot write %s: %s", mpath, strerror(errno));
                 rc = write_failed(err, BB_EIO, c, last_ckpt);
                 break;
             }
             double tc = bb_now();
-            if ((rc = checkpoint_save(c, &model, &opt, step, path, sizeof path, err))) {
+            if ((rc = checkpoint_save(c, &model, &opt, step, scheduled, path, sizeof path, err))) {
                 rc = write_failed(err, rc, c, last_ckpt);
                 break;
             }
