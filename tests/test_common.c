@@ -394,9 +394,23 @@ static void test_error_escapes(void **state) {
     /* an argument that is err->msg itself, and idempotence */
     bb_fail(&err, BB_EIO, "outer: %s", err.msg);
     assert_string_equal(err.msg, "outer: t\\x1b[2Jx:3: 'a\\x07b\\x09c\\x7f\\x0a'");
-    /* UTF-8 stays as it is */
-    bb_fail(&err, BB_EINPUT, "%s", "caf\xc3\xa9");
-    assert_string_equal(err.msg, "caf\xc3\xa9");
+    /* UTF-8 stays as it is (2, 3 and 4 bytes) */
+    bb_fail(&err, BB_EINPUT, "%s", "caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x98\x80");
+    assert_string_equal(err.msg, "caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x98\x80");
+    /* but not what a terminal acts on: a C1 CSI (as UTF-8 and as a lone Latin-1 byte), a
+     * right-to-left override and isolate; nor bytes that are not UTF-8 (a lone
+     * continuation, an overlong form, a surrogate, a cut sequence at the end) */
+    bb_fail(&err, BB_EINPUT, "%s", "a\xc2\x9b" "2Jb\x9b" "2Jc\xe2\x80\xae" "d\xe2\x81\xa6" "e");
+    assert_string_equal(err.msg, "a\\xc2\\x9b2Jb\\x9b2Jc\\xe2\\x80\\xaed\\xe2\\x81\\xa6e");
+    bb_fail(&err, BB_EINPUT, "%s", "\x80|\xc0\xaf|\xed\xa0\x80|\xff|\xe2\x86");
+    assert_string_equal(err.msg, "\\x80|\\xc0\\xaf|\\xed\\xa0\\x80|\\xff|\\xe2\\x86");
+    /* bb_escape_msg keeps what it is told to (bb_say: newline, return, tab) */
+    char shown[64];
+    assert_int_equal(bb_escape_msg(shown, sizeof shown, "\r[run\x1b]\tx\n", "\n\r\t"), 13);
+    assert_string_equal(shown, "\r[run\\x1b]\tx\n");
+    /* a valid sequence that does not fit is cut whole */
+    assert_int_equal(bb_escape_msg(shown, 4, "ab\xc3\xa9", ""), 2);
+    assert_string_equal(shown, "ab");
     /* a long message of control bytes is cut between escapes, never inside one */
     char ctl[2000];
     memset(ctl, 0x1b, sizeof ctl - 1);

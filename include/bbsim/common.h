@@ -16,10 +16,21 @@ typedef struct BbError {
     char msg[1024];
 } BbError;
 
-/* Fill err->msg (printf-style) and return code. err may be NULL. Control bytes (below
- * 0x20, and 0x7f) in the message become \xHH: a file's name or contents quoted in a
- * message cannot move the cursor, ring the bell or split the one line of an error. */
+/* Fill err->msg (printf-style) and return code. err may be NULL. Every byte a terminal
+ * could act on becomes \xHH (bb_escape_msg): a file's name or contents quoted in a message
+ * cannot move the cursor, ring the bell, reorder the line or split the one line of an
+ * error. */
 int bb_fail(BbError *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Copy the string in into out (cap bytes, NUL-terminated) with \xHH for each byte of: the
+ * C0 controls (below 0x20) but those in keep (e.g. "\n", or "" for none), DEL (0x7f), the
+ * C1 controls (U+0080..U+009F, bytes c2 80..c2 9f), the bidirectional embeddings,
+ * overrides and isolates (U+202A..U+202E, U+2066..U+2069), and every byte that is not part
+ * of valid UTF-8 (a lone 0x9b is a CSI to a Latin-1 terminal). Other UTF-8 stays as it is.
+ * Cut before a piece that does not fit, never inside one. Returns the length written. */
+size_t bb_escape_msg(char *out, size_t cap, const char *in, const char *keep);
+/* printf to f (stdout, stderr) through bb_escape_msg keeping \n, \r and \t: for the
+ * status lines that show a path or a label the user gave. */
+int bb_say(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Process exit statuses, the same in every command (docs/method.md#exit-statuses). */
 enum { BB_EXIT_OK = 0, BB_EXIT_FAILURE = 1, BB_EXIT_INPUT = 2, BB_EXIT_INTERRUPTED = 130 };

@@ -63,7 +63,7 @@ static int parse_tokens(const char *s, int V, unsigned char **set, BbError *err)
 
 static void print_summary(const Run *run, const EvalBatch *eb, const AnalysisConfig *ac, const Analysis *a,
                           const Risks *removed, const char *out) {
-    printf("bbsim analyze: %s, step %ld, %d sequences x %d positions -> %s\n", run->cfg.out, run->step, eb->B, eb->T,
+    bb_say(stdout, "bbsim analyze: %s, step %ld, %d sequences x %d positions -> %s\n", run->cfg.out, run->step, eb->B, eb->T,
            out);
     printf("\n%-22s %10s %10s %10s %10s\n", "risk (nats)", "model", "oracle", "excess", "positions");
     const char *names[DOM_N] = {"all", "trigger (backcopy)", "nontrigger (bigram)", "tokens"};
@@ -214,7 +214,7 @@ static int analyze_all(const char *dir, const AnalyzeOpts *o, const char *outdir
             {
                 done++;
                 const double el = bb_now() - t0;
-                fprintf(stderr, "\ranalyze %s: %d/%d checkpoints, %.0f s, ETA %.0f s   ", dir, done, n, el,
+                bb_say(stderr, "\ranalyze %s: %d/%d checkpoints, %.0f s, ETA %.0f s   ", dir, done, n, el,
                         el / done * (n - done));
                 if (done == n) fputc('\n', stderr);
             }
@@ -228,7 +228,7 @@ static int analyze_all(const char *dir, const AnalyzeOpts *o, const char *outdir
         }
     if ((rc = analysis_write_dynamics(outdir, &first, &eb, &o->ac, steps, res, n, err))) goto out;
     if (!o->quiet)
-        printf("bbsim analyze: %s: %d checkpoints (steps %ld..%ld), %d sequences -> %s/dynamics.tsv\n", dir, n,
+        bb_say(stdout, "bbsim analyze: %s: %d checkpoints (steps %ld..%ld), %d sequences -> %s/dynamics.tsv\n", dir, n,
                steps[0], steps[n - 1], B, outdir);
 out:
     if (res)

@@ -91,7 +91,7 @@ static int write_table(const char *out, const CollectRun *runs, int n, const Col
     if (rc) return rc;
     collect_write(af.f, runs, n, cc);
     if ((rc = afile_commit(&af, err))) return rc;
-    printf("bbsim collect: %d run%s -> %s\n", n, n > 1 ? "s" : "", out);
+    bb_say(stdout, "bbsim collect: %d run%s -> %s\n", n, n > 1 ? "s" : "", out);
     return BB_OK;
 }
 

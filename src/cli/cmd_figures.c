@@ -74,7 +74,7 @@ static int draw(const FiguresOpts *o, const char *outdir, const char *name, cons
         unlink(tmp);
         return bb_fail(err, BB_EIO, "cannot rename %s: %s", tmp, strerror(errno));
     }
-    if (!o->quiet) printf("  %s\n", pdf);
+    if (!o->quiet) bb_say(stdout, "  %s\n", pdf);
     return BB_OK;
 }
 
@@ -145,13 +145,13 @@ int cmd_figures(int argc, char **argv) {
     snprintf(dyn, sizeof dyn, "%s/dynamics", data);
     snprintf(dyntsv, sizeof dyntsv, "%s/dynamics.tsv", dyn);
     if ((rc = bb_mkdirs(outdir, &err))) return fail(rc, &err);
-    if (!o.quiet) printf("bbsim figures: analysing %s (checkpoint %s) into %s\n", dir, o.ckpt, data);
+    if (!o.quiet) bb_say(stdout, "bbsim figures: analysing %s (checkpoint %s) into %s\n", dir, o.ckpt, data);
     if ((rc = analyze(dir, data, o.ckpt, o.threads))) return rc;
     if (!o.no_dynamics) {
-        if (!o.quiet) printf("bbsim figures: analysing every checkpoint into %s\n", dyn);
+        if (!o.quiet) bb_say(stdout, "bbsim figures: analysing every checkpoint into %s\n", dyn);
         if ((rc = analyze(dir, dyn, "all", o.threads))) return rc;
     }
-    if (!o.quiet) printf("bbsim figures: drawing into %s\n", outdir);
+    if (!o.quiet) bb_say(stdout, "bbsim figures: drawing into %s\n", outdir);
     if (nattn) {
         char *a1[] = {data, "active,dormant", layers}, *a2[] = {data, "active", layers};
         if ((rc = draw(&o, outdir, "attention", "attention_map", 3, a1, &err)) ||

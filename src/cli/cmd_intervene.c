@@ -254,7 +254,7 @@ static int write_metrics(const char *path, const IntervArgs *a, const Run *run, 
 
 static void print_table(const IntervArgs *a, const char *dir, const Run *run, int B, int T, const char *outdir,
                         const Analysis *res, int ndom) {
-    printf("bbsim intervene: %s, step %ld, %d sequences x %d positions -> %s\n", dir, run->step, B, T, outdir);
+    bb_say(stdout, "bbsim intervene: %s, step %ld, %d sequences x %d positions -> %s\n", dir, run->step, B, T, outdir);
     if (run_eval_overridden(run))
         printf("evaluated on sequences with bos %d packing %d (trained with bos %d packing %d)\n", run->task.cfg.bos,
                run->task.cfg.packing, run->cfg.task.bos, run->cfg.task.packing);

@@ -36,8 +36,8 @@ static void print_summary(const Task *t, const BayesFloor *fl) {
     printf("task        %s, N = %d positions, %d BOS%s\n", task_kind_names[c->kind], c->seq, c->bos,
            c->packing ? ", packed windows" : "");
     if (c->kind == TASK_BB_MIX) printf("mix-p       %g (probability of the backcopy at a trigger)\n", c->mix_p);
-    if (c->corpus[0]) printf("table       corpus %s\n", c->corpus);
-    else if (c->transitions[0]) printf("table       transitions %s%s%s\n", c->transitions,
+    if (c->corpus[0]) bb_say(stdout, "table       corpus %s\n", c->corpus);
+    else if (c->transitions[0]) bb_say(stdout, "table       transitions %s%s%s\n", c->transitions,
                                        c->marginal[0] ? ", marginal " : "", c->marginal);
     else printf("table       built-in (table seed %llu)\n", (unsigned long long)c->table_seed);
     printf("vocabulary  V = %d: %d ordinary tokens 0..%d, BOS %s = %d, delimiter %s = %d (unused)\n", t->V, t->vbase,

@@ -290,6 +290,6 @@ int cmd_theory(int argc, char **argv) {
     }
     if (rc) return bb_report("theory", rc, &err);
     claims_print(stdout, &cl);
-    if (!a.quiet) fprintf(stderr, "theory: %.2f s; wrote %s/theory.tsv\n", bb_now() - t0, a.out);
+    if (!a.quiet) bb_say(stderr, "theory: %.2f s; wrote %s/theory.tsv\n", bb_now() - t0, a.out);
     return 0;
 }

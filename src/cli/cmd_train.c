@@ -212,6 +212,6 @@ int cmd_train(int argc, char **argv) {
     int rc = cmd_train_config(argc, argv, &cfg, &err);
     if (!rc) rc = train_run(&cfg, &err); /* BB_EINTR: Ctrl-C or SIGTERM, checkpoint saved (exit 130) */
     if (rc) return bb_report("train", rc, &err);
-    if (!cfg.quiet) fprintf(stderr, "bbsim train: done, %ld steps; run directory %s\n", cfg.steps, cfg.out);
+    if (!cfg.quiet) bb_say(stderr, "bbsim train: done, %ld steps; run directory %s\n", cfg.steps, cfg.out);
     return 0;
 }

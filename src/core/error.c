@@ -6,8 +6,51 @@
 #include <omp.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <gsl/gsl_errno.h>
+
+/* The length of the UTF-8 sequence at s if it is valid and harmless to show (not a C1
+ * control, not a bidirectional control), else 0. ASCII is handled by the caller. */
+static int utf8_shown(const unsigned char *s) {
+    const unsigned c = s[0];
+    int n;
+    unsigned lo = 0x80, hi = 0xbf; /* the allowed range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf) n = 2;
+    else if (c >= 0xe0 && c <= 0xef) n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    else if (c >= 0xf0 && c <= 0xf4) n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    else return 0; /* a continuation byte alone, an overlong lead (c0, c1) or f5..ff */
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (int i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf) return 0;
+    if (c == 0xc2 && s[1] <= 0x9f) return 0;                                          /* C1 controls */
+    if (c == 0xe2 && s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae) return 0;         /* LRE..RLO */
+    if (c == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9) return 0;         /* LRI..PDI */
+    return n;
+}
+
+size_t bb_escape_msg(char *out, size_t cap, const char *in, const char *keep) {
+    size_t k = 0;
+    const unsigned char *c = (const unsigned char *)in;
+    if (cap == 0) return 0;
+    while (*c) {
+        int n = *c < 0x80 ? (*c >= 0x20 && *c != 0x7f) || (*c && strchr(keep, *c)) : utf8_shown(c);
+        if (n > 0) {
+            if (k + (size_t)n >= cap) break;
+            memcpy(out + k, c, (size_t)n);
+            k += (size_t)n;
+            c += n;
+            continue;
+        }
+        /* the bytes of a harmful but valid sequence are escaped one by one, like any other */
+        if (k + 5 > cap) break; /* "\xHH" does not fit: cut before it */
+        snprintf(out + k, 5, "\\x%02x", *c);
+        k += 4;
+        c++;
+    }
+    out[k] = '\0';
+    return k;
+}
 
 int bb_fail(BbError *err, int code, const char *fmt, ...) {
     if (err) {
@@ -16,19 +59,19 @@ int bb_fail(BbError *err, int code, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(raw, sizeof raw, fmt, ap);
         va_end(ap);
-        size_t k = 0;
-        for (const unsigned char *c = (const unsigned char *)raw; *c && k + 1 < sizeof err->msg; c++) {
-            if (*c >= 0x20 && *c != 0x7f) {
-                err->msg[k++] = (char)*c;
-                continue;
-            }
-            if (k + 5 > sizeof err->msg) break; /* "\xHH" does not fit: cut before it */
-            snprintf(err->msg + k, 5, "\\x%02x", *c);
-            k += 4;
-        }
-        err->msg[k] = '\0';
+        bb_escape_msg(err->msg, sizeof err->msg, raw, "");
     }
     return code;
+}
+
+int bb_say(FILE *f, const char *fmt, ...) {
+    char raw[4096], shown[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+    bb_escape_msg(shown, sizeof shown, raw, "\n\r\t");
+    return fputs(shown, f);
 }
 
 int bb_exit_status(int code) {

@@ -198,7 +198,7 @@ static void progress(const TrainConfig *c, long step, double loss, double bc, do
         char bar[32];
         for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
         bar[width] = '\0';
-        fprintf(stderr, "\r[%s] step %ld/%ld  loss %.4f  backcopy %.4f  bigram %.4f  %.1f ms/step  ETA %.0fs   ",
+        bb_say(stderr, "\r[%s] step %ld/%ld  loss %.4f  backcopy %.4f  bigram %.4f  %.1f ms/step  ETA %.0fs   ",
                 bar, step, c->steps, loss, bc, bg, ms, eta);
         if (step == c->steps) fputc('\n', stderr);
     } else {
@@ -374,7 +374,7 @@ static int state_resume(TrainConfig *c, RunMeta *meta, Task *task, Model *model,
             if (k > 0) first = e;
             break;
         }
-        if (k + 1 < ncand) fprintf(stderr, "bbsim train: skipping %s: %s\n", path, e.msg);
+        if (k + 1 < ncand) bb_say(stderr, "bbsim train: skipping %s: %s\n", path, e.msg);
     }
     free(cand);
     if (rc) {
@@ -544,8 +544,9 @@ static void phases_print(const Phases *ph) {
     const double other = ph->total - ph->batch - ph->step - ph->optim - ph->eval - ph->ckpt;
     fprintf(stderr,
             "bbsim train: %ld steps in %.1f s: batches %.1f s, forward+backward %.1f s, optimizer %.1f s, "
-            "evaluation %.1f s, %ld checkpoints %.1f s, other %.1f s\n",
-            ph->steps, ph->total, ph->batch, ph->step, ph->optim, ph->eval, ph->ckpts, ph->ckpt, other);
+            "evaluation %.1f s, %ld checkpoint%s %.1f s, other %.1f s\n",
+            ph->steps, ph->total, ph->batch, ph->step, ph->optim, ph->eval, ph->ckpts, ph->ckpts == 1 ? "" : "s",
+            ph->ckpt, other);
 }
 
 /* After a failed write: where the run stands and how to go on. */
