@@ -193,10 +193,11 @@ static void test_diverged_checkpoints(void **state) {
     expect_fail(1, risk, "export %s --out %s/m.safetensors", run, d);
     struct stat st;
     char path[1400];
-    const char *tables[] = {"analysis/risks.tsv", "analysis/dynamics.tsv", "intervene/interventions.tsv"};
-    for (int i = 0; i < 3; i++) { /* no table (output directories are made before the work, to fail early) */
+    /* no table, and no output folder (made early, to fail early, then removed) */
+    const char *tables[] = {"analysis", "intervene", "sensitivity", "export"};
+    for (int i = 0; i < 4; i++) {
         snprintf(path, sizeof path, "%s/%s", run, tables[i]);
-        if (stat(path, &st) == 0) fail_msg("%s was written", path);
+        if (stat(path, &st) == 0) fail_msg("%s was left", path);
     }
     /* non-finite weights: a checkpoint rewritten with one weight Inf */
     snprintf(run, sizeof run, "%s/inf", d);
@@ -233,11 +234,31 @@ static void test_diverged_checkpoints(void **state) {
     remove_tempdir(d);
 }
 
+/* 6. A run that stopped after its first checkpoint (diverged at step 12, before step 20):
+ * `figures` draws the figures of that checkpoint and says why there are no dynamics,
+ * instead of failing inside gnuplot on a one-point axis. */
+static void test_figures_one_checkpoint(void **state) {
+    (void)state;
+    char *d = make_tempdir(), run[1200], pdf[1400], *out = NULL;
+    snprintf(run, sizeof run, "%s/one", d);
+    assert_int_not_equal(run_bbsim(&out, "train " TINY " --optim sgd --lr 100 --wd 0 --steps 2000 --out %s", run), 0);
+    free(out);
+    assert_int_equal(run_bbsim(&out, "figures %s", run), 0);
+    assert_non_null(strstr(out, "has one checkpoint (step 0): no dynamics figures"));
+    free(out);
+    struct stat st;
+    snprintf(pdf, sizeof pdf, "%s/figures/attention.pdf", run);
+    assert_int_equal(stat(pdf, &st), 0);
+    snprintf(pdf, sizeof pdf, "%s/figures/dynamics_l0h0.pdf", run);
+    assert_int_not_equal(stat(pdf, &st), 0);
+    remove_tempdir(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_and_flaglike_paths), cmocka_unit_test(test_nonregular_and_oversize),
         cmocka_unit_test(test_control_and_nul_bytes),    cmocka_unit_test(test_exit_statuses),
-        cmocka_unit_test(test_diverged_checkpoints),
+        cmocka_unit_test(test_diverged_checkpoints),     cmocka_unit_test(test_figures_one_checkpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -179,6 +179,10 @@ int afile_commit(AtomicFile *af, BbError *err);
 void afile_abort(AtomicFile *af);
 /* Create a directory (and parents); ok if it exists. */
 int bb_mkdirs(const char *path, BbError *err);
+/* The same, *made = 1 when it created path itself: a command that fails after making its
+ * output directory early (to fail early) removes it with bb_rmdir_made, if still empty. */
+int bb_mkdirs_made(const char *path, int *made, BbError *err);
+void bb_rmdir_made(const char *path, int made);
 
 /* ---- provenance: "# key value" lines right after the column names of every TSV
  * (include/bbsim/tsv.h) and at the head of every config ---- */

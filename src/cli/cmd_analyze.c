@@ -112,6 +112,7 @@ static int analyze_one(const char *dir, long step, const AnalyzeOpts *o, const c
     EvalBatch eb = {0};
     Analysis a = {0};
     Risks *removed = NULL;
+    int made = 0;
     if ((rc = parse_tokens(o->tokens, run.task.V, &set, err))) goto out;
     if (o->ac.sink_key >= T) {
         rc = bb_fail(err, BB_EINPUT, "--sink-key %d: the run's sequences have %d positions (0..%d)", o->ac.sink_key,
@@ -124,7 +125,7 @@ static int analyze_one(const char *dir, long step, const AnalyzeOpts *o, const c
                          B - 1);
             goto out;
         }
-    if ((rc = bb_mkdirs(outdir, err))) goto out;
+    if ((rc = bb_mkdirs_made(outdir, &made, err))) goto out;
     analysis_batch(&eb, &run.task, B, set);
     const int threads = bb_threads();
     analysis_collect(&a, &run.model, &run.task, &eb, NULL, &o->ac, ANALYSIS_ALL, threads);
@@ -160,6 +161,7 @@ static int analyze_one(const char *dir, long step, const AnalyzeOpts *o, const c
         printf("figure sequences: active = %d, dormant = %d of the evaluation batch\n", active, dormant);
     }
 out:
+    if (rc) bb_rmdir_made(outdir, made); /* nothing written: no empty folder left */
     free(removed);
     free(set);
     analysis_free(&a);
@@ -183,12 +185,13 @@ static int analyze_all(const char *dir, const AnalyzeOpts *o, const char *outdir
     Analysis *res = NULL;
     int *status = NULL;
     BbError *errs = NULL;
+    int made = 0;
     if ((rc = parse_tokens(o->tokens, first.task.V, &set, err))) goto out;
     if (o->ac.sink_key >= T) {
         rc = bb_fail(err, BB_EINPUT, "--sink-key %d: the run's sequences have %d positions", o->ac.sink_key, T);
         goto out;
     }
-    if ((rc = bb_mkdirs(outdir, err))) goto out;
+    if ((rc = bb_mkdirs_made(outdir, &made, err))) goto out;
     analysis_batch(&eb, &first.task, B, set);
     res = bb_calloc((size_t)n, sizeof *res);
     status = bb_calloc((size_t)n, sizeof *status);
@@ -231,6 +234,7 @@ static int analyze_all(const char *dir, const AnalyzeOpts *o, const char *outdir
         bb_say(stdout, "bbsim analyze: %s: %d checkpoints (steps %ld..%ld), %d sequences -> %s/dynamics.tsv\n", dir, n,
                steps[0], steps[n - 1], B, outdir);
 out:
+    if (rc) bb_rmdir_made(outdir, made);
     if (res)
         for (int k = 0; k < n; k++) analysis_free(&res[k]);
     free(res);

@@ -279,16 +279,8 @@ int cmd_export(int argc, char **argv) {
     Run run;
     if ((rc = run_load(&run, dir, step, &err))) return fail(rc, &err);
     char path[BB_STRLEN + 64];
-    if (o.out[0]) {
-        snprintf(path, sizeof path, "%s", o.out);
-    } else {
-        snprintf(path, sizeof path, "%s/export", dir);
-        if ((rc = bb_mkdirs(path, &err))) {
-            run_free(&run);
-            return fail(rc, &err);
-        }
-        snprintf(path, sizeof path, "%s/export/step_%ld%s", dir, run.step, format_ext[o.format]);
-    }
+    if (o.out[0]) snprintf(path, sizeof path, "%s", o.out);
+    else snprintf(path, sizeof path, "%s/export/step_%ld%s", dir, run.step, format_ext[o.format]);
 
     /* bbsim's own loss on the batch: mean -log q(target) over its B x N positions */
     const int B = o.eval_batch > 0 ? o.eval_batch : run.cfg.task.eval_batch;
@@ -301,6 +293,11 @@ int cmd_export(int argc, char **argv) {
     const double loss = an.risks.loss[DOM_ALL];
     rc = analysis_check_risk(&an, run.path, run.step, &err);
     analysis_free(&an);
+    if (!rc && !o.out[0]) { /* DIR/export/, made once the checkpoint is known to be sound */
+        char sub[BB_STRLEN + 16];
+        snprintf(sub, sizeof sub, "%s/export", dir);
+        rc = bb_mkdirs(sub, &err);
+    }
     if (rc) {
         analysis_batch_free(&eb);
         run_free(&run);

@@ -144,6 +144,18 @@ int cmd_figures(int argc, char **argv) {
     snprintf(data, sizeof data, "%s/data", outdir);
     snprintf(dyn, sizeof dyn, "%s/dynamics", data);
     snprintf(dyntsv, sizeof dyntsv, "%s/dynamics.tsv", dyn);
+    if (!o.no_dynamics) { /* a curve over training needs two checkpoints at least */
+        long *steps;
+        int n;
+        if ((rc = run_checkpoints(dir, &steps, &n, &err))) return fail(rc, &err);
+        if (n < 2) {
+            o.no_dynamics = 1;
+            if (!o.quiet)
+                bb_say(stdout, "bbsim figures: %s has one checkpoint (step %ld): no dynamics figures\n", dir,
+                       steps[0]);
+        }
+        free(steps);
+    }
     if ((rc = bb_mkdirs(outdir, &err))) return fail(rc, &err);
     if (!o.quiet) bb_say(stdout, "bbsim figures: analysing %s (checkpoint %s) into %s\n", dir, o.ckpt, data);
     if ((rc = analyze(dir, data, o.ckpt, o.threads))) return rc;

@@ -295,12 +295,13 @@ int cmd_intervene(int argc, char **argv) {
     const int B = a->eval_batch > 0 ? a->eval_batch : run.cfg.task.eval_batch;
     unsigned char *tokens = NULL;
     char outdir[BB_STRLEN + 16];
+    int made = 0;
     if (a->out[0]) snprintf(outdir, sizeof outdir, "%s", a->out);
     else if (step >= 0) snprintf(outdir, sizeof outdir, "%s/intervene_step%ld", dir, step); /* as analyze */
     else snprintf(outdir, sizeof outdir, "%s/intervene", dir);
     if ((rc = run_eval_task(&run, a->eval_bos, a->eval_packing, &err)) || (rc = sets_build(a, &run, &err)) ||
         (rc = token_set(a->tokens, run.task.V, &tokens, &err)) ||
-        (rc = bb_mkdirs(outdir, &err))) {
+        (rc = bb_mkdirs_made(outdir, &made, &err))) {
         free(tokens);
         run_free(&run);
         free(a);
@@ -321,6 +322,7 @@ int cmd_intervene(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/intervention_metrics.tsv", outdir);
     if (!rc) rc = write_metrics(path, a, &run, B, res, tokens != NULL, &err);
     if (!rc && !a->quiet) print_table(a, dir, &run, B, eb.T, outdir, res, ndom);
+    if (rc) bb_rmdir_made(outdir, made); /* nothing written: no empty folder left */
 
     for (int s = 0; s <= a->nsets; s++) analysis_free(&res[s]);
     free(res);

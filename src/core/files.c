@@ -53,8 +53,15 @@ void afile_abort(AtomicFile *af) {
     }
 }
 
-int bb_mkdirs(const char *path, BbError *err) {
+int bb_mkdirs(const char *path, BbError *err) { return bb_mkdirs_made(path, NULL, err); }
+
+void bb_rmdir_made(const char *path, int made) {
+    if (made) rmdir(path); /* fails, leaving it, unless it is empty */
+}
+
+int bb_mkdirs_made(const char *path, int *made, BbError *err) {
     char buf[BB_STRLEN];
+    if (made) *made = 0;
     if (strlen(path) >= sizeof buf) return bb_fail(err, BB_EINPUT, "path too long: %s", path);
     strcpy(buf, path);
     for (char *p = buf + 1; *p; p++) {
@@ -64,8 +71,11 @@ int bb_mkdirs(const char *path, BbError *err) {
             return bb_fail(err, BB_EIO, "cannot create directory %s: %s", buf, strerror(errno));
         *p = '/';
     }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+    if (mkdir(buf, 0777) == 0) {
+        if (made) *made = 1;
+    } else if (errno != EEXIST) {
         return bb_fail(err, BB_EIO, "cannot create directory %s: %s", buf, strerror(errno));
+    }
     struct stat st;
     if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
         return bb_fail(err, BB_EIO, "%s exists and is not a directory", buf);
