@@ -51,7 +51,7 @@ static void test_tsv_errors_name_file_and_line(void **state) {
     assert_int_equal(tsv_read(p, &t, &err), BB_EINPUT);
     assert_non_null(strstr(err.msg, "no header"));
     snprintf(p, sizeof p, "%s/missing.tsv", d);
-    assert_int_equal(tsv_read(p, &t, &err), BB_EIO);
+    assert_int_equal(tsv_read(p, &t, &err), BB_EINPUT); /* bad input (exit 2), as every reader's */
     assert_non_null(strstr(err.msg, "missing.tsv"));
     /* a NUL byte is an error at its line, a FIFO is not read (it would block) */
     snprintf(p, sizeof p, "%s/nul.tsv", d);
@@ -62,7 +62,7 @@ static void test_tsv_errors_name_file_and_line(void **state) {
     assert_non_null(strstr(err.msg, "nul.tsv:3: NUL byte"));
     snprintf(p, sizeof p, "%s/fifo.tsv", d);
     assert_int_equal(mkfifo(p, 0600), 0);
-    assert_int_equal(tsv_read(p, &t, &err), BB_EIO);
+    assert_int_equal(tsv_read(p, &t, &err), BB_EINPUT);
     assert_non_null(strstr(err.msg, "is a FIFO (named pipe), not a regular file"));
     unlink(p);
     tsv_free(&t); /* safe on a failed read */
@@ -243,7 +243,8 @@ static void test_claims_cli_reports_missing_inputs(void **state) {
     (void)state;
     char *d = make_tempdir(), *out = NULL;
     int rc = run_bbsim(&out, "claims %s --sections theory", d);
-    assert_int_equal(rc, 1);
+    assert_int_equal(rc, 2); /* a missing input is bad input (docs/method.md#exit-statuses) */
+    assert_non_null(strstr(out, "bbsim claims: section theory: "));
     assert_non_null(strstr(out, "theory.tsv"));
     free(out);
     rc = run_bbsim(&out, "claims %s --sections nosuch", d);

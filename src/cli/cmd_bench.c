@@ -131,10 +131,8 @@ int cmd_bench(int argc, char **argv) {
         }
     BbError err;
     int npos;
-    if (opts_parse(o, no, argc, argv, NULL, 0, &npos, &err) || parse_configs(which, chosen, &err)) {
-        fprintf(stderr, "bbsim bench: %s\n", err.msg);
-        return 2;
-    }
+    int rc = opts_parse(o, no, argc, argv, NULL, 0, &npos, &err);
+    if (rc || (rc = parse_configs(which, chosen, &err))) return bb_report("bench", rc, &err);
     if (list) {
         for (int ci = 0; ci < NCONFIGS; ci++)
             if (chosen[ci])
@@ -161,14 +159,11 @@ int cmd_bench(int argc, char **argv) {
         if (tsv_begin(&w, NULL, out,
                       "config\tL\td\tN\tB\tms_per_step\tgflop_per_step\tgflops\tsgemm_same_gflops\tratio_same\t"
                       "bound_ms_large\tx_bound\tmem_mb",
-                      &err)) {
-            fprintf(stderr, "bbsim bench: %s\n", err.msg);
-            return 1;
-        }
+                      &err))
+            return bb_report("bench", BB_EIO, &err);
         blas_describe(w.f, "# ");
         fprintf(w.f, "# cpu %s\n# build %s\n# sgemm_large_gflops %.1f\n", cpu, BBSIM_BUILD, large);
     }
-    int rc = 0;
     for (int ci = 0; ci < NCONFIGS; ci++) {
         const BenchConfig *bc = &configs[ci];
         if (!chosen[ci]) continue;
@@ -181,17 +176,11 @@ int cmd_bench(int argc, char **argv) {
         tc.batch = bc->B;
         Task task;
         Model model;
-        if (task_build(&task, &tc.task, &err)) {
-            fprintf(stderr, "bbsim bench: %s\n", err.msg);
-            rc = 1;
-            break;
-        }
+        if ((rc = task_build(&task, &tc.task, &err))) break;
         ModelConfig mc = tc.model;
         train_model_config_from_task(&mc, &task);
-        if (model_build(&model, &mc, &err)) {
-            fprintf(stderr, "bbsim bench: %s\n", err.msg);
+        if ((rc = model_build(&model, &mc, &err))) {
             task_free(&task);
-            rc = 1;
             break;
         }
         Trainer *tr = trainer_alloc(&task, &model, bc->B, 0, 0);
@@ -242,10 +231,7 @@ int cmd_bench(int argc, char **argv) {
            "# over the FLOP bound at the large-shape sgemm rate. Targets: paper ratio >= 0.70, others xbound <= 1.3.\n");
     if (w.f) {
         if (rc) tsv_abort(&w);
-        else if (tsv_commit(&w, &err)) {
-            fprintf(stderr, "bbsim bench: %s\n", err.msg);
-            rc = 1;
-        }
+        else rc = tsv_commit(&w, &err);
     }
-    return rc;
+    return rc ? bb_report("bench", rc, &err) : 0;
 }

@@ -60,13 +60,11 @@ int cmd_claims(int argc, char **argv) {
         }
     char *pos[2];
     BbError err;
-    if (opts_parse(t, nall, argc, argv, pos, 2, &npos, &err)) {
-        fprintf(stderr, "bbsim claims: %s\n", err.msg);
-        return 2;
-    }
+    int rc = opts_parse(t, nall, argc, argv, pos, 2, &npos, &err);
+    if (rc) return bb_report("claims", rc, &err);
     if (npos != 1) {
-        fprintf(stderr, "bbsim claims: expected one output directory (bbsim claims OUT), got %d arguments\n", npos);
-        return 2;
+        bb_fail(&err, BB_EINPUT, "expected one output directory (bbsim claims OUT), got %d arguments", npos);
+        return bb_report("claims", BB_EINPUT, &err);
     }
     const char *dir = pos[0];
     /* every requested section must exist */
@@ -97,10 +95,9 @@ int cmd_claims(int argc, char **argv) {
     for (int k = 0; k < claim_nsections; k++) {
         const ClaimSection *sec = &claim_sections[k];
         if (wanted(o.sections, sec->name)) {
-            int rc = sec->fn(dir, &cl, &err);
-            if (rc) {
-                fprintf(stderr, "bbsim claims: section %s: %s\n", sec->name, err.msg);
-                return 1;
+            if ((rc = sec->fn(dir, &cl, &err))) {
+                bb_fail(&err, rc, "section %s: %s", sec->name, err.msg);
+                return bb_report("claims", rc, &err);
             }
             for (int c = 0; c < claim_ncontract; c++) { /* a claim its inputs did not decide */
                 if (strcmp(claim_contract[c].section, sec->name)) continue;
@@ -131,13 +128,10 @@ int cmd_claims(int argc, char **argv) {
     if (o.out[0])
         snprintf(path, sizeof path, "%s", o.out);
     else if ((size_t)snprintf(path, sizeof path, "%s/claims.tsv", dir) >= sizeof path) {
-        fprintf(stderr, "bbsim claims: output path too long\n");
-        return 2;
+        bb_fail(&err, BB_EINPUT, "output path too long: %s/claims.tsv", dir);
+        return bb_report("claims", BB_EINPUT, &err);
     }
-    if (claims_write_tsv(&cl, path, t, nopt, &err)) {
-        fprintf(stderr, "bbsim claims: %s\n", err.msg);
-        return 1;
-    }
+    if ((rc = claims_write_tsv(&cl, path, t, nopt, &err))) return bb_report("claims", rc, &err);
     if (!o.quiet) claims_print(stdout, &cl);
     return 0;
 }

@@ -38,7 +38,8 @@ int tsv_read(const char *path, Tsv *t, BbError *err) {
     memset(t, 0, sizeof *t);
     snprintf(t->path, sizeof t->path, "%s", path);
     FILE *f;
-    if (bb_open_input(&f, path, "table", BB_MAX_TSV_BYTES, err)) return BB_EIO;
+    int rc = bb_open_input(&f, path, "table", BB_MAX_TSV_BYTES, err); /* missing, not a file, too large: BB_EINPUT */
+    if (rc) return rc;
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap + 1);
     for (size_t got; buf && (got = fread(buf + len, 1, cap - len, f)) > 0;) {
