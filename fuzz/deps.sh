@@ -20,11 +20,6 @@ check() {
 
 if why=$(check); then exit 0; fi
 echo "fuzz deps: $why"
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "fuzz deps: installing $PKGS"
-    apt-get install -y $PKGS >/dev/null || { apt-get update >/dev/null && apt-get install -y $PKGS >/dev/null; }
-    why=$(check) || { echo "fuzz deps: still failing after install: $why"; exit 1; }
-else
-    echo "fuzz deps: run as root: apt-get install $PKGS"
-    exit 1
-fi
+. "$(dirname "$0")/../scripts/apt.sh"
+apt_install "fuzz deps" "clang 14 with libFuzzer (Debian: $PKGS)" $PKGS || exit 1
+why=$(check) || { echo "fuzz deps: still failing after install: $why"; exit 1; }

@@ -29,21 +29,9 @@ if [ ${#PKGS[@]} -eq 0 ]; then
     exit 0
 fi
 # slurm-wlm is Debian's metapackage of slurmctld, slurmd and slurm-client
-install="apt-get install -y --no-install-recommends slurm-wlm munge parallel"
-if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    if command -v apt-get >/dev/null 2>&1; then
-        echo "deps-cluster: run: sudo apt-get update && sudo $install" >&2
-    else
-        echo "deps-cluster: no apt-get here; install Slurm (slurmctld, slurmd, client commands), MUNGE and GNU parallel" >&2
-    fi
-    exit 1
-fi
-echo "deps-cluster: installing slurm-wlm munge parallel"
-export DEBIAN_FRONTEND=noninteractive
-if ! { apt-get -q update && $install -q; }; then
-    echo "deps-cluster: apt-get failed; run: apt-get update && $install" >&2
-    exit 1
-fi
+. "$(dirname "$0")/apt.sh"
+apt_install deps-cluster "Slurm (slurmctld, slurmd, client commands), MUNGE and GNU parallel" \
+    slurm-wlm munge parallel || exit 1
 missing
 [ ${#PKGS[@]} -eq 0 ] || { echo "deps-cluster: still missing after installing: ${PKGS[*]}" >&2; exit 1; }
 echo "deps-cluster: installed"

@@ -104,24 +104,8 @@ summary() {
 run_checks
 if [ ${#FAILED[@]} -eq 0 ]; then summary; exit 0; fi
 
-install="apt-get install -y --no-install-recommends ${PKGS[*]}"
-if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    if command -v apt-get >/dev/null 2>&1; then
-        echo "deps: run: sudo apt-get update && sudo $install" >&2
-    else
-        echo "deps: no apt-get here; install the equivalents of the Debian packages: ${PKGS[*]}" >&2
-    fi
-    exit 1
-fi
-
-echo "deps: installing: ${PKGS[*]}"
-start=$(date +%s)
-export DEBIAN_FRONTEND=noninteractive
-if ! { apt-get -q update && apt-get install -y -q --no-install-recommends "${PKGS[@]}"; }; then
-    echo "deps: apt-get failed; run: apt-get update && $install" >&2
-    exit 1
-fi
-echo "deps: installed (${#PKGS[@]} packages asked for) in $(( $(date +%s) - start )) s; checking again"
+. "$(dirname "$0")/apt.sh"
+apt_install deps "the equivalents of the Debian packages: ${PKGS[*]}" "${PKGS[@]}" || exit 1
 
 run_checks
 if [ ${#FAILED[@]} -ne 0 ]; then
