@@ -63,8 +63,8 @@ static int parse_tokens(const char *s, int V, unsigned char **set, BbError *err)
 
 static void print_summary(const Run *run, const EvalBatch *eb, const AnalysisConfig *ac, const Analysis *a,
                           const Risks *removed, const char *out) {
-    bb_say(stdout, "bbsim analyze: %s, step %ld, %d sequences x %d positions -> %s\n", run->cfg.out, run->step, eb->B, eb->T,
-           out);
+    bb_say(stdout, "bbsim analyze: %s, step %ld, %d sequences x %d positions -> %s\n", run->cfg.out, run->step,
+           eb->B, eb->T, out);
     printf("\n%-22s %10s %10s %10s %10s\n", "risk (nats)", "model", "oracle", "excess", "positions");
     const char *names[DOM_N] = {"all", "trigger (backcopy)", "nontrigger (bigram)", "tokens"};
     for (int d = 0; d < DOM_N; d++) {

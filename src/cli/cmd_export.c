@@ -316,8 +316,8 @@ int cmd_export(int argc, char **argv) {
     if (!rc && !o.quiet) {
         struct stat st;
         const long long bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
-        bb_say(stdout, "bbsim export: %s, step %ld -> %s (%s, %d model tensors, %zu parameters, %lld bytes)\n", dir, run.step,
-               path, format_names[o.format], nmodel, run.model.nparams, bytes);
+        bb_say(stdout, "bbsim export: %s, step %ld -> %s (%s, %d model tensors, %zu parameters, %lld bytes)\n", dir,
+               run.step, path, format_names[o.format], nmodel, run.model.nparams, bytes);
         printf("bbsim eval loss %.9g on %d sequences x %d positions (eval.inputs, eval.targets; metadata eval_loss)\n",
                loss, eb.B, eb.T);
     }

@@ -48,8 +48,8 @@ static void usage(const Opt *t, int n) {
 }
 
 static void print_summary(const char *dir, const Run *run, const SensResult *r, const char *out) {
-    bb_say(stdout, "bbsim sensitivity: %s, step %ld, %d sequences, query position %d -> %s\n\n", dir, run->step, r->seqs, r->i,
-           out);
+    bb_say(stdout, "bbsim sensitivity: %s, step %ld, %d sequences, query position %d -> %s\n\n", dir, run->step,
+           r->seqs, r->i, out);
     printf("%-6s %14s %14s %8s\n", "layer", "spread intact", "spread nosink", "ratio");
     for (int l = 0; l < r->L; l++)
         printf("%-6d %14.4g %14.4g %8.3g\n", l, r->spread_layer[0][l], r->spread_layer[1][l],

@@ -265,8 +265,9 @@ static int keep_previous(const char *dir, BbError *err) {
 }
 
 /* The checkpoint of `step`. On the schedule (and at the last step), --ckpt-optim all:
- * ckpt/step_N.bbck with the optimizer state (the resume files of an interrupt removed); last: step_N.bbck with the weights only, then
- * the full state in ckpt/resume.bbck (the one it replaces kept as resume.prev.bbck). An
+ * ckpt/step_N.bbck with the optimizer state (the resume files of an interrupt removed);
+ * last: step_N.bbck with the weights only, then the full state in ckpt/resume.bbck (the
+ * one it replaces kept as resume.prev.bbck). An
  * interrupt between two scheduled steps writes only resume.bbck: the step files, which the
  * analyses read, stay those of the schedule. Each write is atomic and the step file comes
  * first, so if the process dies between the two, resume.bbck still holds the full state of
@@ -345,14 +346,20 @@ static int state_resume(TrainConfig *c, RunMeta *meta, Task *task, Model *model,
         cand_path(path, sizeof path, c->resume, name);
         if (access(path, F_OK) != 0) continue;
         const int ok = ckpt_peek(path, &info, &ignore) == BB_OK;
-        if (!ok || info.has_optim) cand[ncand] = (Cand){name, ok ? info.step : LONG_MAX, ncand}, ncand++;
+        if (!ok || info.has_optim) {
+            cand[ncand] = (Cand){name, ok ? info.step : LONG_MAX, ncand};
+            ncand++;
+        }
     }
     for (int i = n - 1; i >= 0; i--) {
         CkptInfo info;
         BbError ignore;
         cand_path(path, sizeof path, c->resume, steps[i]);
         const int ok = ckpt_peek(path, &info, &ignore) == BB_OK;
-        if (!ok || info.has_optim) cand[ncand] = (Cand){steps[i], ok ? info.step : LONG_MAX, ncand}, ncand++;
+        if (!ok || info.has_optim) {
+            cand[ncand] = (Cand){steps[i], ok ? info.step : LONG_MAX, ncand};
+            ncand++;
+        }
     }
     if (ncand == 0) cand[ncand++] = (Cand){steps[n - 1], 0, 0}; /* weights only: refused, saying where the state is */
     free(steps);
