@@ -381,7 +381,7 @@ static int state_resume(TrainConfig *c, RunMeta *meta, Task *task, Model *model,
             if (k > 0) first = e;
             break;
         }
-        if (k + 1 < ncand) bb_say(stderr, "bbsim train: skipping %s: %s\n", path, e.msg);
+        if (k + 1 < ncand) bb_say(stderr, "bbsim train: skipping a damaged checkpoint: %s\n", e.msg);
     }
     free(cand);
     if (rc) {
