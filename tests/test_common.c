@@ -3,7 +3,9 @@
  * count. */
 #include "testutil.h"
 
+#include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,6 +387,60 @@ static void test_path_flags(void **state) {
     free(text);
 }
 
+/* Whether s is valid UTF-8 with no control character (C0, DEL, C1) and no bidirectional
+ * control: what a message may show raw. Written independently of bb_escape_msg, by code
+ * point. */
+static int shows_clean(const unsigned char *s) {
+    while (*s) {
+        unsigned cp, n;
+        if (*s < 0x80) cp = *s, n = 1;
+        else if ((*s & 0xe0) == 0xc0) cp = *s & 0x1f, n = 2;
+        else if ((*s & 0xf0) == 0xe0) cp = *s & 0x0f, n = 3;
+        else if ((*s & 0xf8) == 0xf0) cp = *s & 0x07, n = 4;
+        else return 0;
+        for (unsigned i = 1; i < n; i++) {
+            if ((s[i] & 0xc0) != 0x80) return 0;
+            cp = cp << 6 | (s[i] & 0x3f);
+        }
+        static const unsigned minimum[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < minimum[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0; /* overlong, surrogate */
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) return 0;
+        if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) return 0;
+        s += n;
+    }
+    return 1;
+}
+
+/* On random byte strings (biased towards the bytes that matter), bb_escape_msg's output is
+ * always clean, and unescaping its \xHH pieces gives back the input (nothing lost). */
+static void test_escape_random(void **state) {
+    (void)state;
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    static const unsigned char picks[] = {0x1b, 0x07, 0x0a, 0x7f, 0x80, 0x9b, 0xbf, 0xc0, 0xc2, 0xc3, 0xe0, 0xe2,
+                                          0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0x80, 0x81, 0xa6, 0xaa, 0xae, '\\'};
+    for (int trial = 0; trial < 100000; trial++) {
+        unsigned char in[24], out[24 * 4 + 1], back[24];
+        const int n = 1 + trial % 23;
+        for (int i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            in[i] = (x & 3) ? picks[(x >> 8) % sizeof picks] : (unsigned char)(1 + (x >> 16) % 255);
+        }
+        in[n] = '\0';
+        bb_escape_msg((char *)out, sizeof out, (const char *)in, "");
+        if (!shows_clean(out)) fail_msg("trial %d: output not clean", trial);
+        size_t k = 0; /* unescape: a backslash of the input stays one (it is printable) */
+        for (const unsigned char *p = out; *p; k++) {
+            unsigned v;
+            if (p[0] == '\\' && p[1] == 'x' && sscanf((const char *)p + 2, "%2x", &v) == 1 && isxdigit(p[2]) &&
+                isxdigit(p[3]) && !(k < (size_t)n && in[k] == '\\'))
+                back[k] = (unsigned char)v, p += 4;
+            else
+                back[k] = *p++;
+        }
+        if (k != (size_t)n || memcmp(back, in, (size_t)n)) fail_msg("trial %d: the escape lost bytes", trial);
+    }
+}
+
 /* Control bytes in messages come out as \xHH; exit statuses are one table. */
 static void test_error_escapes(void **state) {
     (void)state;
@@ -482,6 +538,7 @@ int main(void) {
         cmocka_unit_test(test_did_you_mean),  cmocka_unit_test(test_opts_given),
         cmocka_unit_test(test_shortest_numbers), cmocka_unit_test(test_path_flags),
         cmocka_unit_test(test_error_escapes),
+        cmocka_unit_test(test_escape_random),
         cmocka_unit_test(test_threads_default), cmocka_unit_test(test_threads_apply),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
