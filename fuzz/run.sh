@@ -20,6 +20,9 @@ bin=${FUZZ_BIN:-$here/../build-fuzz/fuzz}
 limit=(-max_total_time="$secs")
 [ -z "${FUZZ_RUNS:-}" ] || limit=(-runs="$FUZZ_RUNS" ${secs:+-max_total_time="$secs"})
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+# nice works only within one autogroup on Linux (a terminal or setsid session is its own):
+# lower this session's group as well, so that the fuzzers yield to other work
+[ -w /proc/self/autogroup ] && echo 19 > /proc/self/autogroup 2>/dev/null || true
 mkdir -p "$work/artifacts"
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null || true' EXIT
