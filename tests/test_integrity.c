@@ -36,19 +36,7 @@ static int shell(char **out, const char *fmt, ...) {
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     snprintf(cmd, sizeof cmd, "bash -c '%s' 2>&1", line);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t cap = 4096, len = 0, k;
-    char *buf = malloc(cap);
-    while ((k = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-        len += k;
-        if (cap - len < 1024) buf = realloc(buf, cap *= 2);
-    }
-    buf[len] = '\0';
-    int st = pclose(p);
-    if (out) *out = buf;
-    else free(buf);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return run_capture(out, cmd);
 }
 
 static void expect(char *out, const char *a, const char *b) {

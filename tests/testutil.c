@@ -30,18 +30,11 @@ void allclose_impl(const double *actual, const double *expected, size_t n, doubl
     }
 }
 
-int run_bbsim(char **out, const char *fmt, ...) {
-    char args[4096], cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", BBSIM_EXE, args);
+int run_capture(char **out, const char *cmd) {
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
-    size_t cap = 4096, len = 0;
+    size_t cap = 4096, len = 0, k;
     char *buf = malloc(cap);
-    size_t k;
     while ((k = fread(buf + len, 1, cap - len - 1, p)) > 0) {
         len += k;
         if (cap - len < 1024) buf = realloc(buf, cap *= 2);
@@ -51,6 +44,16 @@ int run_bbsim(char **out, const char *fmt, ...) {
     if (out) *out = buf;
     else free(buf);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int run_bbsim(char **out, const char *fmt, ...) {
+    char args[4096], cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", BBSIM_EXE, args);
+    return run_capture(out, cmd);
 }
 
 char *make_tempdir(void) {

@@ -23,6 +23,8 @@ void allclose_impl(const double *actual, const double *expected, size_t n, doubl
 /* Run "BBSIM_EXE args" through the shell; stdout+stderr into *out (malloc'd, may be NULL).
  * Returns the exit status. */
 int run_bbsim(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* popen(cmd), its whole output in *out (malloc'd; NULL out: discarded); its exit status. */
+int run_capture(char **out, const char *cmd);
 /* A fresh temporary directory (static buffer per call site is fine: returns malloc'd). */
 char *make_tempdir(void);
 /* rm -rf dir and free the string. */
