@@ -14,14 +14,17 @@ SENS_FLAGS := --seqs 8 --replace 3
 endif
 SENS_RUNS := 3L 1L
 
-# $(call sensitivity,NAME): bbsim sensitivity into $(RUNS)/NAME/sensitivity/.
-define sensitivity
-RUNLIST_$(1) += $(RUNS)/$(1)/sensitivity/done
-$(RUNS)/$(1)/sensitivity/done: $(RUNS)/$(1)/trained $(HERE)/overmixing.mk
-	@echo "[$$(call elapsed) s] sensitivity $(1)"
-	@rm -rf $(RUNS)/$(1)/sensitivity
-	@$(BBSIM) sensitivity $(RUNS)/$(1) $(SENS_FLAGS) --threads $(THREADS) --out $(RUNS)/$(1)/sensitivity \
-	    > $(RUNS)/$(1)/sensitivity.log 2>&1 || { cat $(RUNS)/$(1)/sensitivity.log >&2; exit 1; }
+# $(call sensitivity,NAME): bbsim sensitivity into RUNS/NAME/sensitivity/, for every
+# replicate of run NAME.
+sensitivity = $(call per_rep,sensitivity_rep,$(1))
+define sensitivity_rep
+RUNLIST_$(3) += $(1)/$(2)/sensitivity/done
+REPLICATE_INPUTS += $(1)/$(2)/sensitivity/done
+$(1)/$(2)/sensitivity/done: $(1)/$(2)/trained $(HERE)/overmixing.mk
+	@echo "[$$(call elapsed) s] sensitivity $(3)"
+	@rm -rf $(1)/$(2)/sensitivity
+	@$(BBSIM) sensitivity $(1)/$(2) $(SENS_FLAGS) --threads $(THREADS) --out $(1)/$(2)/sensitivity \
+	    > $(1)/$(2)/sensitivity.log 2>&1 || { cat $(1)/$(2)/sensitivity.log >&2; exit 1; }
 	@touch $$@
 endef
 $(foreach r,$(SENS_RUNS),$(eval $(call sensitivity,$(r))))

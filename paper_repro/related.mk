@@ -64,15 +64,18 @@ f == 2 && $$1 >= 0 && $$3 == "attn_bos" { all += $$4; n++; if ($$1 + 0 > last) {
 END { printf "%s\t%s\t%s\t%s\t%.6g\t%.6g\t%s\n", x, run, sink, chance, all / n, sl / nl, loss }
 endef
 export rel_gather_awk
-# $(call rel_table,FILE,X_NAME,PAIRS,SORT): SORT = sort rows by x (numbers), else keep PAIRS' order
+# $(call rel_table,TABLE,X_NAME,PAIRS,SORT,K): related/TABLE.tsv of replicate K (under
+# $(call rep_root,K): OUT for the first seed, OUT/seedK for seed K), from that
+# replicate's runs; SORT = sort rows by x (numbers), else keep PAIRS' order
 define rel_table
-$(1): $(foreach p,$(3),$(RUNS)/$(call rel_f,$(p),2)/analysis/done) $(HERE)/related.mk
-	@mkdir -p $(REL)
+REPLICATE_INPUTS += $(call rep_root,$(5))/related/$(1).tsv
+$(call rep_root,$(5))/related/$(1).tsv: $(foreach p,$(3),$(call rep_root,$(5))/runs/$(call rel_f,$(p),2)/analysis/done) $(HERE)/related.mk
+	@mkdir -p $(call rep_root,$(5))/related
 	@{ printf 'x\trun\tsink_rate\tchance\tattn_bos\tattn_bos_last\tloss\n'; \
-	   printf '# bbsim related-work sweep (paper_repro/related.mk, PROFILE=$(PROFILE)): x = $(2)\n'; \
+	   printf '# bbsim related-work sweep (paper_repro/related.mk, PROFILE=$(PROFILE), seed $(5)): x = $(2)\n'; \
 	   printf '# one row per run, from OUT/runs/<run>/analysis/sink.tsv (sink_rate = Sink_1^0.3 %%, chance = 100 H_N/N)\n'; \
 	   printf '# and metrics.tsv (attn_bos = mean Attn<s> over every head, attn_bos_last over the last layer, loss = eval loss)\n'; \
-	   for p in $(3); do a=$(RUNS)/$$$${p#*:}/analysis; \
+	   for p in $(3); do a=$(call rep_root,$(5))/runs/$$$${p#*:}/analysis; \
 	       awk -F'\t' -v x="$$$${p%%:*}" -v run="$$$${p#*:}" -v last=-1 "$$$$rel_gather_awk" $$$$a/sink.tsv $$$$a/metrics.tsv || exit 1; \
 	   done | $(if $(4),sort -t'	' -g -k1$(comma)1,cat); } > $$@.tmp && mv -f $$@.tmp $$@
 endef
@@ -83,12 +86,13 @@ REL_CTX_PAIRS   := $(foreach p,$(REL_CTX),$(call rel_f,$(p),1):rel_ctx$(call rel
 REL_DEPTH_PAIRS := $(foreach d,$(REL_DEPTH),$(d):rel_L$(d)) 2:rel_softmax
 REL_FIRST_PAIRS := BOS_first:rel_softmax packed:rel_packing no_BOS:rel_nobos
 REL_ACT_PAIRS   := $(foreach a,$(REL_ACTS),$(a):rel_$(a))
-$(eval $(call rel_table,$(REL)/activations.tsv,attention activation,$(REL_ACT_PAIRS)))
-$(eval $(call rel_table,$(REL)/lr.tsv,learning-rate factor (lr x steps fixed),$(REL_LR_PAIRS),sort))
-$(eval $(call rel_table,$(REL)/wd.tsv,weight decay,$(REL_WD_PAIRS),sort))
-$(eval $(call rel_table,$(REL)/context.tsv,training context length N (N x batch fixed),$(REL_CTX_PAIRS),sort))
-$(eval $(call rel_table,$(REL)/depth.tsv,layers L,$(REL_DEPTH_PAIRS),sort))
-$(eval $(call rel_table,$(REL)/first_token.tsv,first token,$(REL_FIRST_PAIRS)))
+$(foreach k,$(call seed_list,related),\
+    $(eval $(call rel_table,activations,attention activation,$(REL_ACT_PAIRS),,$(k))) \
+    $(eval $(call rel_table,lr,learning-rate factor (lr x steps fixed),$(REL_LR_PAIRS),sort,$(k))) \
+    $(eval $(call rel_table,wd,weight decay,$(REL_WD_PAIRS),sort,$(k))) \
+    $(eval $(call rel_table,context,training context length N (N x batch fixed),$(REL_CTX_PAIRS),sort,$(k))) \
+    $(eval $(call rel_table,depth,layers L,$(REL_DEPTH_PAIRS),sort,$(k))) \
+    $(eval $(call rel_table,first_token,first token,$(REL_FIRST_PAIRS),,$(k))))
 
 # $(call rel_figure,NAME,SCRIPT,TABLE,EXTRA_ARGS,CAPTION): the figure of one sweep table
 # $(REL)/TABLE.tsv, drawn from it alone.
@@ -105,17 +109,17 @@ $(eval $(call rel_figure,rel_first_token,sweep_bars,first_token,,First token: BO
 # --eval-packing 0: the evaluation batch and the oracle of that task); the excess risk
 # shows which models depend on the BOS being there.
 REL_GRID := BOS_first:rel_softmax packed:rel_packing no_BOS:rel_nobos
-define rel_eval
-RUNLIST_$(1) += $(RUNS)/$(1)/eval_bos$(2)/done
-$(RUNS)/$(1)/eval_bos$(2)/done: $(RUNS)/$(1)/trained
-	@echo "[$$(call elapsed) s] evaluate $(1) on sequences with $(2) BOS"
-	@rm -rf $(RUNS)/$(1)/eval_bos$(2)
-	@$(BBSIM) intervene $(RUNS)/$(1) --eval-bos $(2) --eval-packing 0 --threads $(THREADS) \
-	    --out $(RUNS)/$(1)/eval_bos$(2) --quiet > $(RUNS)/$(1)/eval_bos$(2).log 2>&1 \
-	    || { cat $(RUNS)/$(1)/eval_bos$(2).log >&2; exit 1; }
+define rel_eval_rep
+RUNLIST_$(3) += $(1)/$(2)/eval_bos$(4)/done
+$(1)/$(2)/eval_bos$(4)/done: $(1)/$(2)/trained
+	@echo "[$$(call elapsed) s] evaluate $(3) on sequences with $(4) BOS"
+	@rm -rf $(1)/$(2)/eval_bos$(4)
+	@$(BBSIM) intervene $(1)/$(2) --eval-bos $(4) --eval-packing 0 --threads $(THREADS) \
+	    --out $(1)/$(2)/eval_bos$(4) --quiet > $(1)/$(2)/eval_bos$(4).log 2>&1 \
+	    || { cat $(1)/$(2)/eval_bos$(4).log >&2; exit 1; }
 	@touch $$@
 endef
-$(foreach p,$(REL_GRID),$(foreach b,1 0,$(eval $(call rel_eval,$(call rel_f,$(p),2),$(b)))))
+$(foreach p,$(REL_GRID),$(foreach b,1 0,$(call per_rep,rel_eval_rep,$(call rel_f,$(p),2),$(b))))
 # one row per (training, evaluation): the full model's rows of interventions.tsv
 define rel_grid_awk
 /^#/ || $$1 != "full" { next }
@@ -125,18 +129,23 @@ $$2 == "nontrigger" { exn = $$9 }
 END { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", train, run, ev, risk, oracle, ex, ext, exn }
 endef
 export rel_grid_awk
-$(REL)/first_token_grid.tsv: $(foreach p,$(REL_GRID),$(foreach b,1 0,$(RUNS)/$(call rel_f,$(p),2)/eval_bos$(b)/done)) $(HERE)/related.mk
-	@mkdir -p $(REL)
+# $(call rel_grid,K): related/first_token_grid.tsv of replicate K
+define rel_grid
+REPLICATE_INPUTS += $(call rep_root,$(1))/related/first_token_grid.tsv
+$(call rep_root,$(1))/related/first_token_grid.tsv: $(foreach p,$(REL_GRID),$(foreach b,1 0,$(call rep_root,$(1))/runs/$(call rel_f,$(p),2)/eval_bos$(b)/done)) $(HERE)/related.mk
+	@mkdir -p $(call rep_root,$(1))/related
 	@{ printf 'train\trun\teval\trisk\toracle_risk\texcess\texcess_trigger\texcess_nontrigger\n'; \
-	   printf '# bbsim BOS packing grid (paper_repro/related.mk, PROFILE=$(PROFILE)): each first-token run evaluated\n'; \
+	   printf '# bbsim BOS packing grid (paper_repro/related.mk, PROFILE=$(PROFILE), seed $(1)): each first-token run evaluated\n'; \
 	   printf '# on plain sequences with BOS first (eval BOS) and without BOS (eval no_BOS), from\n'; \
 	   printf '# OUT/runs/<run>/eval_bos1|eval_bos0/interventions.tsv (bbsim intervene --eval-bos 1|0 --eval-packing 0);\n'; \
 	   printf '# risk and oracle_risk over all positions (nats), excess = risk - oracle_risk, by domain\n'; \
 	   for p in $(REL_GRID); do for b in 1 0; do \
-	       ev=BOS; [ $$b = 0 ] && ev=no_BOS; \
-	       awk -F'\t' -v train="$${p%%:*}" -v run="$${p#*:}" -v ev=$$ev "$$rel_grid_awk" \
-	           $(RUNS)/$${p#*:}/eval_bos$$b/interventions.tsv || exit 1; \
-	   done; done; } > $@.tmp && mv -f $@.tmp $@
+	       ev=BOS; [ $$$$b = 0 ] && ev=no_BOS; \
+	       awk -F'\t' -v train="$$$${p%%:*}" -v run="$$$${p#*:}" -v ev=$$$$ev "$$$$rel_grid_awk" \
+	           $(call rep_root,$(1))/runs/$$$${p#*:}/eval_bos$$$$b/interventions.tsv || exit 1; \
+	   done; done; } > $$@.tmp && mv -f $$@.tmp $$@
+endef
+$(foreach k,$(call seed_list,related),$(eval $(call rel_grid,$(k))))
 $(eval $(call figure,C16_bos_grid,grid_bars,$(REL)/first_token_grid.tsv,$(REL)/first_token_grid.tsv,First-token runs evaluated with BOS first and without BOS: excess risk over all$(comma) bigram and backcopy positions))
 
 CLAIM_INPUTS += $(foreach a,$(REL_ACTS),$(RUNS)/rel_$(a)/analysis/done) $(REL)/context.tsv $(REL)/depth.tsv \

@@ -11,15 +11,22 @@ else
 THEORY_FLAGS :=
 endif
 
-RUNLIST_IDS += theory
-RUNLIST_theory := $(OUT)/theory/done
-$(OUT)/theory/done: $(BBSIM) $(HERE)/theory.mk
-	@echo "theory all"
-	@rm -rf $(OUT)/theory && mkdir -p $(OUT)
-	@$(BBSIM) theory all $(THEORY_FLAGS) --out $(OUT)/theory > $(OUT)/theory.log 2>&1 \
-	    || { cat $(OUT)/theory.log >&2; rm -rf $(OUT)/theory; exit 1; }
-	@mv -f $(OUT)/theory.log $(OUT)/theory/theory.log
-	@touch $@
+# One job per seed: replicate 1 into $(OUT)/theory/ (the figures draw it), replicate k
+# into $(OUT)/seedK/theory/ with --seed k (the reduced model's tables and the simplified
+# model's initialisation and data; the toy is deterministic).
+define theory_rep
+RUNLIST_IDS += $(call rep_id,theory,$(1))
+RUNLIST_$(call rep_id,theory,$(1)) := $(call rep_root,$(1))/theory/done
+REPLICATE_INPUTS += $(call rep_root,$(1))/theory/done
+$(call rep_root,$(1))/theory/done: $(BBSIM) $(HERE)/theory.mk
+	@echo "theory all (seed $(1))"
+	@rm -rf $(call rep_root,$(1))/theory && mkdir -p $(call rep_root,$(1))
+	@$(BBSIM) theory all $(THEORY_FLAGS) --seed $(1) --out $(call rep_root,$(1))/theory > $(call rep_root,$(1))/theory.log 2>&1 \
+	    || { cat $(call rep_root,$(1))/theory.log >&2; rm -rf $(call rep_root,$(1))/theory; exit 1; }
+	@mv -f $(call rep_root,$(1))/theory.log $(call rep_root,$(1))/theory/theory.log
+	@touch $$@
+endef
+$(foreach k,$(call seed_list,theory),$(eval $(call theory_rep,$(k))))
 
 $(eval $(call figure,C10_residual_peak_toy,theory_mtoy,$(OUT)/theory/done,$(OUT)/theory,Residual-peak toy: m over steps for Adam and SGD with the closed form of continuous ascent))
 $(eval $(call figure,C11_reduced_dynamics,theory_reduced,$(OUT)/theory/done,$(OUT)/theory,Reduced model: y_v vs log t with the 1/2 log t line; |s_perp| and excess loss on log-log axes; ODE vs GD))

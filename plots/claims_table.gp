@@ -1,6 +1,8 @@
-# The claims table as pages: id, claim, measured, threshold, (fit, when the page is wide
-# enough), verdict: PASS green, FAIL vermillion, NOT RUN grey (its measured is NaN: "-").
-# Rows that do not fit on one page continue on the next (a new page per plot).
+# The claims table as pages: id, claim, measured (over seeds: the median), threshold, (fit,
+# when the page is wide enough), verdict with the seeds that passed ("PASS 3/3"): PASS
+# green, MIXED orange, FAIL vermillion, NOT RUN grey (its measured is NaN: "-").
+# Rows that do not fit on one page continue on the next (a new page per plot; with
+# `every ::a::b` the pseudo-column $0 counts from 0 on every page).
 # Usage: gnuplot -c plots/claims_table.gp OUT.pdf CLAIMS.tsv
 if (ARGC < 2) { print "usage: gnuplot -c claims_table.gp OUT.pdf CLAIMS.tsv"; exit status 2 }
 OUTPUT = ARG1
@@ -18,7 +20,9 @@ stats f using (strcol("verdict") eq "PASS" ? 1 : 0) nooutput
 npass = int(STATS_sum)
 stats f using (strcol("verdict") eq "NOT RUN" ? 1 : 0) nooutput
 nnot = int(STATS_sum)
-nfail = n - npass - nnot
+stats f using (strcol("verdict") eq "MIXED" ? 1 : 0) nooutput
+nmixed = int(STATS_sum)
+nfail = n - npass - nnot - nmixed
 
 # geometry: rows of ROW_H inches and PT-point text, larger when every row fits on one
 # page; columns placed in inches. Rows beyond one page continue on the next page.
@@ -33,7 +37,7 @@ PT = ROW_H >= 0.235 ? 10 : 9
 CH = 0.062 * PT / 9.0            # mean width of a character of DejaVu Sans, inches
 L = 0.3; R = PAGE_W - 0.3
 G = 0.2                          # gap between columns
-W_ID = 0.5; W_MEAS = 0.9; W_VERD = 0.8
+W_ID = 0.5; W_MEAS = 0.9; W_VERD = 1.1
 with_fit = (PAGE_W >= 10.5)      # the fit text only on a wide page (the standalone PDF)
 avail = R - L - W_ID - W_MEAS - W_VERD - 3 * G
 if (with_fit) { W_FIT = 2.4; W_THR = 2.3; W_CLAIM = avail - W_FIT - W_THR - G } \
@@ -49,7 +53,9 @@ fx(inch) = inch / PAGE_W
 
 cut(s, k) = strlen(s) > k ? s[1:k-1].'…' : s
 isnot(s) = (s eq "NOT RUN")
-vcol(s) = s eq "PASS" ? 0x009E73 : s eq "FAIL" ? 0xD55E00 : 0x888888
+vcol(s) = s eq "PASS" ? 0x009E73 : s eq "FAIL" ? 0xD55E00 : s eq "MIXED" ? 0xE69F00 : 0x888888
+# "PASS 3/3" when the row was decided over seeds (claims.tsv of bbsim 0.2 has no seeds column)
+seedtext(v, k, n) = (isnot(v) || n eq "" || n + 0 <= 1) ? v : sprintf("%s %d/%d", v, k + 0, n + 0)
 tcol(s) = isnot(s) ? 0x777777 : 0x000000
 meas(v, s) = (isnot(v) || s eq "NaN" || s eq "nan" || s eq "") ? "-" : sprintf("%.4g", s + 0)
 
@@ -63,9 +69,11 @@ set yrange [y_bot:y_top]
 FS = sprintf(',%d', PT)
 FS_FIT = sprintf(',%d', PT - 1)
 FH = sprintf('Sans:Bold,%d', PT)
-summary = sprintf("Claims of docs/figures.md: %d PASS, %d FAIL, %d NOT RUN (%d rows)", npass, nfail, nnot, n)
+summary = sprintf("Claims of docs/figures.md: %d PASS, %d MIXED, %d FAIL, %d NOT RUN (%d rows; measured: median over seeds)", npass, nmixed, nfail, nnot, n)
+HAS_SEEDS = (system(sprintf("head -1 '%s' | tr '\t' '\n' | grep -cx seeds", f)) + 0 > 0)
+SEEDCOL(c) = HAS_SEEDS ? strcol(c) : ""
 
-FITPLOT = with_fit ? 'f every ::a::b using (fx(X_FIT)):($0 - a + 1):(cut(strcol("fit"), K_FIT)):(0x555555) with labels left noenhanced font FS_FIT tc rgb variable,' : ''
+FITPLOT = with_fit ? 'f every ::a::b using (fx(X_FIT)):($0 + 1):(cut(strcol("fit"), K_FIT)):(0x555555) with labels left noenhanced font FS_FIT tc rgb variable,' : ''
 do for [p = 0:npages - 1] {
     a = p * per_page
     b = a + per_page - 1
@@ -78,17 +86,17 @@ do for [p = 0:npages - 1] {
     if (with_fit) { set label 6 "fit" at fx(X_FIT), 0 left font FH } else { unset label 6 }
     set label 7 "verdict" at fx(X_VERD), 0 right font FH
     set arrow 1 from fx(L), 0.55 to fx(R), 0.55 nohead lw 1 lc rgb '#000000'
-    plot f every ::a::b using (fx((L + R) / 2)):($0 - a + 1):(fx((R - L) / 2 + 0.05)):(0.5):(int($0) % 2 ? 0xffffff : 0xeeeeee) \
+    plot f every ::a::b using (fx((L + R) / 2)):($0 + 1):(fx((R - L) / 2 + 0.05)):(0.5):(int($0) % 2 ? 0xffffff : 0xeeeeee) \
             with boxxyerror fs solid 1.0 noborder fc rgb variable, \
-         f every ::a::b using (fx(X_ID)):($0 - a + 1):(strcol("id")):(tcol(strcol("verdict"))) \
+         f every ::a::b using (fx(X_ID)):($0 + 1):(strcol("id")):(tcol(strcol("verdict"))) \
             with labels left noenhanced font FS tc rgb variable, \
-         f every ::a::b using (fx(X_CLAIM)):($0 - a + 1):(cut(strcol("claim"), K_CLAIM)):(tcol(strcol("verdict"))) \
+         f every ::a::b using (fx(X_CLAIM)):($0 + 1):(cut(strcol("claim"), K_CLAIM)):(tcol(strcol("verdict"))) \
             with labels left noenhanced font FS tc rgb variable, \
-         f every ::a::b using (fx(X_MEAS)):($0 - a + 1):(meas(strcol("verdict"), strcol("measured"))):(tcol(strcol("verdict"))) \
+         f every ::a::b using (fx(X_MEAS)):($0 + 1):(meas(strcol("verdict"), strcol("measured"))):(tcol(strcol("verdict"))) \
             with labels right noenhanced font FS tc rgb variable, \
-         f every ::a::b using (fx(X_THR)):($0 - a + 1):(cut(strcol("threshold"), K_THR)):(tcol(strcol("verdict"))) \
+         f every ::a::b using (fx(X_THR)):($0 + 1):(cut(strcol("threshold"), K_THR)):(tcol(strcol("verdict"))) \
             with labels left noenhanced font FS tc rgb variable, \
          @FITPLOT \
-         f every ::a::b using (fx(X_VERD)):($0 - a + 1):(strcol("verdict")):(vcol(strcol("verdict"))) \
+         f every ::a::b using (fx(X_VERD)):($0 + 1):(seedtext(strcol("verdict"), SEEDCOL("seeds_pass"), SEEDCOL("seeds"))):(vcol(strcol("verdict"))) \
             with labels right noenhanced font FH tc rgb variable
 }

@@ -11,10 +11,11 @@ load PLOTS."/style.gp"
 PAGE_W = IN_REPORT ? (exists("REPORT_W") ? REPORT_W : 8.5) : FIG_W
 PAGE_H = IN_REPORT ? (exists("REPORT_H") ? REPORT_H : 6.5) : FIG_H
 
-# verdict counts of claim ID: "pass fail notrun"
-counts(id) = system(sprintf("awk -F'\t' '$1 == \"%s\" { p += $NF == \"PASS\"; x += $NF == \"FAIL\"; n += $NF == \"NOT RUN\" } END { print p + 0, x + 0, n + 0 }' '%s'", id, f))
+# verdict counts of claim ID: "pass fail notrun" (fail counts MIXED rows too: not every seed passed);
+# the verdict column found by its name
+counts(id) = system(sprintf("awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == \"verdict\") v = i; next } $1 == \"%s\" { p += $v == \"PASS\"; x += ($v == \"FAIL\" || $v == \"MIXED\"); n += $v == \"NOT RUN\" } END { print p + 0, x + 0, n + 0 }' '%s'", id, f))
 verdict_text(id) = (vc_ = counts(id), vp_ = int(word(vc_, 1)), vx_ = int(word(vc_, 2)), vn_ = int(word(vc_, 3)), \
-    vn_ > 0 && vp_ + vx_ == 0 ? "NOT RUN" : vx_ == 0 ? sprintf("PASS (%d rows)", vp_) : sprintf("FAIL: %d of %d rows", vx_, vp_ + vx_))
+    vn_ > 0 && vp_ + vx_ == 0 ? "NOT RUN" : vx_ == 0 ? sprintf("PASS (%d rows)", vp_) : sprintf("FAIL/MIXED: %d of %d rows", vx_, vp_ + vx_))
 verdict_colour(id) = (vc_ = counts(id), vp_ = int(word(vc_, 1)), vx_ = int(word(vc_, 2)), vn_ = int(word(vc_, 3)), \
     vn_ > 0 && vp_ + vx_ == 0 ? C_OTHER : vx_ == 0 ? C_PASS : C_FAIL)
 

@@ -218,7 +218,8 @@ static void test_claims_round_trip_and_nan_never_passes(void **state) {
     FILE *f = fopen(p, "r");
     char line[1024];
     assert_non_null(fgets(line, sizeof line, f));
-    assert_string_equal(line, "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\n");
+    assert_string_equal(line, "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\tseeds\tseeds_pass\tmin\tmax\t"
+                              "values\n");
     while (fgets(line, sizeof line, f))
         if (line[0] != '#') assert_true(!strchr(line, '#') && !strchr(line, '"'));
     fclose(f);
@@ -239,6 +240,89 @@ static void test_claims_round_trip_and_nan_never_passes(void **state) {
     remove_tempdir(d);
 }
 
+/* A section for claims_decide_seeds: one row whose value is the number in DIR/value.txt
+ * (DIR = OUT for the first seed, OUT/seedK for seed K), passing at >= 0.9. */
+static int value_section(const char *out, ClaimList *l, BbError *err) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/value.txt", out);
+    FILE *f = fopen(p, "r");
+    double v;
+    if (!f) return bb_fail(err, BB_EINPUT, "cannot open %s", p);
+    int ok = fscanf(f, "%lf", &v) == 1;
+    fclose(f);
+    if (!ok) return bb_fail(err, BB_EINPUT, "%s: no number", p);
+    claims_add(l, "C1", "value", "-> 1", v, ">= 0.9", v >= 0.9, "v %g", v);
+    return BB_OK;
+}
+
+static void write_value(const char *d, const char *sub, const char *text) {
+    char p[512];
+    snprintf(p, sizeof p, "%s%s", d, sub);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s%s/value.txt", d, sub);
+    write_text(p, text);
+}
+
+/* Over seeds: the median is measured, the range and every value are kept, the verdict
+ * counts the seeds that passed (PASS all, FAIL none, MIXED otherwise), a MIXED row reads
+ * back as such, and a missing replicate is an error naming it. */
+static void test_claims_decide_over_seeds(void **state) {
+    (void)state;
+    char *d = make_tempdir(), p[512];
+    const ClaimSection sec = {"value", "C1", value_section, "-"};
+    write_value(d, "", "0.95");
+    write_value(d, "/seed2", "0.5");
+    write_value(d, "/seed3", "0.99");
+    ClaimList l = {0}, back = {0};
+    BbError err;
+    assert_int_equal(claims_decide_seeds(&sec, d, 3, &l, &err), 0);
+    assert_int_equal(l.n, 1);
+    const Claim *c = &l.c[0];
+    assert_close(c->measured, 0.95, 0, 1e-12);
+    assert_close(c->lo, 0.5, 0, 1e-12);
+    assert_close(c->hi, 0.99, 0, 1e-12);
+    assert_int_equal(c->seeds, 3);
+    assert_int_equal(c->seeds_pass, 2);
+    assert_int_equal(c->pass, 0);
+    assert_string_equal(claims_verdict(c), "MIXED");
+    assert_string_equal(c->values, "0.95,0.5,0.99");
+    assert_string_equal(c->fit, "v 0.95"); /* the first seed's side numbers */
+    snprintf(p, sizeof p, "%s/claims.tsv", d);
+    assert_int_equal(claims_write_tsv(&l, p, NULL, 0, &err), 0);
+    assert_int_equal(claims_read_tsv(&back, p, &err), 0);
+    assert_string_equal(claims_verdict(&back.c[0]), "MIXED");
+    assert_int_equal(back.c[0].seeds_pass, 2);
+    assert_string_equal(back.c[0].values, "0.95,0.5,0.99");
+    /* every seed passes: PASS; none: FAIL; one seed: the row as the section made it */
+    l.n = 0;
+    write_value(d, "/seed2", "0.91");
+    assert_int_equal(claims_decide_seeds(&sec, d, 3, &l, &err), 0);
+    assert_string_equal(claims_verdict(&l.c[0]), "PASS");
+    l.n = 0;
+    write_value(d, "", "0.1");
+    write_value(d, "/seed2", "0.2");
+    write_value(d, "/seed3", "0.3");
+    assert_int_equal(claims_decide_seeds(&sec, d, 3, &l, &err), 0);
+    assert_string_equal(claims_verdict(&l.c[0]), "FAIL");
+    assert_close(l.c[0].measured, 0.2, 0, 1e-12);
+    l.n = 0;
+    assert_int_equal(claims_decide_seeds(&sec, d, 1, &l, &err), 0);
+    assert_int_equal(l.c[0].seeds, 1);
+    assert_close(l.c[0].measured, 0.1, 0, 1e-12);
+    /* a replicate that is not there */
+    l.n = 0;
+    assert_int_equal(claims_decide_seeds(&sec, d, 4, &l, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "seed 4 of 4"));
+    assert_non_null(strstr(err.msg, "seed4/value.txt"));
+    /* a MIXED verdict that the seed counts do not support is refused */
+    write_text(p, "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\tseeds\tseeds_pass\tmin\tmax\tvalues\n"
+                  "C1\tx\ty\t1\tz\tw\tMIXED\t3\t3\t1\t1\t1,1,1\n");
+    back.n = 0;
+    assert_int_equal(claims_read_tsv(&back, p, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "3 of 3 seeds"));
+    remove_tempdir(d);
+}
+
 static void test_claims_cli_reports_missing_inputs(void **state) {
     (void)state;
     char *d = make_tempdir(), *out = NULL;
@@ -249,6 +333,10 @@ static void test_claims_cli_reports_missing_inputs(void **state) {
     free(out);
     rc = run_bbsim(&out, "claims %s --sections nosuch", d);
     assert_int_equal(rc, 2);
+    free(out);
+    rc = run_bbsim(&out, "claims %s --sections theory:0", d);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(out, "'theory:0': the number of seeds after ':' must be 1 to 99"));
     free(out);
     remove_tempdir(d);
 }
@@ -265,7 +353,7 @@ static void test_claims_lists_every_claim(void **state) {
                   "C10\ttoy\tgrows\t6.4\tfit\t>= 4\tPASS\nC12\tdrain\t-> 0\t1\tfit\t<= 0.2\tFAIL\n");
     int rc = run_bbsim(&out, "claims %s --sections theory", d);
     if (rc) fail_msg("bbsim claims: %s", out);
-    assert_non_null(strstr(out, "1 PASS, 1 FAIL"));
+    assert_non_null(strstr(out, "1 PASS, 0 MIXED, 1 FAIL"));
     free(out);
     ClaimList l = {0};
     BbError err;
@@ -433,6 +521,7 @@ int main(void) {
         cmocka_unit_test(test_tsv_escape),
         cmocka_unit_test(test_tsv_errors_name_file_and_line),
         cmocka_unit_test(test_claims_round_trip_and_nan_never_passes),
+        cmocka_unit_test(test_claims_decide_over_seeds),
         cmocka_unit_test(test_claims_cli_reports_missing_inputs),
         cmocka_unit_test(test_claims_lists_every_claim),
         cmocka_unit_test(test_claims_activations_rows_and_missing_input),

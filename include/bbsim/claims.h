@@ -19,8 +19,15 @@ typedef struct Claim {
     double measured;     /* the number the verdict is decided on */
     char fit[256];       /* fit quality and side numbers ("R2 0.998; slopes ...") */
     char threshold[96];  /* the contract, as in docs/figures.md */
-    int pass;            /* 1 PASS, 0 FAIL */
+    int pass;            /* 1 PASS, 0 FAIL (over seeds: every seed passed) */
     int not_run;         /* 1: NOT RUN (measured NaN, fit says why); pass is 0 */
+    /* Over seeds (docs/figures.md#seeds; one seed: 1, pass, measured, measured): how many
+     * replicates decided the row, how many passed, the range and every value in replicate
+     * order; `measured` is then their median. seeds_pass strictly between 0 and seeds is
+     * MIXED. */
+    int seeds, seeds_pass;
+    double lo, hi;
+    char values[160];
 } Claim;
 
 #define CLAIMS_MAX 96
@@ -42,6 +49,16 @@ int claims_write_tsv(const ClaimList *l, const char *path, const Opt *opts, int 
 void claims_print(FILE *f, const ClaimList *l);
 /* Append every row of a claims/theory TSV written by claims_write_tsv (escapes decoded). */
 int claims_read_tsv(ClaimList *l, const char *path, BbError *err);
+/* PASS, FAIL, MIXED or NOT RUN (docs/figures.md#seeds). */
+const char *claims_verdict(const Claim *c);
+
+/* Decide section `sec` over `nseeds` replicates of its runs (replicate 1 under OUT,
+ * replicate k >= 2 under OUT/seedK: paper_repro/Makefile) and append one row per claim row
+ * of the section: the median over seeds as `measured`, the range, the per-seed values, how
+ * many seeds passed, replicate 1's side numbers. Every replicate must give the same rows
+ * (ids and claim texts, in order); an error names the replicate that does not. */
+struct ClaimSection;
+int claims_decide_seeds(const struct ClaimSection *sec, const char *out, int nseeds, ClaimList *l, BbError *err);
 
 /* ---- the sections of `bbsim claims`: each reads OUT/runs/<run>/... (names fixed by the
  * paper_repro Makefile fragments) and appends its rows. */

@@ -6,7 +6,10 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
 #include "bbsim/tsv.h"
 
 static void copy_field(char *dst, size_t n, const char *src) {
@@ -32,6 +35,10 @@ void claims_add(ClaimList *l, const char *id, const char *claim, const char *pre
     copy_field(c->fit, sizeof c->fit, fit);
     c->measured = measured;
     c->pass = pass && isfinite(measured); /* a NaN measurement never passes */
+    c->seeds = 1;
+    c->seeds_pass = c->pass;
+    c->lo = c->hi = measured;
+    snprintf(c->values, sizeof c->values, "%.6g", measured);
 }
 
 void claims_not_run(ClaimList *l, const char *id, const char *claim, const char *threshold, const char *why) {
@@ -39,12 +46,21 @@ void claims_not_run(ClaimList *l, const char *id, const char *claim, const char 
     l->c[l->n - 1].not_run = 1;
 }
 
-static const char *verdict(const Claim *c) { return c->not_run ? "NOT RUN" : c->pass ? "PASS" : "FAIL"; }
+const char *claims_verdict(const Claim *c) {
+    if (c->not_run) return "NOT RUN";
+    if (c->pass) return "PASS";
+    return c->seeds_pass > 0 ? "MIXED" : "FAIL";
+}
 
 int claims_write_tsv(const ClaimList *l, const char *path, const Opt *opts, int nopts, BbError *err) {
     TsvWriter w;
-    int rc = tsv_begin(&w, NULL, path, "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict", err);
+    int rc = tsv_begin(&w, NULL, path,
+                       "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\tseeds\tseeds_pass\tmin\tmax\tvalues",
+                       err);
     if (rc) return rc;
+    fprintf(w.f, "# measured is the median over the seeds of the row (seeds, one per replicate run); seeds_pass of\n"
+                 "# them passed; min and max over the seeds; values per seed in replicate order (seed 42, 43, ...).\n"
+                 "# verdict: PASS every seed passed, FAIL none, MIXED some (docs/figures.md#seeds)\n");
     tsv_options(w.f, opts, nopts);
     for (int i = 0; i < l->n; i++) {
         const Claim *c = &l->c[i];
@@ -58,27 +74,41 @@ int claims_write_tsv(const ClaimList *l, const char *path, const Opt *opts, int 
         tsv_put_text(w.f, c->fit, TSV_ESC_TEXT);
         fputc('\t', w.f);
         tsv_put_text(w.f, c->threshold, TSV_ESC_TEXT);
-        fprintf(w.f, "\t%s\n", verdict(c));
+        fprintf(w.f, "\t%s\t%d\t%d\t", claims_verdict(c), c->seeds, c->seeds_pass);
+        bb_put_num(w.f, c->lo);
+        fputc('\t', w.f);
+        bb_put_num(w.f, c->hi);
+        fputc('\t', w.f);
+        tsv_put_text(w.f, c->values, TSV_ESC_TEXT);
+        fputc('\n', w.f);
     }
     return tsv_commit(&w, err);
 }
 
 void claims_print(FILE *f, const ClaimList *l) {
-    int npass = 0, nfail = 0, nnot = 0;
+    int count[4] = {0}; /* PASS, MIXED, FAIL, NOT RUN */
     fprintf(f, "%-4s %-48s %-12s %-30s %s\n", "id", "claim", "measured", "threshold", "verdict");
     for (int i = 0; i < l->n; i++) {
         const Claim *c = &l->c[i];
-        npass += c->pass;
-        nnot += c->not_run;
-        nfail += !c->pass && !c->not_run;
-        if (c->not_run) fprintf(f, "%-4s %-48s %-12s %-30s %s\n", c->id, c->claim, "-", c->threshold, verdict(c));
-        else fprintf(f, "%-4s %-48s %-12.5g %-30s %s\n", c->id, c->claim, c->measured, c->threshold, verdict(c));
-        fprintf(f, "     %s%s%s\n", c->not_run ? "" : "predicted: ", c->not_run ? "" : c->prediction,
-                c->not_run ? c->fit : "");
-        if (!c->not_run) fprintf(f, "     %s\n", c->fit);
+        const char *v = claims_verdict(c);
+        count[c->not_run ? 3 : c->pass ? 0 : c->seeds_pass ? 1 : 2]++;
+        char verdict[32];
+        if (c->seeds > 1 && !c->not_run) snprintf(verdict, sizeof verdict, "%s %d/%d", v, c->seeds_pass, c->seeds);
+        else snprintf(verdict, sizeof verdict, "%s", v);
+        if (c->not_run) fprintf(f, "%-4s %-48s %-12s %-30s %s\n", c->id, c->claim, "-", c->threshold, verdict);
+        else fprintf(f, "%-4s %-48s %-12.5g %-30s %s\n", c->id, c->claim, c->measured, c->threshold, verdict);
+        if (c->not_run) {
+            fprintf(f, "     %s\n", c->fit);
+            continue;
+        }
+        fprintf(f, "     predicted: %s\n", c->prediction);
+        if (c->seeds > 1)
+            fprintf(f, "     median of %d seeds, range [%.5g, %.5g], per seed %s; first seed: %s\n", c->seeds, c->lo, c->hi,
+                    c->values, c->fit);
+        else fprintf(f, "     %s\n", c->fit);
     }
-    fprintf(f, "%d PASS, %d FAIL, %d NOT RUN (%d rows; claims.tsv has every number at full precision)\n", npass,
-            nfail, nnot, l->n);
+    fprintf(f, "%d PASS, %d MIXED, %d FAIL, %d NOT RUN (%d rows; claims.tsv has every number at full precision)\n",
+            count[0], count[1], count[2], count[3], l->n);
 }
 
 /* Field (row, col) of t decoded (tsv_unescape) into out; BB_EINPUT on a bad escape. */
@@ -100,10 +130,16 @@ int claims_read_tsv(ClaimList *l, const char *path, BbError *err) {
         (rc = tsv_require(&t, "fit", &cfi, err)) || (rc = tsv_require(&t, "threshold", &cth, err)) ||
         (rc = tsv_require(&t, "verdict", &cve, err)))
         goto out;
+    const int cse = tsv_col(&t, "seeds");
+    int csp = -1, cmi = -1, cma = -1, cva = -1;
+    if (cse >= 0 && ((rc = tsv_require(&t, "seeds_pass", &csp, err)) || (rc = tsv_require(&t, "min", &cmi, err)) ||
+                     (rc = tsv_require(&t, "max", &cma, err)) || (rc = tsv_require(&t, "values", &cva, err))))
+        goto out;
     for (int i = 0; i < t.nrows; i++) {
         const char *v = tsv_str(&t, i, cve);
-        if (strcmp(v, "PASS") && strcmp(v, "FAIL") && strcmp(v, "NOT RUN")) {
-            rc = bb_fail(err, BB_EINPUT, "%s: row %d: verdict '%s' is none of PASS, FAIL, NOT RUN", path, i + 1, v);
+        if (strcmp(v, "PASS") && strcmp(v, "FAIL") && strcmp(v, "MIXED") && strcmp(v, "NOT RUN")) {
+            rc = bb_fail(err, BB_EINPUT, "%s: row %d: verdict '%s' is none of PASS, FAIL, MIXED, NOT RUN", path,
+                         i + 1, v);
             goto out;
         }
         if (l->n >= CLAIMS_MAX) {
@@ -115,7 +151,22 @@ int claims_read_tsv(ClaimList *l, const char *path, BbError *err) {
         for (int k = 0; k < 5; k++)
             if ((rc = unescape_field(text[k], sizeof text[k], &t, i, cols[k], err))) goto out;
         claims_add(l, text[0], text[1], text[2], tsv_num(&t, i, cme), text[4], !strcmp(v, "PASS"), "%s", text[3]);
-        l->c[l->n - 1].not_run = !strcmp(v, "NOT RUN");
+        Claim *c = &l->c[l->n - 1];
+        c->not_run = !strcmp(v, "NOT RUN");
+        if (cse >= 0) { /* the seed columns (absent from tables of bbsim 0.2) */
+            c->seeds = (int)tsv_num(&t, i, cse);
+            c->seeds_pass = (int)tsv_num(&t, i, csp);
+            c->lo = tsv_num(&t, i, cmi);
+            c->hi = tsv_num(&t, i, cma);
+            if ((rc = unescape_field(c->values, sizeof c->values, &t, i, cva, err))) goto out;
+            const int mixed = !strcmp(v, "MIXED");
+            if (c->seeds < 1 || c->seeds_pass < 0 || c->seeds_pass > c->seeds ||
+                (!c->not_run && mixed != (c->seeds_pass > 0 && c->seeds_pass < c->seeds))) {
+                rc = bb_fail(err, BB_EINPUT, "%s: row %d: verdict %s does not match %d of %d seeds passing", path,
+                             i + 1, v, c->seeds_pass, c->seeds);
+                goto out;
+            }
+        }
     }
 out:
     tsv_free(&t);
@@ -234,4 +285,60 @@ int claims_theory(const char *out, ClaimList *l, BbError *err) {
     char path[BB_STRLEN];
     int rc = claims_path(path, sizeof path, out, NULL, "theory/theory.tsv", err);
     return rc ? rc : claims_read_tsv(l, path, err);
+}
+
+/* ------------------------------------------------------------ seeds */
+
+int claims_decide_seeds(const ClaimSection *sec, const char *out, int nseeds, ClaimList *l, BbError *err) {
+    BB_CHECK(nseeds >= 1);
+    ClaimList *rep = bb_calloc((size_t)nseeds, sizeof *rep);
+    int rc = BB_OK;
+    for (int k = 0; k < nseeds && !rc; k++) {
+        char root[BB_STRLEN];
+        if (k == 0) snprintf(root, sizeof root, "%s", out);
+        else if ((size_t)snprintf(root, sizeof root, "%s/seed%d", out, k + 1) >= sizeof root)
+            rc = bb_fail(err, BB_EINPUT, "path too long under %s", out);
+        if (!rc && (rc = sec->fn(root, &rep[k], err)) && k > 0)
+            bb_fail(err, rc, "seed %d of %d (%s): %s", k + 1, nseeds, root, err->msg);
+    }
+    for (int k = 1; k < nseeds && !rc; k++) {
+        int same = rep[k].n == rep[0].n;
+        for (int i = 0; same && i < rep[0].n; i++)
+            same = !strcmp(rep[k].c[i].id, rep[0].c[i].id) && !strcmp(rep[k].c[i].claim, rep[0].c[i].claim);
+        if (!same)
+            rc = bb_fail(err, BB_EINPUT, "seed %d of %d (%s/seed%d) gave other claim rows than seed 1 (%d rows vs %d)",
+                         k + 1, nseeds, out, k + 1, rep[k].n, rep[0].n);
+    }
+    for (int i = 0; i < rep[0].n && !rc; i++) {
+        BB_CHECK(l->n < CLAIMS_MAX);
+        Claim *c = &l->c[l->n++];
+        *c = rep[0].c[i];
+        if (nseeds == 1) continue;
+        /* the median of the finite values; a NaN (a seed that measured nothing) never passes */
+        double v[100], finite[100];
+        int nfinite = 0, npass = 0, nnot = 0;
+        size_t len = 0;
+        c->values[0] = '\0';
+        for (int k = 0; k < nseeds; k++) {
+            const Claim *r = &rep[k].c[i];
+            v[k] = r->measured;
+            if (isfinite(v[k])) finite[nfinite++] = v[k];
+            npass += r->pass;
+            nnot += r->not_run;
+            int w = snprintf(c->values + len, sizeof c->values - len, "%s%.6g", k ? "," : "", v[k]);
+            if (w > 0 && (size_t)w < sizeof c->values - len) len += (size_t)w;
+        }
+        c->seeds = nseeds;
+        c->seeds_pass = npass;
+        c->pass = npass == nseeds;
+        c->not_run = nnot == nseeds;
+        if (nfinite) {
+            gsl_sort(finite, 1, (size_t)nfinite);
+            c->measured = gsl_stats_median_from_sorted_data(finite, 1, (size_t)nfinite);
+            c->lo = finite[0];
+            c->hi = finite[nfinite - 1];
+        } else c->measured = c->lo = c->hi = NAN;
+    }
+    free(rep);
+    return rc;
 }

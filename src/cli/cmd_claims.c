@@ -18,7 +18,10 @@ typedef struct {
 
 static int claims_opts(ClaimsOpts *o, Opt *t) {
     int k = 0;
-    t[k++] = (Opt){"sections", OPT_STR, o->sections, 0, 0, NULL, "comma-separated sections to decide (all = every one)"};
+    t[k++] = (Opt){"sections", OPT_STR, o->sections, 0, 0, NULL,
+                   "comma-separated sections to decide, each NAME or NAME:SEEDS (its runs replicated over SEEDS seeds: "
+                   "replicate 1 under OUT, replicate k under OUT/seedK; docs/figures.md#seeds); all = every one, "
+                   "one seed"};
     t[k++] = (Opt){"profile", OPT_STR, o->profile, 0, 0, NULL, "profile name recorded in the header (quick|paper)"};
     t[k++] = (Opt){"out", OPT_PATH, o->out, 0, 0, NULL, "output file [default: OUT/claims.tsv]"};
     t[k++] = (Opt){"quiet", OPT_FLAG, &o->quiet, 0, 1, NULL, "no table on stdout"};
@@ -33,11 +36,14 @@ static int claims_runtime_opts(ClaimsOpts *o, Opt *t) {
     return 1;
 }
 
+/* The number of seeds of section `name` in the --sections list (NAME or NAME:SEEDS, or
+ * "all"): 0 when it is not listed, 1 without a count. */
 static int wanted(const char *list, const char *name) {
     if (!strcmp(list, "all")) return 1;
     size_t n = strlen(name);
     for (const char *p = list; (p = strstr(p, name)); p += n)
-        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0' || p[n] == ':'))
+            return p[n] == ':' ? atoi(p + n + 1) : 1;
     return 0;
 }
 
@@ -51,7 +57,9 @@ int cmd_claims(int argc, char **argv) {
             printf("usage: bbsim claims OUT [flags]\n\n"
                    "Decides the claims of docs/figures.md from a make repro output directory OUT (run\n"
                    "directories under OUT/runs/, theory under OUT/theory/) and writes OUT/claims.tsv:\n"
-                   "id, claim, prediction, measured, fit (side numbers), threshold, verdict.\n\nsections:\n");
+                   "id, claim, prediction, measured, fit (side numbers), threshold, verdict, and over seeds:\n"
+                   "seeds, seeds_pass, min, max, values (measured is then the median; verdict PASS when every\n"
+                   "seed passed, FAIL when none did, MIXED otherwise).\n\nsections:\n");
             for (int s = 0; s < claim_nsections; s++)
                 printf("  %-10s %s\n", claim_sections[s].name, claim_sections[s].ids);
             printf("\nflags:\n");
@@ -72,6 +80,16 @@ int cmd_claims(int argc, char **argv) {
         char buf[BB_STRLEN];
         snprintf(buf, sizeof buf, "%s", o.sections);
         for (char *save = NULL, *s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+            char *colon = strchr(s, ':');
+            if (colon) { /* NAME:SEEDS, 1 to 99 seeds */
+                char *end;
+                long seeds = strtol(colon + 1, &end, 10);
+                if (end == colon + 1 || *end || seeds < 1 || seeds > 99) {
+                    bb_fail(&err, BB_EINPUT, "--sections: '%s': the number of seeds after ':' must be 1 to 99", s);
+                    return bb_report("claims", BB_EINPUT, &err);
+                }
+                *colon = '\0';
+            }
             int found = 0;
             const char *names[64];
             for (int k = 0; k < claim_nsections && k < 64; k++) {
@@ -94,8 +112,9 @@ int cmd_claims(int argc, char **argv) {
     cl.n = 0;
     for (int k = 0; k < claim_nsections; k++) {
         const ClaimSection *sec = &claim_sections[k];
-        if (wanted(o.sections, sec->name)) {
-            if ((rc = sec->fn(dir, &cl, &err))) {
+        const int nseeds = wanted(o.sections, sec->name);
+        if (nseeds) {
+            if ((rc = claims_decide_seeds(sec, dir, nseeds, &cl, &err))) {
                 bb_fail(&err, rc, "section %s: %s", sec->name, err.msg);
                 return bb_report("claims", rc, &err);
             }
