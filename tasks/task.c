@@ -78,7 +78,9 @@ const char *task_label(const Task *t, int id) {
     return t->labels[id];
 }
 
-const double *task_first_law(const Task *t) { return t->cfg.kind == TASK_MARKOV ? t->pi : t->pi_nt; }
+const double *task_first_law(const Task *t) {
+    return t->cfg.kind == TASK_MARKOV || t->cfg.kind == TASK_INDUCTION ? t->pi : t->pi_nt;
+}
 
 double task_entropy(const double *p, int n) {
     double h = 0;

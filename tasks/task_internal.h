@@ -62,7 +62,7 @@ void task_escape_label(const unsigned char *s, size_t n, char out[TASK_LABEL_LEN
 
 /* Shannon entropy (nats) of p[0..n). */
 double task_entropy(const double *p, int n);
-/* Law of the first ordinary token of a sequence: pi for markov, pi' otherwise. */
+/* Law of the first ordinary token of a sequence: pi for markov and induction, pi' otherwise. */
 const double *task_first_law(const Task *t);
 
 /* ---- sample.c ---- */

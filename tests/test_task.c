@@ -640,29 +640,27 @@ static void test_variant_rules(void **state) {
         batch_free(&b);
         task_free(&t);
     }
-    /* induction: each trigger's output is fixed within a sequence, never a trigger,
-     * and varies across sequences */
+    /* induction: each trigger's output is fixed within a sequence and varies across
+     * sequences (its law: test_induction_law) */
     task_config_default(&c);
     c.kind = TASK_INDUCTION;
     c.seq = 64;
     build_ok(&t, &c);
     b = batch_make(&t, 256, 0);
-    int seen_outputs[64] = {0};
+    int seen_outputs[TASK_MAX_VBASE] = {0};
     for (int s = 0; s < b.B; s++) {
-        int out[64];
-        for (int j = 0; j < 64; j++) out[j] = -1;
-        assert_false(t.is_trigger[zat(&b, s, 1)]);
+        int out[TASK_MAX_VBASE];
+        for (int j = 0; j < t.vbase; j++) out[j] = -1;
         for (int n = 1; n < b.N; n++) {
             int x = zat(&b, s, n), y = zat(&b, s, n + 1);
             if (!t.is_trigger[x]) continue;
-            assert_false(t.is_trigger[y]);
             if (out[x] < 0) out[x] = y;
             assert_int_equal(out[x], y);
             if (x == t.trig[0]) seen_outputs[y] = 1;
         }
     }
     int distinct = 0;
-    for (int j = 0; j < 64; j++) distinct += seen_outputs[j];
+    for (int j = 0; j < t.vbase; j++) distinct += seen_outputs[j];
     assert_true(distinct > 10);
     batch_free(&b);
     task_free(&t);
@@ -825,6 +823,60 @@ static double chisq_p(const long *count, const double *law, int n) {
     return gsl_cdf_chisq_Q(stat, cells - 1);
 }
 
+/* Induction as the paper's code draws it (BBM/data.py): o_t uniform over the ordinary ids,
+ * triggers included; z_1 ~ pi, triggers included. Chi-square on many sequences, and the
+ * oracle's law at the points where it is not one-hot. */
+static void test_induction_law(void **state) {
+    (void)state;
+    TaskConfig c;
+    task_config_default(&c);
+    c.table = TASK_TABLE_SYNTHETIC;
+    c.vbase = 12;
+    c.kind = TASK_INDUCTION;
+    c.seq = 32;
+    Task t;
+    build_ok(&t, &c);
+    const int n = t.vbase, M = 20000;
+    Batch b = batch_make(&t, M, 5);
+    double first[TASK_MAX_VBASE] = {0}, out[TASK_MAX_VBASE] = {0}, nout = 0;
+    double *p = malloc((size_t)t.V * sizeof(double));
+    int checked_unseen = 0;
+    for (int s = 0; s < M; s++) {
+        first[zat(&b, s, 1)] += 1;
+        int seen[TASK_MAX_VBASE] = {0};
+        for (int i = 1; i < b.N; i++) {
+            const int x = zat(&b, s, i);
+            if (!t.is_trigger[x] || seen[x]) continue;
+            seen[x] = 1; /* the first occurrence of x reveals o_x */
+            out[zat(&b, s, i + 1)] += 1;
+            nout += 1;
+            if (s < 200) { /* the oracle there: uniform over the ordinary ids */
+                task_oracle(&t, b.in + (size_t)s * b.N, i, p);
+                for (int a = 0; a < t.V; a++) assert_close(p[a], a < n ? 1.0 / n : 0.0, 1e-15, 0);
+                checked_unseen++;
+            }
+        }
+        if (s < 200) { /* position 0 (input BOS): the law of z_1 is pi */
+            task_oracle(&t, b.in + (size_t)s * b.N, 0, p);
+            assert_allclose(p, t.pi, (size_t)n, 1e-15, 0);
+        }
+    }
+    assert_true(checked_unseen > 200);
+    double x2_first = 0, x2_out = 0;
+    for (int a = 0; a < n; a++) {
+        const double e1 = M * t.pi[a], e2 = nout / n;
+        x2_first += (first[a] - e1) * (first[a] - e1) / e1;
+        x2_out += (out[a] - e2) * (out[a] - e2) / e2;
+    }
+    const double q_first = gsl_cdf_chisq_Q(x2_first, n - 1), q_out = gsl_cdf_chisq_Q(x2_out, n - 1);
+    if (q_first < 1e-4) fail_msg("z_1 is not distributed as pi: chi2 %g (p %g)", x2_first, q_first);
+    if (q_out < 1e-4) fail_msg("o_t is not uniform over the ordinary ids: chi2 %g (p %g)", x2_out, q_out);
+    for (int j = 0; j < t.ntrig; j++) assert_true(first[t.trig[j]] > 0 && out[t.trig[j]] > 0);
+    free(p);
+    batch_free(&b);
+    task_free(&t);
+}
+
 static void test_bigram_chisq(void **state) {
     (void)state;
     TaskConfig c;
@@ -977,7 +1029,7 @@ static void spec_next_law(const Task *t, const int *z, int n, const int *o, doub
         return;
     }
     if (n == nb - 1) {
-        for (int c = 0; c < V; c++) law[c] = kind == TASK_MARKOV ? t->pi[c] : pin[c];
+        for (int c = 0; c < V; c++) law[c] = kind == TASK_MARKOV || kind == TASK_INDUCTION ? t->pi[c] : pin[c];
         return;
     }
     const int a = z[n];
@@ -986,7 +1038,7 @@ static void spec_next_law(const Task *t, const int *z, int n, const int *o, doub
         for (int c = 0; c < V; c++) law[c] = row[c];
         return;
     }
-    const int prev = z[n - 1]; /* never BOS: the first token is not a trigger */
+    const int prev = z[n - 1]; /* BOS only for induction (z_1 ~ pi), which does not read it */
     switch (kind) {
     case TASK_BB: law[prev] = 1; break;
     case TASK_DORMANT_MARKOV:
@@ -1028,7 +1080,7 @@ static void brute_force_check(const Task *t, double *floor_out, double *frac_out
     BfList L = {NULL, 0, 0};
     int z[BF_N + 1];
     const int V = t->vbase, nb = t->cfg.bos;
-    /* induction: all output assignments, o_t ~ pi' */
+    /* induction: all output assignments, o_t uniform over the V_base ordinary ids */
     int o[BF_MAXV] = {0}, ntr = t->cfg.kind == TASK_INDUCTION ? t->ntrig : 0, combos = 1;
     double pin[BF_MAXV], s = 0;
     for (int c = 0; c < V; c++) s += pin[c] = t->is_trigger[c] ? 0 : t->pi[c];
@@ -1037,7 +1089,7 @@ static void brute_force_check(const Task *t, double *floor_out, double *frac_out
         double po = 1;
         for (int j = 0, r = combo; j < ntr; j++, r /= V) {
             o[t->trig[j]] = r % V;
-            po *= pin[r % V] / s;
+            po /= V;
         }
         if (po == 0) continue;
         if (nb > 0) {
@@ -1045,7 +1097,7 @@ static void brute_force_check(const Task *t, double *floor_out, double *frac_out
             bf_rec(t, &L, z, 0, po, o);
         } else {
             for (int c = 0; c < V; c++) {
-                double p0 = t->cfg.kind == TASK_MARKOV ? t->pi[c] : pin[c] / s;
+                double p0 = t->cfg.kind == TASK_MARKOV || t->cfg.kind == TASK_INDUCTION ? t->pi[c] : pin[c] / s;
                 if (p0 == 0) continue;
                 z[0] = c;
                 bf_rec(t, &L, z, 0, po * p0, o);
@@ -1432,7 +1484,7 @@ int main(void) {
         cmocka_unit_test(test_bad_tables),       cmocka_unit_test(test_input_files),
         cmocka_unit_test(test_bb_rules),
         cmocka_unit_test(test_variant_rules),    cmocka_unit_test(test_packing),
-        cmocka_unit_test(test_bigram_chisq),     cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_induction_law),    cmocka_unit_test(test_bigram_chisq),     cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_floor_brute_force), cmocka_unit_test(test_floor_monte_carlo),
         cmocka_unit_test(test_shakespeare_table), cmocka_unit_test(test_table_files),
         cmocka_unit_test(test_cli),
