@@ -2,10 +2,13 @@
  * --bos 0/1/2; --packing), the deterministic training and evaluation batches, and the
  * oracle: the Bayes-optimal law of each target given the inputs up to its position.
  *
- * Induction (Bietti et al.): at the start of every sequence each trigger t draws its
- * output o_t ~ pi' (independently, so o_t is never a trigger); after t the next token is
- * o_t, elsewhere the bigram. The oracle is one-hot on o_t once t has been seen earlier in
- * the sequence (o_t is the token after that occurrence), pi' at its first occurrence.
+ * Induction (Bietti et al.), as the `default` induction data of the paper's code
+ * (BBM/data.py): at the start of every sequence each trigger t draws its output o_t
+ * uniformly over the V_base ordinary ids (independently; triggers included), and the
+ * first token z_1 ~ pi (triggers included); after t the next token is o_t, elsewhere the
+ * bigram. The oracle is one-hot on o_t once t has been seen earlier in the sequence (o_t
+ * is the token after that occurrence), uniform over the ordinary ids at its first
+ * occurrence.
  *
  * Packing: documents are ordinary sequences of N+1 tokens (with their BOS tokens) laid
  * end to end. The window of a sequence draws an offset u uniform in {0..N} from its own
@@ -53,9 +56,10 @@ static void gen_doc(const Task *t, gsl_rng *r, int *z, int len) {
     int n;
     for (n = 0; n < nb && n < len; n++) z[n] = t->bos_id;
     if (len <= nb) return;
-    if (kind == TASK_INDUCTION)
-        for (int j = 0; j < t->ntrig; j++) out[j] = (int)gsl_ran_discrete(r, t->pi_nt_sampler);
-    z[nb] = (int)gsl_ran_discrete(r, kind == TASK_MARKOV ? t->pi_sampler : t->pi_nt_sampler);
+    if (kind == TASK_INDUCTION) /* o_t uniform over the ordinary ids 0..V_base-1 */
+        for (int j = 0; j < t->ntrig; j++) out[j] = (int)gsl_rng_uniform_int(r, (unsigned long)t->vbase);
+    /* z_1 ~ task_first_law: pi for markov and induction, pi' otherwise */
+    z[nb] = (int)gsl_ran_discrete(r, task_first_law(t) == t->pi ? t->pi_sampler : t->pi_nt_sampler);
     for (n = nb; n + 1 < len; n++) {
         const int a = z[n];
         /* has_prev: z[n-1] is an ordinary token of this document */
@@ -191,7 +195,7 @@ static void rule_law(const Task *t, const int *x, int lo, int i, int prev, doubl
                 p[x[j + 1]] += w;
                 return;
             }
-        add_law(p, t->pi_nt, n, w);
+        for (int c = 0; c < n; c++) p[c] += w / n; /* t unseen: o_t uniform over the ordinary ids */
         break;
     }
 }

@@ -181,7 +181,21 @@ int table_builtin(TaskTable *tb, int vbase, uint64_t seed, BbError *err) {
 
 /* ----------------------------------------------------------------- corpus */
 
-int table_corpus(TaskTable *tb, const char *path, BbError *err) {
+void counts_free(TaskCounts *tc) {
+    free(tc->count);
+    free(tc->pair);
+    free(tc->labels);
+    memset(tc, 0, sizeof *tc);
+}
+
+static void counts_alloc(TaskCounts *tc, int vbase) {
+    tc->vbase = vbase;
+    tc->count = bb_calloc((size_t)vbase, sizeof(double));
+    tc->pair = bb_calloc((size_t)vbase * vbase, sizeof(double));
+    tc->labels = bb_calloc((size_t)vbase, TASK_LABEL_LEN);
+}
+
+int counts_corpus(TaskCounts *tc, const char *path, BbError *err) {
     FILE *f;
     int rc = bb_open_input(&f, path, "corpus", BB_MAX_CORPUS_BYTES, err);
     if (rc) return rc;
@@ -217,22 +231,230 @@ int table_corpus(TaskTable *tb, const char *path, BbError *err) {
     int byte_of[256], vbase = 0;
     for (int c = 0; c < 256; c++)
         if (count[c] > 0) byte_of[vbase++] = c;
-    table_alloc(tb, vbase);
+    counts_alloc(tc, vbase);
     for (int a = 0; a < vbase; a++) {
         unsigned char ch = (unsigned char)byte_of[a];
-        task_escape_label(&ch, 1, tb->labels[a]);
-        tb->pi[a] = count[byte_of[a]] / (double)total;
-    }
-    for (int a = 0; a < vbase; a++) {
-        double s = 0, *row = tb->P + (size_t)a * vbase;
-        for (int b = 0; b < vbase; b++) s += row[b] = pair[byte_of[a] * 256 + byte_of[b]];
-        if (s > 0)
-            for (int b = 0; b < vbase; b++) row[b] /= s;
-        else /* only ever the last byte: no successor observed, use the unigram law */
-            memcpy(row, tb->pi, (size_t)vbase * sizeof(double));
+        task_escape_label(&ch, 1, tc->labels[a]);
+        tc->count[a] = count[byte_of[a]];
+        for (int b = 0; b < vbase; b++) tc->pair[(size_t)a * vbase + b] = pair[byte_of[a] * 256 + byte_of[b]];
     }
     free(count);
     free(pair);
+    return BB_OK;
+}
+
+void table_from_counts(TaskTable *tb, TaskCounts *tc) {
+    const int n = tc->vbase;
+    table_alloc(tb, n);
+    double total = 0;
+    for (int a = 0; a < n; a++) total += tc->count[a];
+    for (int a = 0; a < n; a++) tb->pi[a] = tc->count[a] / total;
+    for (int a = 0; a < n; a++) {
+        double s = 0, *row = tb->P + (size_t)a * n;
+        const double *pr = tc->pair + (size_t)a * n;
+        for (int b = 0; b < n; b++) s += row[b] = pr[b];
+        if (s > 0)
+            for (int b = 0; b < n; b++) row[b] /= s;
+        else /* only ever the last byte: no successor observed, use the unigram law */
+            memcpy(row, tb->pi, (size_t)n * sizeof(double));
+    }
+    memcpy(tb->labels, tc->labels, (size_t)n * TASK_LABEL_LEN);
+}
+
+int table_corpus(TaskTable *tb, const char *path, BbError *err) {
+    TaskCounts tc;
+    memset(&tc, 0, sizeof tc);
+    int rc = counts_corpus(&tc, path, err);
+    if (rc == BB_OK) table_from_counts(tb, &tc);
+    counts_free(&tc);
+    return rc;
+}
+
+/* ------------------------------------------------------------- table files */
+
+/* 64-bit FNV-1a (the checksum of table files; the same function as ckpt_fnv1a, which
+ * lives in a higher module). */
+static void fnv1a(uint64_t *h, const void *data, size_t n) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        *h ^= p[i];
+        *h *= 0x100000001b3ULL;
+    }
+}
+#define FNV_START 0xcbf29ce484222325ULL
+#define CHECKSUM_TAG "# checksum fnv1a64 "
+
+void counts_write_table(FILE *f, const TaskCounts *tc, const char *source) {
+    const int n = tc->vbase;
+    /* the data lines first (in memory), so their checksum can precede them */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    BB_CHECK(mem != NULL);
+    fprintf(mem, "label\tcount");
+    for (int b = 0; b < n; b++) fprintf(mem, "\t%s", tc->labels[b]);
+    fputc('\n', mem);
+    for (int a = 0; a < n; a++) {
+        fprintf(mem, "%s\t%.0f", tc->labels[a], tc->count[a]);
+        for (int b = 0; b < n; b++) fprintf(mem, "\t%.0f", tc->pair[(size_t)a * n + b]);
+        fputc('\n', mem);
+    }
+    fclose(mem);
+    uint64_t h = FNV_START;
+    fnv1a(&h, text, len);
+    fprintf(f,
+            "# bbsim task table (docs/method.md#table-files): counts of the tokens and of adjacent pairs of a text\n"
+            "# derived from %s by `bbsim task --corpus FILE --write-table OUT` (counts_corpus, tasks/tables.c):\n"
+            "#   tokens = the distinct bytes of the text in byte order, labelled in the escape of every TSV;\n"
+            "#   count = occurrences of the token; row a, column b = occurrences of a followed by b.\n"
+            "# read as --corpus reads the text (table_from_counts): pi(a) = count(a) / total,\n"
+            "#   P(b|a) = row a normalised (a row of zeros, a byte seen only at the end: P(.|a) = pi).\n"
+            "# lines starting with '#' are comments; the checksum covers every other line, newlines included\n"
+            CHECKSUM_TAG "%016llx\n",
+            source, (unsigned long long)h);
+    fwrite(text, 1, len, f);
+    free(text);
+}
+
+/* One tab-separated field of a table file line: advances *p past it and its tab. */
+static char *next_field(char **p) {
+    char *s = *p;
+    if (!s) return NULL;
+    char *tab = strchr(s, '\t');
+    if (tab) {
+        *tab = '\0';
+        *p = tab + 1;
+    } else {
+        *p = NULL;
+    }
+    return s;
+}
+
+static int parse_count(const char *where, int line, const char *what, const char *s, double *out, BbError *err) {
+    if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 15)
+        return bb_fail(err, BB_EINPUT, "%s:%d: %s: '%.40s' is not a count (digits only, at most 15)", where, line,
+                       what, s);
+    *out = strtod(s, NULL);
+    return BB_OK;
+}
+
+int counts_read_table(TaskCounts *tc, FILE *f, const char *where, char *source, size_t source_len, BbError *err) {
+    memset(tc, 0, sizeof *tc);
+    if (source_len) source[0] = '\0';
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int lineno = 0, rows = -1, n = 0, rc = BB_OK, have_sum = 0;
+    uint64_t h = FNV_START, stored = 0;
+    while (rc == BB_OK && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if ((rc = bb_check_text_line(line, (size_t)len, where, lineno, err))) break;
+        if (line[0] == '#') {
+            char *end = NULL;
+            if (!strncmp(line, CHECKSUM_TAG, strlen(CHECKSUM_TAG))) {
+                const char *hex = line + strlen(CHECKSUM_TAG);
+                stored = strtoull(hex, &end, 16);
+                if (end != hex + 16 || (*end != '\n' && *end != '\0'))
+                    rc = bb_fail(err, BB_EINPUT, "%s:%d: the checksum is not 16 hex digits", where, lineno);
+                have_sum = 1;
+            } else if (!strncmp(line, "# source ", 9) && source_len) {
+                snprintf(source, source_len, "%.*s", (int)strcspn(line + 9, "\r\n"), line + 9);
+            }
+            continue;
+        }
+        fnv1a(&h, line, (size_t)len);
+        line[strcspn(line, "\r\n")] = '\0';
+        char *p = line;
+        if (rows < 0) { /* the header: label, count, one column per token */
+            char *l = next_field(&p), *c = next_field(&p);
+            if (!l || !c || strcmp(l, "label") || strcmp(c, "count")) {
+                rc = bb_fail(err, BB_EINPUT, "%s:%d: the first line must be the header 'label<TAB>count<TAB>...'",
+                             where, lineno);
+                break;
+            }
+            for (char *q = p; q; q = strchr(q, '\t') ? strchr(q, '\t') + 1 : NULL) n++;
+            if (n < 2 || n > TASK_MAX_VBASE) {
+                rc = bb_fail(err, BB_EINPUT, "%s:%d: %d token columns (a table has 2 to %d)", where, lineno, n,
+                             TASK_MAX_VBASE);
+                break;
+            }
+            counts_alloc(tc, n);
+            for (int b = 0; b < n; b++) {
+                char *l2 = next_field(&p);
+                unsigned char bytes[TASK_LABEL_LEN];
+                size_t nb;
+                if (!*l2 || tsv_unescape(bytes, sizeof bytes, l2, &nb) || strlen(l2) >= TASK_LABEL_LEN) {
+                    rc = bb_fail(err, BB_EINPUT, "%s:%d: column %d: '%.40s' is not a token label", where, lineno,
+                                 b + 3, l2);
+                    break;
+                }
+                strcpy(tc->labels[b], l2);
+                for (int a = 0; a < b && rc == BB_OK; a++)
+                    if (!strcmp(tc->labels[a], l2))
+                        rc = bb_fail(err, BB_EINPUT, "%s:%d: label '%s' appears twice", where, lineno, l2);
+            }
+            rows = 0;
+            continue;
+        }
+        if (rows == n) {
+            rc = bb_fail(err, BB_EINPUT, "%s:%d: more than %d token rows", where, lineno, n);
+            break;
+        }
+        char *l = next_field(&p);
+        if (strcmp(l, tc->labels[rows])) {
+            rc = bb_fail(err, BB_EINPUT, "%s:%d: row %d is labelled '%.40s', the header's column %d is '%s'", where,
+                         lineno, rows + 1, l, rows + 3, tc->labels[rows]);
+            break;
+        }
+        char *c = next_field(&p);
+        if (!c) {
+            rc = bb_fail(err, BB_EINPUT, "%s:%d: row %d has no count", where, lineno, rows + 1);
+            break;
+        }
+        if ((rc = parse_count(where, lineno, "count", c, &tc->count[rows], err))) break;
+        if (!(tc->count[rows] > 0)) {
+            rc = bb_fail(err, BB_EINPUT, "%s:%d: token '%s' has count 0 (every token of a table occurs)", where,
+                         lineno, tc->labels[rows]);
+            break;
+        }
+        int b = 0;
+        for (char *v; rc == BB_OK && b <= n && (v = next_field(&p)) != NULL; b++) {
+            if (b == n) continue; /* one field too many: b = n + 1 */
+            char what[32];
+            snprintf(what, sizeof what, "column %d", b + 3);
+            rc = parse_count(where, lineno, what, v, &tc->pair[(size_t)rows * n + b], err);
+        }
+        if (rc) break;
+        if (b != n) {
+            rc = bb_fail(err, BB_EINPUT, "%s:%d: row %d has %s than the %d pair counts of the header", where, lineno,
+                         rows + 1, b < n ? "fewer" : "more", n);
+            break;
+        }
+        rows++;
+    }
+    free(line);
+    if (rc == BB_OK && ferror(f)) rc = bb_fail(err, BB_EINPUT, "%s: read error", where);
+    if (rc == BB_OK && rows < 0) rc = bb_fail(err, BB_EINPUT, "%s: no header line (label, count, tokens)", where);
+    if (rc == BB_OK && rows != n)
+        rc = bb_fail(err, BB_EINPUT, "%s: %d token rows but the header has %d tokens", where, rows, n);
+    if (rc == BB_OK && !have_sum) rc = bb_fail(err, BB_EINPUT, "%s: no '" CHECKSUM_TAG "HEX' line", where);
+    if (rc == BB_OK && h != stored)
+        rc = bb_fail(err, BB_EINPUT, "%s: checksum mismatch: the table lines hash to %016llx, the file says %016llx "
+                     "(the table was modified)", where, (unsigned long long)h, (unsigned long long)stored);
+    if (rc) counts_free(tc);
+    return rc;
+}
+
+int table_shakespeare(TaskTable *tb, char *source, size_t source_len, BbError *err) {
+    FILE *f = fmemopen((void *)task_table_shakespeare, task_table_shakespeare_len, "r");
+    if (!f) return bb_fail(err, BB_EIO, "cannot open the built-in table shakespeare");
+    TaskCounts tc;
+    int rc = counts_read_table(&tc, f, "built-in table shakespeare (tasks/data/shakespeare.tsv)", source, source_len,
+                               err);
+    fclose(f);
+    if (rc) return rc;
+    table_from_counts(tb, &tc);
+    counts_free(&tc);
     return BB_OK;
 }
 

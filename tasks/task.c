@@ -8,10 +8,12 @@
 #include <string.h>
 
 const char *const task_kind_names[] = {"bb", "markov", "dormant-markov", "bb-mix", "induction", NULL};
+const char *const task_table_names[] = {"shakespeare", "synthetic", NULL};
 
 void task_config_default(TaskConfig *c) {
     memset(c, 0, sizeof *c);
     c->kind = TASK_BB;
+    c->table = TASK_TABLE_SHAKESPEARE;
     c->vbase = 64;
     c->table_seed = 1;
     c->k = 3;
@@ -27,9 +29,12 @@ void task_config_default(TaskConfig *c) {
 int task_opts(TaskConfig *c, Opt *o) {
     int k = 0;
     o[k++] = (Opt){"task", OPT_CHOICE, &c->kind, 0, 0, task_kind_names, "task variant"};
+    o[k++] = (Opt){"table", OPT_CHOICE, &c->table, 0, 0, task_table_names,
+                   "built-in table: shakespeare (the paper's tiny-Shakespeare characters, V 67) or synthetic "
+                   "(a seeded Zipf-like chain)"};
     o[k++] = (Opt){"vocab", OPT_INT, &c->vbase, 2, TASK_MAX_VBASE, NULL,
-                   "built-in table: number of ordinary tokens V_base"};
-    o[k++] = (Opt){"table-seed", OPT_U64, &c->table_seed, 0, 0, NULL, "built-in table: seed"};
+                   "--table synthetic: number of ordinary tokens V_base"};
+    o[k++] = (Opt){"table-seed", OPT_U64, &c->table_seed, 0, 0, NULL, "--table synthetic: seed"};
     o[k++] = (Opt){"corpus", OPT_PATH, c->corpus, 0, 0, NULL,
                    "tables from a text file (tokens = its distinct bytes)"};
     o[k++] = (Opt){"transitions", OPT_PATH, c->transitions, 0, 0, NULL,
@@ -73,7 +78,9 @@ const char *task_label(const Task *t, int id) {
     return t->labels[id];
 }
 
-const double *task_first_law(const Task *t) { return t->cfg.kind == TASK_MARKOV ? t->pi : t->pi_nt; }
+const double *task_first_law(const Task *t) {
+    return t->cfg.kind == TASK_MARKOV || t->cfg.kind == TASK_INDUCTION ? t->pi : t->pi_nt;
+}
 
 double task_entropy(const double *p, int n) {
     double h = 0;
@@ -82,8 +89,37 @@ double task_entropy(const double *p, int n) {
     return h;
 }
 
+int task_check_flags(const TaskConfig *c, const Opt *opts, int nopts, int argc, char **argv, BbError *err) {
+    static const char *const synthetic_only[] = {"vocab", "table-seed"};
+    for (int i = 0; i < 2; i++) {
+        if (!opts_given(opts, nopts, argc, argv, synthetic_only[i])) continue;
+        if (c->corpus[0] || c->transitions[0])
+            return bb_fail(err, BB_EINPUT, "--%s applies to --table synthetic only, not to the table of --%s",
+                           synthetic_only[i], c->corpus[0] ? "corpus" : "transitions");
+        if (c->table != TASK_TABLE_SYNTHETIC)
+            return bb_fail(err, BB_EINPUT, "--%s applies to --table synthetic only (the table is %s): add --table synthetic",
+                           synthetic_only[i], task_table_names[c->table]);
+    }
+    return BB_OK;
+}
+
+int task_write_table(const char *corpus, const char *out, BbError *err) {
+    TaskCounts tc;
+    int rc = counts_corpus(&tc, corpus, err);
+    if (rc) return rc;
+    AtomicFile af;
+    if ((rc = afile_open(&af, out, err)) == BB_OK) {
+        const char *base = strrchr(corpus, '/');
+        counts_write_table(af.f, &tc, base ? base + 1 : corpus);
+        rc = afile_commit(&af, err);
+    }
+    counts_free(&tc);
+    return rc;
+}
+
 static int check_config(const TaskConfig *c, BbError *err) {
     if (c->kind < 0 || c->kind > TASK_INDUCTION) return bb_fail(err, BB_EINPUT, "--task: unknown task %d", c->kind);
+    if (c->table < 0 || c->table > TASK_TABLE_SYNTHETIC) return bb_fail(err, BB_EINPUT, "--table: unknown table %d", c->table);
     if (c->bos < 0 || c->bos > 2) return bb_fail(err, BB_EINPUT, "--bos %d: must be 0, 1 or 2", c->bos);
     if (c->seq < 1) return bb_fail(err, BB_EINPUT, "--seq %d: must be at least 1", c->seq);
     if (c->eval_batch < 1) return bb_fail(err, BB_EINPUT, "--eval-batch %d: must be at least 1", c->eval_batch);
@@ -153,6 +189,7 @@ int task_build(Task *t, const TaskConfig *cfg, BbError *err) {
     memset(&tb, 0, sizeof tb);
     if (cfg->corpus[0]) rc = table_corpus(&tb, cfg->corpus, err);
     else if (cfg->transitions[0]) rc = table_transitions(&tb, cfg->transitions, cfg->marginal, cfg->labels, err);
+    else if (cfg->table == TASK_TABLE_SHAKESPEARE) rc = table_shakespeare(&tb, t->source, sizeof t->source, err);
     else rc = table_builtin(&tb, cfg->vbase, cfg->table_seed, err);
     if (rc) {
         table_free(&tb);

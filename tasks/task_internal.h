@@ -19,8 +19,32 @@ typedef struct TaskTable {
     char (*labels)[TASK_LABEL_LEN]; /* (vbase) printable labels of the ordinary tokens */
 } TaskTable;
 
+/* A table as counts (a corpus, or a table file): what --write-table writes and the
+ * built-in table shakespeare holds. */
+typedef struct TaskCounts {
+    int vbase;
+    double *count;              /* (vbase) occurrences of each token */
+    double *pair;               /* (vbase, vbase) occurrences of token a followed by token b */
+    char (*labels)[TASK_LABEL_LEN]; /* (vbase) escaped labels */
+} TaskCounts;
+
 void table_free(TaskTable *tb);
-/* Built-in synthetic character-like chain (construction documented in tables.c). */
+void counts_free(TaskCounts *tc);
+/* Distinct bytes of a text file (byte order), their counts and adjacent-pair counts. */
+int counts_corpus(TaskCounts *tc, const char *path, BbError *err);
+/* The --corpus rules: pi = count / total, P = pair rows normalised (a zero row: pi). */
+void table_from_counts(TaskTable *tb, TaskCounts *tc);
+/* A table file (docs/method.md#table-files): comment lines, the checksum line, the header
+ * "label count L0 L1 ...", one row per token. Writes it / reads and verifies it (the
+ * checksum of its non-comment lines); source gets its "# source" comment ("" if none). */
+void counts_write_table(FILE *f, const TaskCounts *tc, const char *source);
+int counts_read_table(TaskCounts *tc, FILE *f, const char *where, char *source, size_t source_len, BbError *err);
+/* The bytes of tasks/data/shakespeare.tsv, embedded at build time (CMakeLists.txt). */
+extern const unsigned char task_table_shakespeare[];
+extern const size_t task_table_shakespeare_len;
+/* The built-in table shakespeare: the embedded bytes through counts_read_table. */
+int table_shakespeare(TaskTable *tb, char *source, size_t source_len, BbError *err);
+/* The synthetic character-like chain of --table synthetic (construction documented in tables.c). */
 int table_builtin(TaskTable *tb, int vbase, uint64_t seed, BbError *err);
 /* Distinct bytes of a text file, unigram and adjacent-pair counts. */
 int table_corpus(TaskTable *tb, const char *path, BbError *err);
@@ -38,7 +62,7 @@ void task_escape_label(const unsigned char *s, size_t n, char out[TASK_LABEL_LEN
 
 /* Shannon entropy (nats) of p[0..n). */
 double task_entropy(const double *p, int n);
-/* Law of the first ordinary token of a sequence: pi for markov, pi' otherwise. */
+/* Law of the first ordinary token of a sequence: pi for markov and induction, pi' otherwise. */
 const double *task_first_law(const Task *t);
 
 /* ---- sample.c ---- */

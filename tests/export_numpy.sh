@@ -17,7 +17,7 @@ fi
 out=$(mktemp -d "${TMPDIR:-/tmp}/bbsim-export.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 loader=$src/examples/load_bbsim.py
-tiny="--vocab 12 --seq 16 --batch 8 --steps 50 --eval-batch 16 --lr 3e-3 --threads 1 --quiet"
+tiny="--table synthetic --vocab 12 --seq 16 --batch 8 --steps 50 --eval-batch 16 --lr 3e-3 --threads 1 --quiet"
 bad=0 n=0
 # name|flags
 configs=(

@@ -1,7 +1,7 @@
 # Shared by the fault tests (sourced): a tiny training configuration that checkpoints at
 # every step (so an interrupted-and-resumed run has the same files as an uninterrupted one),
 # and the comparison of two run directories.
-BB_FLAGS=(--vocab 16 --dim 16 --seq 16 --batch 8 --eval-every 10 --eval-batch 16 --threads 1 --quiet)
+BB_FLAGS=(--table synthetic --vocab 16 --dim 16 --seq 16 --batch 8 --eval-every 10 --eval-batch 16 --threads 1 --quiet)
 
 # The rows of metrics.tsv without the '#' provenance lines and the ms_per_step column
 # (wall-clock time, the only column that is not a function of the configuration).

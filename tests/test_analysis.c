@@ -17,6 +17,7 @@
 static void build_small(Task *t, Model *m, int L, int H, int C) {
     TaskConfig tc;
     task_config_default(&tc);
+    tc.table = TASK_TABLE_SYNTHETIC;
     tc.vbase = 16;
     tc.seq = 16;
     tc.eval_batch = 12;
@@ -317,6 +318,7 @@ static void test_simple_model(void **state) {
     (void)state;
     TaskConfig tc;
     task_config_default(&tc);
+    tc.table = TASK_TABLE_SYNTHETIC;
     tc.vbase = 16;
     tc.seq = 16;
     Task t;

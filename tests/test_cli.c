@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "bbsim/checkpoint.h"
 #include "bbsim/cli.h"
 
-#define TINY "--vocab 12 --seq 16 --dim 16 --batch 8 --lr 3e-3 --eval-batch 16 --quiet"
+#define TINY "--table synthetic --vocab 12 --seq 16 --dim 16 --batch 8 --lr 3e-3 --eval-batch 16 --quiet"
 
 /* The configuration bbsim train would run for these flags (asserting it resolves). */
 static TrainConfig resolved(int argc, char **argv) {
@@ -42,7 +43,7 @@ static void test_seed(void **state) {
     assert_true(c.task.data_seed == 7 && c.model.init_seed == 3 && c.task.table_seed == 7 && c.task.eval_seed == 7);
     c = resolved(4, (char *[]){"--init-seed", "3", "--seed", "7"});
     assert_true(c.task.data_seed == 7 && c.model.init_seed == 3 && c.task.table_seed == 7 && c.task.eval_seed == 7);
-    c = resolved(4, (char *[]){"--eval-seed=9", "--seed=7", "--table-seed", "1"});
+    c = resolved(6, (char *[]){"--eval-seed=9", "--seed=7", "--table-seed", "1", "--table", "synthetic"});
     assert_true(c.task.data_seed == 7 && c.model.init_seed == 7 && c.task.table_seed == 1 && c.task.eval_seed == 9);
     /* the largest seed, and a bad one */
     c = resolved(2, (char *[]){"--seed", "18446744073709551615"});
@@ -57,11 +58,11 @@ static void test_seed(void **state) {
     free(text);
     /* bbsim task --seed: the same rule */
     char *out = NULL;
-    assert_int_equal(run_bbsim(&out, "task --seed 5 --vocab 12"), 0);
-    assert_non_null(strstr(out, "built-in (table seed 5)"));
+    assert_int_equal(run_bbsim(&out, "task --seed 5 --table synthetic --vocab 12"), 0);
+    assert_non_null(strstr(out, "synthetic (V_base 12, table seed 5)"));
     free(out);
-    assert_int_equal(run_bbsim(&out, "task --table-seed 2 --seed 5 --vocab 12 --sample 1 --seq 8"), 0);
-    assert_non_null(strstr(out, "built-in (table seed 2)"));
+    assert_int_equal(run_bbsim(&out, "task --table-seed 2 --seed 5 --table synthetic --vocab 12 --sample 1 --seq 8"), 0);
+    assert_non_null(strstr(out, "synthetic (V_base 12, table seed 2)"));
     assert_non_null(strstr(out, "eval seed 5;"));
     free(out);
 }
@@ -143,6 +144,95 @@ static char *filtered(const char *path, const char *skip, int drop) {
 /* bbsim train --config RUN/config.txt --out OTHER trains the same run: every checkpoint
  * byte-identical, config.txt identical but for out (and the '#' provenance), metrics.tsv
  * identical but for the ms/step column. */
+
+/* train_config_read of text onto the library defaults. */
+static TrainConfig config_from_text(const char *text) {
+    TrainConfig c;
+    train_config_default(&c);
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    BbError err = {{0}};
+    if (train_config_read(f, &c, "config", &err)) fail_msg("config refused: %s", err.msg);
+    fclose(f);
+    return c;
+}
+
+static void copy_file(const char *from, const char *to) {
+    char *out = NULL, cmd[2600];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", from, to);
+    if (run_capture(&out, cmd)) fail_msg("%s: %s", cmd, out);
+    free(out);
+}
+
+/* Runs, checkpoints and config files from before tables had names (no `table` line, but
+ * `vocab` and `table-seed`, as every config.txt of then) were trained on the synthetic
+ * table and still mean it; the table is part of the run identity. */
+static void test_legacy_table(void **state) {
+    (void)state;
+    TrainConfig c = config_from_text("task bb\nvocab 8\ntable-seed 1\nk 3\n");
+    assert_int_equal(c.task.table, TASK_TABLE_SYNTHETIC);
+    assert_int_equal(c.task.vbase, 8);
+    c = config_from_text("table-seed 4\n");
+    assert_int_equal(c.task.table, TASK_TABLE_SYNTHETIC);
+    c = config_from_text("table shakespeare\nvocab 64\ntable-seed 1\n"); /* what this version writes */
+    assert_int_equal(c.task.table, TASK_TABLE_SHAKESPEARE);
+    c = config_from_text("vocab 12\ntable synthetic\n");
+    assert_int_equal(c.task.table, TASK_TABLE_SYNTHETIC);
+    c = config_from_text("layers 2\n"); /* a hand-written subset keeps the default */
+    assert_int_equal(c.task.table, TASK_TABLE_SHAKESPEARE);
+    assert_int_equal(c.model.L, 2);
+    /* the written configuration names the table, and the identity depends on it */
+    TrainConfig a, b;
+    train_config_default(&a);
+    b = a;
+    b.task.table = TASK_TABLE_SYNTHETIC;
+    char *text = config_text(&a);
+    assert_non_null(strstr(text, "\ntable shakespeare\n"));
+    free(text);
+    assert_true(ckpt_identity(&a, NULL) != ckpt_identity(&b, NULL));
+    /* a checkpoint of bbsim 0.2 (fuzz/corpus/checkpoint: --vocab 8, no table line) */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/fuzz/corpus/checkpoint/weights.bbck", BBSIM_SOURCE_DIR);
+    TrainConfig cc;
+    Task task;
+    Model model;
+    long step;
+    BbError err = {{0}};
+    if (ckpt_read(path, &cc, &task, &model, NULL, &step, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(cc.task.table, TASK_TABLE_SYNTHETIC);
+    assert_int_equal(task.V, 10);
+    model_free(&model);
+    task_free(&task);
+    /* a whole run directory of then: --config, resume and analyze read it as synthetic */
+    char *d = make_tempdir(), *out = NULL, p[1200];
+    snprintf(p, sizeof p, "%s/old", d);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/old/ckpt", d);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(path, sizeof path, "%s/fuzz/corpus/config/config.txt", BBSIM_SOURCE_DIR);
+    snprintf(p, sizeof p, "%s/old/config.txt", d);
+    copy_file(path, p);
+    snprintf(path, sizeof path, "%s/fuzz/corpus/checkpoint/weights.bbck", BBSIM_SOURCE_DIR);
+    snprintf(p, sizeof p, "%s/old/ckpt/step_000000003.bbck", d);
+    copy_file(path, p);
+    snprintf(path, sizeof path, "%s/fuzz/corpus/checkpoint/resume.bbck", BBSIM_SOURCE_DIR);
+    snprintf(p, sizeof p, "%s/old/ckpt/resume.bbck", d);
+    copy_file(path, p);
+    assert_int_equal(run_bbsim(&out, "train --config %s/old/config.txt --steps 2 --out %s/again --quiet", d, d), 0);
+    free(out);
+    assert_int_equal(run_bbsim(&out, "train --resume %s/old --steps 5 --quiet", d), 0);
+    free(out);
+    assert_int_equal(run_bbsim(&out, "analyze %s/old --quiet", d), 0);
+    free(out);
+    const char *dirs[] = {"again", "old"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/%s/config.txt", d, dirs[i]);
+        char *cfg = slurp(p);
+        if (!strstr(cfg, "\ntable synthetic\nvocab 8\n")) fail_msg("%s does not say table synthetic, vocab 8", p);
+        free(cfg);
+    }
+    remove_tempdir(d);
+}
+
 static void test_config_roundtrip(void **state) {
     (void)state;
     char *d = make_tempdir(), *out = NULL;
@@ -287,7 +377,7 @@ static void test_threads_everywhere(void **state) {
     }
     free(help);
     assert_true(ncommands >= 9);
-    assert_int_equal(run_bbsim(&out, "task --threads 1 --vocab 12"), 0);
+    assert_int_equal(run_bbsim(&out, "task --threads 1 --table synthetic --vocab 12"), 0);
     free(out);
 }
 
@@ -296,6 +386,7 @@ int main(void) {
         cmocka_unit_test(test_seed),
         cmocka_unit_test(test_presets),
         cmocka_unit_test(test_config_roundtrip),
+        cmocka_unit_test(test_legacy_table),
         cmocka_unit_test(test_config_malformed),
         cmocka_unit_test(test_did_you_mean),
         cmocka_unit_test(test_threads_everywhere),

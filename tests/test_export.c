@@ -329,7 +329,7 @@ static void test_export_round_trip(void **state) {
     (void)state;
     char *d = make_tempdir(), *out = NULL, path[512];
     /* two heads, the key slot, one ReLU and one linear MLP */
-    int rc = run_bbsim(&out, "train --vocab 10 --seq 8 --dim 8 --heads 2 --layers 2 --attn softmax-keybias "
+    int rc = run_bbsim(&out, "train --table synthetic --vocab 10 --seq 8 --dim 8 --heads 2 --layers 2 --attn softmax-keybias "
                              "--linear-mlp 1 --batch 4 --steps 3 --eval-batch 6 --quiet --threads 1 --out %s/run", d);
     if (rc) fail_msg("train: %s", out);
     free(out);
@@ -472,7 +472,7 @@ static int count_lines(const char *s) {
 static void test_export_bad_input_exit_2(void **state) {
     (void)state;
     char *d = make_tempdir(), *out = NULL;
-    int rc = run_bbsim(&out, "train --vocab 10 --seq 8 --dim 8 --batch 4 --steps 2 --eval-batch 4 --quiet "
+    int rc = run_bbsim(&out, "train --table synthetic --vocab 10 --seq 8 --dim 8 --batch 4 --steps 2 --eval-batch 4 --quiet "
                              "--threads 1 --out %s/run", d);
     if (rc) fail_msg("train: %s", out);
     free(out);

@@ -14,7 +14,7 @@
 #include "bbsim/checkpoint.h"
 #include "bbsim/run.h"
 
-#define TINY "--vocab 12 --seq 16 --dim 16 --batch 8 --eval-batch 16 --quiet"
+#define TINY "--table synthetic --vocab 12 --seq 16 --dim 16 --batch 8 --eval-batch 16 --quiet"
 
 /* Entries of dir other than . and .. */
 static int count_entries(const char *dir) {

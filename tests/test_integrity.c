@@ -13,7 +13,7 @@
 #include "bbsim/checkpoint.h"
 #include "bbsim/run.h"
 
-#define TINY "--vocab 12 --seq 16 --dim 16 --batch 8 --lr 3e-3 --eval-batch 16 --quiet"
+#define TINY "--table synthetic --vocab 12 --seq 16 --dim 16 --batch 8 --lr 3e-3 --eval-batch 16 --quiet"
 
 static long file_size(const char *p) {
     struct stat st;

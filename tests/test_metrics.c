@@ -448,6 +448,7 @@ static void test_task_risks(void **state) {
     TaskConfig cfg;
     task_config_default(&cfg);
     cfg.seq = 24;
+    cfg.table = TASK_TABLE_SYNTHETIC;
     cfg.vbase = 16;
     Task t;
     BbError err;

@@ -301,7 +301,7 @@ static void test_cli_bad_flags_exit_2_with_one_line(void **state) {
 static void test_cli_on_a_tiny_run(void **state) {
     (void)state;
     char *d = make_tempdir(), *out = NULL;
-    int rc = run_bbsim(&out, "train --vocab 12 --seq 12 --dim 16 --layers 2 --batch 8 --lr 3e-3 --steps 20 "
+    int rc = run_bbsim(&out, "train --table synthetic --vocab 12 --seq 12 --dim 16 --layers 2 --batch 8 --lr 3e-3 --steps 20 "
                              "--eval-batch 8 --quiet --threads 1 --out %s/run", d);
     if (rc) fail_msg("train: %s", out);
     free(out);

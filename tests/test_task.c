@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <gsl/gsl_cdf.h>
 #include "bbsim/task.h"
+#include "../tasks/task_internal.h" /* the table-file reader and the embedded table */
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -107,6 +108,7 @@ static void test_config_and_opts(void **state) {
     TaskConfig c;
     task_config_default(&c);
     assert_int_equal(c.kind, TASK_BB);
+    assert_int_equal(c.table, TASK_TABLE_SHAKESPEARE);
     assert_int_equal(c.vbase, 64);
     assert_int_equal(c.k, 3);
     assert_int_equal(c.bos, 1);
@@ -117,7 +119,7 @@ static void test_config_and_opts(void **state) {
     Opt o[TASK_NOPTS];
     int n = task_opts(&c, o);
     assert_true(n <= TASK_NOPTS);
-    const char *names[] = {"task", "vocab", "table-seed", "corpus", "transitions", "marginal", "labels", "k",
+    const char *names[] = {"task", "table", "vocab", "table-seed", "corpus", "transitions", "marginal", "labels", "k",
                            "triggers", "mix-p", "bos", "packing", "seq", "data-seed", "eval-seed", "eval-batch"};
     for (size_t j = 0; j < sizeof names / sizeof *names; j++) {
         int found = 0;
@@ -139,10 +141,12 @@ static void test_config_and_opts(void **state) {
 
 /* ------------------------------------------------------------------ tables */
 
+/* The synthetic table (--table synthetic). */
 static void test_builtin_table(void **state) {
     (void)state;
     TaskConfig c;
     task_config_default(&c);
+    c.table = TASK_TABLE_SYNTHETIC;
     Task t, u;
     build_ok(&t, &c);
     build_ok(&u, &c);
@@ -383,8 +387,9 @@ static void test_bad_tables(void **state) {
     expect_build_error(&c, "lab.txt:3: more than 2 labels");
     write_text(lab, "a\n");
     expect_build_error(&c, "lab.txt: 1 labels but the table has 2 tokens");
-    /* invalid combinations */
+    /* invalid combinations (on the synthetic table's 64 tokens) */
     task_config_default(&c);
+    c.table = TASK_TABLE_SYNTHETIC;
     c.k = 64;
     expect_build_error(&c, "--k 64 leaves no non-trigger token");
     snprintf(c.triggers, sizeof c.triggers, "1,1");
@@ -635,29 +640,27 @@ static void test_variant_rules(void **state) {
         batch_free(&b);
         task_free(&t);
     }
-    /* induction: each trigger's output is fixed within a sequence, never a trigger,
-     * and varies across sequences */
+    /* induction: each trigger's output is fixed within a sequence and varies across
+     * sequences (its law: test_induction_law) */
     task_config_default(&c);
     c.kind = TASK_INDUCTION;
     c.seq = 64;
     build_ok(&t, &c);
     b = batch_make(&t, 256, 0);
-    int seen_outputs[64] = {0};
+    int seen_outputs[TASK_MAX_VBASE] = {0};
     for (int s = 0; s < b.B; s++) {
-        int out[64];
-        for (int j = 0; j < 64; j++) out[j] = -1;
-        assert_false(t.is_trigger[zat(&b, s, 1)]);
+        int out[TASK_MAX_VBASE];
+        for (int j = 0; j < t.vbase; j++) out[j] = -1;
         for (int n = 1; n < b.N; n++) {
             int x = zat(&b, s, n), y = zat(&b, s, n + 1);
             if (!t.is_trigger[x]) continue;
-            assert_false(t.is_trigger[y]);
             if (out[x] < 0) out[x] = y;
             assert_int_equal(out[x], y);
             if (x == t.trig[0]) seen_outputs[y] = 1;
         }
     }
     int distinct = 0;
-    for (int j = 0; j < 64; j++) distinct += seen_outputs[j];
+    for (int j = 0; j < t.vbase; j++) distinct += seen_outputs[j];
     assert_true(distinct > 10);
     batch_free(&b);
     task_free(&t);
@@ -820,6 +823,60 @@ static double chisq_p(const long *count, const double *law, int n) {
     return gsl_cdf_chisq_Q(stat, cells - 1);
 }
 
+/* Induction as the paper's code draws it (BBM/data.py): o_t uniform over the ordinary ids,
+ * triggers included; z_1 ~ pi, triggers included. Chi-square on many sequences, and the
+ * oracle's law at the points where it is not one-hot. */
+static void test_induction_law(void **state) {
+    (void)state;
+    TaskConfig c;
+    task_config_default(&c);
+    c.table = TASK_TABLE_SYNTHETIC;
+    c.vbase = 12;
+    c.kind = TASK_INDUCTION;
+    c.seq = 32;
+    Task t;
+    build_ok(&t, &c);
+    const int n = t.vbase, M = 20000;
+    Batch b = batch_make(&t, M, 5);
+    double first[TASK_MAX_VBASE] = {0}, out[TASK_MAX_VBASE] = {0}, nout = 0;
+    double *p = malloc((size_t)t.V * sizeof(double));
+    int checked_unseen = 0;
+    for (int s = 0; s < M; s++) {
+        first[zat(&b, s, 1)] += 1;
+        int seen[TASK_MAX_VBASE] = {0};
+        for (int i = 1; i < b.N; i++) {
+            const int x = zat(&b, s, i);
+            if (!t.is_trigger[x] || seen[x]) continue;
+            seen[x] = 1; /* the first occurrence of x reveals o_x */
+            out[zat(&b, s, i + 1)] += 1;
+            nout += 1;
+            if (s < 200) { /* the oracle there: uniform over the ordinary ids */
+                task_oracle(&t, b.in + (size_t)s * b.N, i, p);
+                for (int a = 0; a < t.V; a++) assert_close(p[a], a < n ? 1.0 / n : 0.0, 1e-15, 0);
+                checked_unseen++;
+            }
+        }
+        if (s < 200) { /* position 0 (input BOS): the law of z_1 is pi */
+            task_oracle(&t, b.in + (size_t)s * b.N, 0, p);
+            assert_allclose(p, t.pi, (size_t)n, 1e-15, 0);
+        }
+    }
+    assert_true(checked_unseen > 200);
+    double x2_first = 0, x2_out = 0;
+    for (int a = 0; a < n; a++) {
+        const double e1 = M * t.pi[a], e2 = nout / n;
+        x2_first += (first[a] - e1) * (first[a] - e1) / e1;
+        x2_out += (out[a] - e2) * (out[a] - e2) / e2;
+    }
+    const double q_first = gsl_cdf_chisq_Q(x2_first, n - 1), q_out = gsl_cdf_chisq_Q(x2_out, n - 1);
+    if (q_first < 1e-4) fail_msg("z_1 is not distributed as pi: chi2 %g (p %g)", x2_first, q_first);
+    if (q_out < 1e-4) fail_msg("o_t is not uniform over the ordinary ids: chi2 %g (p %g)", x2_out, q_out);
+    for (int j = 0; j < t.ntrig; j++) assert_true(first[t.trig[j]] > 0 && out[t.trig[j]] > 0);
+    free(p);
+    batch_free(&b);
+    task_free(&t);
+}
+
 static void test_bigram_chisq(void **state) {
     (void)state;
     TaskConfig c;
@@ -972,7 +1029,7 @@ static void spec_next_law(const Task *t, const int *z, int n, const int *o, doub
         return;
     }
     if (n == nb - 1) {
-        for (int c = 0; c < V; c++) law[c] = kind == TASK_MARKOV ? t->pi[c] : pin[c];
+        for (int c = 0; c < V; c++) law[c] = kind == TASK_MARKOV || kind == TASK_INDUCTION ? t->pi[c] : pin[c];
         return;
     }
     const int a = z[n];
@@ -981,7 +1038,7 @@ static void spec_next_law(const Task *t, const int *z, int n, const int *o, doub
         for (int c = 0; c < V; c++) law[c] = row[c];
         return;
     }
-    const int prev = z[n - 1]; /* never BOS: the first token is not a trigger */
+    const int prev = z[n - 1]; /* BOS only for induction (z_1 ~ pi), which does not read it */
     switch (kind) {
     case TASK_BB: law[prev] = 1; break;
     case TASK_DORMANT_MARKOV:
@@ -1023,7 +1080,7 @@ static void brute_force_check(const Task *t, double *floor_out, double *frac_out
     BfList L = {NULL, 0, 0};
     int z[BF_N + 1];
     const int V = t->vbase, nb = t->cfg.bos;
-    /* induction: all output assignments, o_t ~ pi' */
+    /* induction: all output assignments, o_t uniform over the V_base ordinary ids */
     int o[BF_MAXV] = {0}, ntr = t->cfg.kind == TASK_INDUCTION ? t->ntrig : 0, combos = 1;
     double pin[BF_MAXV], s = 0;
     for (int c = 0; c < V; c++) s += pin[c] = t->is_trigger[c] ? 0 : t->pi[c];
@@ -1032,7 +1089,7 @@ static void brute_force_check(const Task *t, double *floor_out, double *frac_out
         double po = 1;
         for (int j = 0, r = combo; j < ntr; j++, r /= V) {
             o[t->trig[j]] = r % V;
-            po *= pin[r % V] / s;
+            po /= V;
         }
         if (po == 0) continue;
         if (nb > 0) {
@@ -1040,7 +1097,7 @@ static void brute_force_check(const Task *t, double *floor_out, double *frac_out
             bf_rec(t, &L, z, 0, po, o);
         } else {
             for (int c = 0; c < V; c++) {
-                double p0 = t->cfg.kind == TASK_MARKOV ? t->pi[c] : pin[c] / s;
+                double p0 = t->cfg.kind == TASK_MARKOV || t->cfg.kind == TASK_INDUCTION ? t->pi[c] : pin[c] / s;
                 if (p0 == 0) continue;
                 z[0] = c;
                 bf_rec(t, &L, z, 0, po * p0, o);
@@ -1179,12 +1236,188 @@ static void test_floor_monte_carlo(void **state) {
     task_free(&t);
 }
 
+
+/* ------------------------------------------------- the default table: shakespeare */
+
+#define SHAKESPEARE_TEXT "/tmp/tinyshakespeare.txt" /* not in the repository (scripts/make-table.sh) */
+
+static char *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* counts_read_table on text (through fmemopen, as the embedded table is read). */
+static int read_table_text(const char *text, TaskCounts *tc, BbError *err) {
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    assert_non_null(f);
+    int rc = counts_read_table(tc, f, "table", NULL, 0, err);
+    fclose(f);
+    return rc;
+}
+
+static void test_shakespeare_table(void **state) {
+    (void)state;
+    /* the default: the paper's table, its triggers and its exact floor (k = 3, N = 256) */
+    TaskConfig c;
+    task_config_default(&c);
+    Task t;
+    build_ok(&t, &c);
+    assert_int_equal(t.vbase, 65);
+    assert_int_equal(t.V, 67);
+    assert_string_equal(task_label(&t, t.trig[0]), "\\s");
+    assert_string_equal(task_label(&t, t.trig[1]), "e");
+    assert_string_equal(task_label(&t, t.trig[2]), "t");
+    assert_non_null(strstr(t.source, "karpathy/char-rnn at commit 6f9487a"));
+    BayesFloor fl;
+    BbError err = {{0}};
+    assert_int_equal(task_bayes_floor(&t, &fl, &err), 0);
+    assert_int_equal(fl.exact, 1);
+    assert_close(fl.floor, 1.654868, 5e-7, 0);
+    assert_close(fl.floor_nontrigger, 2.222751, 5e-7, 0);
+    /* the binary holds exactly the shipped file */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tasks/data/shakespeare.tsv", BBSIM_SOURCE_DIR);
+    size_t len;
+    char *file = read_all(path, &len);
+    assert_int_equal(len, task_table_shakespeare_len);
+    assert_memory_equal(file, task_table_shakespeare, len);
+    /* the embedded table equals what --corpus derives from the text, where it is present */
+    if (access(SHAKESPEARE_TEXT, R_OK) == 0) {
+        TaskConfig cc = c;
+        snprintf(cc.corpus, sizeof cc.corpus, "%s", SHAKESPEARE_TEXT);
+        Task u;
+        build_ok(&u, &cc);
+        assert_int_equal(u.vbase, t.vbase);
+        assert_memory_equal(u.pi, t.pi, (size_t)t.vbase * sizeof(double));
+        assert_memory_equal(u.P, t.P, (size_t)t.vbase * t.vbase * sizeof(double));
+        assert_memory_equal(u.labels, t.labels, (size_t)t.V * sizeof *t.labels);
+        task_free(&u);
+        /* and --write-table writes the shipped table lines (the file adds two comments) */
+        char *dir = make_tempdir(), *out = NULL;
+        assert_int_equal(run_bbsim(&out, "task --corpus %s --write-table %s/s.tsv", SHAKESPEARE_TEXT, dir), 0);
+        free(out);
+        char written[600];
+        snprintf(written, sizeof written, "%s/s.tsv", dir);
+        size_t wlen;
+        char *w = read_all(written, &wlen);
+        const char *body = strstr(w, "# checksum fnv1a64");
+        assert_non_null(body);
+        assert_non_null(strstr(file, body));
+        free(w);
+        remove_tempdir(dir);
+    } else {
+        print_message("test_shakespeare_table: %s is absent (it is not in the repository): skipping the "
+                      "comparison with --corpus\n", SHAKESPEARE_TEXT);
+    }
+    /* the checksum: a changed count, a changed label or a missing checksum line is refused;
+     * a changed comment is not */
+    TaskCounts tc;
+    assert_int_equal(read_table_text(file, &tc, &err), 0);
+    assert_int_equal(tc.vbase, 65);
+    counts_free(&tc);
+    char *mod = strdup(file);
+    char *row = strstr(mod, "\ne\t"); /* the row of 'e': bump the first digit of its count */
+    assert_non_null(row);
+    row[3] = row[3] == '9' ? '1' : (char)(row[3] + 1);
+    assert_int_equal(read_table_text(mod, &tc, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "checksum mismatch"));
+    free(mod);
+    mod = strdup(file);
+    char *sum = strstr(mod, "# checksum");
+    sum[2] = 'C'; /* "# Checksum": an ordinary comment now */
+    assert_int_equal(read_table_text(mod, &tc, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "no '# checksum fnv1a64 HEX' line"));
+    free(mod);
+    mod = strdup(file);
+    mod[2] = 'S'; /* the first comment */
+    assert_int_equal(read_table_text(mod, &tc, &err), 0);
+    counts_free(&tc);
+    free(mod);
+    free(file);
+    task_free(&t);
+}
+
+/* --write-table then the reader give --corpus's table (any text), and bad table files get
+ * their own message. */
+static void test_table_files(void **state) {
+    (void)state;
+    char *dir = make_tempdir(), text[512], table[512], *out = NULL;
+    snprintf(text, sizeof text, "%s/text.txt", dir);
+    snprintf(table, sizeof table, "%s/t.tsv", dir);
+    write_text(text, "the cat sat on the mat, then the #\"hat\"\tfell\n\\z");
+    assert_int_equal(run_bbsim(&out, "task --corpus %s --write-table %s", text, table), 0);
+    free(out);
+    TaskCounts tc;
+    BbError err = {{0}};
+    FILE *f = fopen(table, "r");
+    assert_int_equal(counts_read_table(&tc, f, table, NULL, 0, &err), 0);
+    fclose(f);
+    TaskTable from_file = {0}, from_text = {0};
+    table_from_counts(&from_file, &tc);
+    assert_int_equal(table_corpus(&from_text, text, &err), 0);
+    assert_int_equal(from_file.vbase, from_text.vbase);
+    const int n = from_text.vbase;
+    assert_memory_equal(from_file.P, from_text.P, (size_t)n * n * sizeof(double));
+    assert_memory_equal(from_file.pi, from_text.pi, (size_t)n * sizeof(double));
+    assert_memory_equal(from_file.labels, from_text.labels, (size_t)n * TASK_LABEL_LEN);
+    table_free(&from_file);
+    table_free(&from_text);
+    counts_free(&tc);
+    /* --write-table needs --corpus; --vocab and --table-seed need --table synthetic */
+    assert_int_equal(run_bbsim(&out, "task --write-table %s/x.tsv", dir), 2);
+    assert_non_null(strstr(out, "--write-table needs --corpus"));
+    free(out);
+    assert_int_equal(run_bbsim(&out, "task --vocab 12"), 2);
+    assert_non_null(strstr(out, "bbsim task: --vocab applies to --table synthetic only"));
+    assert_null(strchr(strchr(out, '\n') + 1, '\n')); /* one line */
+    free(out);
+    assert_int_equal(run_bbsim(&out, "task --table-seed 3 --table shakespeare"), 2);
+    assert_non_null(strstr(out, "--table-seed applies to --table synthetic only"));
+    free(out);
+    assert_int_equal(run_bbsim(&out, "task --table synthetic --corpus %s --vocab 12", text), 2);
+    assert_non_null(strstr(out, "--vocab applies to --table synthetic only, not to the table of --corpus"));
+    free(out);
+    assert_int_equal(run_bbsim(&out, "train --vocab 12 --steps 1 --out %s/r", dir), 2);
+    assert_non_null(strstr(out, "--vocab applies to --table synthetic only"));
+    free(out);
+    /* malformed table files */
+    static const struct {
+        const char *text, *msg;
+    } bad[] = {
+        {"# checksum fnv1a64 0000000000000000\nlabel\tcount\ta\tb\na\t1\t0\t1\n", "1 token rows but the header has 2"},
+        {"# checksum fnv1a64 0000000000000000\nlabel\tcount\ta\tb\na\t1\t0\t1\nb\t1\t0\n", "row 2 has fewer"},
+        {"# checksum fnv1a64 0000000000000000\nlabel\tcount\ta\tb\na\t1\t0\t1\nb\t1\t0\t0\t0\n", "row 2 has more"},
+        {"# checksum fnv1a64 0000000000000000\nlabel\tcount\ta\tb\na\t1\t0\t1\nc\t1\t0\t0\n", "row 2 is labelled 'c'"},
+        {"# checksum fnv1a64 0000000000000000\nlabel\tcount\ta\tb\na\t1\t0\t-1\nb\t1\t0\t0\n", "'-1' is not a count"},
+        {"# checksum fnv1a64 0000000000000000\nlabel\tcount\ta\tb\na\t0\t0\t1\nb\t1\t0\t0\n", "has count 0"},
+        {"# checksum fnv1a64 0000000000000000\nlabel\tcount\ta\ta\n", "label 'a' appears twice"},
+        {"# checksum fnv1a64 0000000000000000\nid\tcount\ta\tb\n", "the first line must be the header"},
+        {"# checksum fnv1a64 00000000\nlabel\tcount\ta\tb\n", "not 16 hex digits"},
+        {"# checksum fnv1a64 0000000000000000\nlabel\tcount\ta\tb\na\t1\t0\t1\nb\t1\t0\t0\n", "checksum mismatch"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int rc = read_table_text(bad[i].text, &tc, &err);
+        if (rc != BB_EINPUT || !strstr(err.msg, bad[i].msg))
+            fail_msg("table %zu: expected '%s', got %d (%s)", i, bad[i].msg, rc, err.msg);
+    }
+    remove_tempdir(dir);
+}
+
 /* ----------------------------------------------------------------- the CLI */
 
 static void test_cli(void **state) {
     (void)state;
     char *out = NULL;
-    int rc = run_bbsim(&out, "task --seq 64 --sample 2");
+    int rc = run_bbsim(&out, "task --table synthetic --seq 64 --sample 2");
     if (rc != 0) fail_msg("bbsim task exited %d: %s", rc, out);
     assert_non_null(strstr(out, "V = 66"));
     assert_non_null(strstr(out, "triggers    3: 1=\\s, 42=e, 57=t")); /* the labels of the TSVs */
@@ -1251,8 +1484,9 @@ int main(void) {
         cmocka_unit_test(test_bad_tables),       cmocka_unit_test(test_input_files),
         cmocka_unit_test(test_bb_rules),
         cmocka_unit_test(test_variant_rules),    cmocka_unit_test(test_packing),
-        cmocka_unit_test(test_bigram_chisq),     cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_induction_law),    cmocka_unit_test(test_bigram_chisq),     cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_floor_brute_force), cmocka_unit_test(test_floor_monte_carlo),
+        cmocka_unit_test(test_shakespeare_table), cmocka_unit_test(test_table_files),
         cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

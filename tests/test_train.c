@@ -109,7 +109,7 @@ static void test_lr_schedule(void **state) {
 
 /* ---- runs through the CLI ---- */
 
-#define TINY "--vocab 12 --seq 16 --dim 16 --batch 8 --lr 3e-3 --eval-batch 16 --quiet"
+#define TINY "--table synthetic --vocab 12 --seq 16 --dim 16 --batch 8 --lr 3e-3 --eval-batch 16 --quiet"
 
 static long file_size(const char *p) {
     struct stat st;
@@ -406,7 +406,7 @@ static void test_chunks_and_grad_norm(void **state) {
     assert_int_equal(trainer_chunks_auto(3, 4096), 3);  /* never more chunks than sequences */
     assert_int_equal(trainer_chunks_auto(512, 256), 8);
     char *d = make_tempdir(), *out = NULL;
-    assert_int_equal(run_bbsim(&out, "train --vocab 12 --seq 32 --dim 16 --batch 16 --steps 1 --quiet --out %s/r", d), 0);
+    assert_int_equal(run_bbsim(&out, "train --table synthetic --vocab 12 --seq 32 --dim 16 --batch 16 --steps 1 --quiet --out %s/r", d), 0);
     free(out);
     char path[1200], line[256];
     snprintf(path, sizeof path, "%s/r/config.txt", d);
@@ -551,7 +551,7 @@ static void test_ctrl_c_saves(void **state) {
     if (pid == 0) {
         snprintf(cmd, sizeof cmd, "%s/r", d);
         if (!freopen(log, "w", stderr)) _exit(99);
-        execl(BBSIM_EXE, BBSIM_EXE, "train", "--vocab", "12", "--seq", "16", "--dim", "16", "--batch", "8",
+        execl(BBSIM_EXE, BBSIM_EXE, "train", "--table", "synthetic", "--vocab", "12", "--seq", "16", "--dim", "16", "--batch", "8",
               "--steps", "100000000", "--ckpt-every", "1000000", "--ckpt-dense", "0", "--quiet", "--out", cmd,
               (char *)NULL);
         _exit(98);
@@ -597,7 +597,7 @@ static void test_ctrl_c_saves(void **state) {
     assert_int_equal(run_bbsim(&out, "train --resume %s/r --steps %ld --quiet", d, step + 10), 0);
     free(out);
     assert_int_equal(run_bbsim(&out,
-                               "train --vocab 12 --seq 16 --dim 16 --batch 8 --steps %ld --ckpt-every 1000000 "
+                               "train --table synthetic --vocab 12 --seq 16 --dim 16 --batch 8 --steps %ld --ckpt-every 1000000 "
                                "--ckpt-dense 0 --quiet --out %s/u",
                                step + 10, d),
                      0);
@@ -647,7 +647,7 @@ static void test_nonfinite_stops(void **state) {
 static void test_smoke_learns_backcopy(void **state) {
     (void)state;
     char *d = make_tempdir(), *out = NULL;
-    assert_int_equal(run_bbsim(&out, "train --vocab 16 --seq 32 --dim 32 --batch 16 --lr 3e-3 --steps 400 --quiet "
+    assert_int_equal(run_bbsim(&out, "train --table synthetic --vocab 16 --seq 32 --dim 32 --batch 16 --lr 3e-3 --steps 400 --quiet "
                                      "--out %s/r",
                                d),
                      0);

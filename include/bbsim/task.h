@@ -13,10 +13,15 @@ extern const char *const task_kind_names[]; /* "bb","markov","dormant-markov","b
 
 #define TASK_MAX_VBASE 1024 /* larger tables are refused ("too large") */
 
+/* --table NAME: the built-in tables (--corpus and --transitions override them). */
+typedef enum { TASK_TABLE_SHAKESPEARE, TASK_TABLE_SYNTHETIC } TaskTableName;
+extern const char *const task_table_names[]; /* "shakespeare","synthetic",NULL */
+
 typedef struct TaskConfig {
     int kind;                       /* TaskKind */
-    int vbase;                      /* built-in table: number of ordinary tokens (64) */
-    uint64_t table_seed;            /* built-in table seed */
+    int table;                      /* TaskTableName: the built-in table (shakespeare) */
+    int vbase;                      /* synthetic table: number of ordinary tokens (64) */
+    uint64_t table_seed;            /* synthetic table seed */
     char corpus[BB_STRLEN];         /* --corpus FILE or "" */
     char transitions[BB_STRLEN];    /* --transitions FILE or "" */
     char marginal[BB_STRLEN];       /* --marginal FILE or "" */
@@ -46,6 +51,7 @@ typedef struct Task {
     char (*labels)[16];    /* (V) escaped label of each token id (task_label) */
     gsl_ran_discrete_t **row_sampler; /* (vbase) samplers of P(.|a) */
     gsl_ran_discrete_t *pi_sampler, *pi_nt_sampler;
+    char source[BB_STRLEN]; /* the table's provenance (shakespeare: its "# source" line) */
 } Task;
 
 void task_config_default(TaskConfig *c);
@@ -53,6 +59,13 @@ void task_config_default(TaskConfig *c);
  * `out` must hold TASK_NOPTS entries. */
 #define TASK_NOPTS 24
 int task_opts(TaskConfig *c, Opt *out);
+
+/* --vocab and --table-seed given in argv (as opts_given reads it) with a table they do
+ * not apply to (not --table synthetic, or --corpus/--transitions): BB_EINPUT, one line. */
+int task_check_flags(const TaskConfig *c, const Opt *opts, int nopts, int argc, char **argv, BbError *err);
+/* bbsim task --write-table: the counts of the text corpus as a table file at out
+ * (docs/method.md#table-files), written atomically. */
+int task_write_table(const char *corpus, const char *out, BbError *err);
 
 /* Build the tables and samplers. Bad files give "file:line: what" in err, BB_EINPUT. */
 int task_build(Task *t, const TaskConfig *cfg, BbError *err);

@@ -169,7 +169,7 @@ int cmd_bench(int argc, char **argv) {
         if (!chosen[ci]) continue;
         TrainConfig tc;
         train_config_default(&tc);
-        tc.task.vbase = 65; /* V = 67 as the paper's character tables */
+        /* the default table, shakespeare: V = 67 as in the paper */
         tc.task.seq = bc->T;
         tc.model.L = bc->L;
         tc.model.C = bc->C;

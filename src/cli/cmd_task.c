@@ -39,7 +39,8 @@ static void print_summary(const Task *t, const BayesFloor *fl) {
     if (c->corpus[0]) bb_say(stdout, "table       corpus %s\n", c->corpus);
     else if (c->transitions[0]) bb_say(stdout, "table       transitions %s%s%s\n", c->transitions,
                                        c->marginal[0] ? ", marginal " : "", c->marginal);
-    else printf("table       built-in (table seed %llu)\n", (unsigned long long)c->table_seed);
+    else if (c->table == TASK_TABLE_SHAKESPEARE) printf("table       shakespeare: %s\n", t->source);
+    else printf("table       synthetic (V_base %d, table seed %llu)\n", c->vbase, (unsigned long long)c->table_seed);
     printf("vocabulary  V = %d: %d ordinary tokens 0..%d, BOS %s = %d, delimiter %s = %d (unused)\n", t->V, t->vbase,
            t->vbase - 1, task_label(t, t->bos_id), t->bos_id, task_label(t, t->delim_id), t->delim_id);
     int escaped = 0;
@@ -76,9 +77,10 @@ int cmd_task(int argc, char **argv) {
     TaskConfig cfg;
     task_config_default(&cfg);
     int nsample = 0, threads = 0;
+    char write_table[BB_STRLEN] = "";
     uint64_t seed = 0;
     OptEach seed_each = {take_seed, &seed, "N"};
-    Opt opts[TASK_NOPTS + 3];
+    Opt opts[TASK_NOPTS + 4];
     int nopts = task_opts(&cfg, opts);
     opts[nopts++] = (Opt){"sample", OPT_INT, &nsample, 0, 1 << 20, NULL,
                           "print N sequences of the evaluation batch, triggers in [brackets]"};
@@ -87,6 +89,9 @@ int cmd_task(int argc, char **argv) {
                           "them given itself wins, wherever it stands"};
     opts[nopts++] = (Opt){"threads", OPT_INT, &threads, 0, 1024, NULL,
                           "threads of the sampling and of the Monte-Carlo floor (induction, packing; 0 = OpenMP default)"};
+    opts[nopts++] = (Opt){"write-table", OPT_PATH, write_table, 0, 0, NULL,
+                          "with --corpus: write the text's counts as a table file (docs/method.md#table-files) and "
+                          "exit (scripts/make-table.sh makes tasks/data/shakespeare.tsv so)"};
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: bbsim task [flags]\n\nDescribe the task: vocabulary, triggers, Bayes floor, samples.\n\n"
@@ -103,6 +108,12 @@ int cmd_task(int argc, char **argv) {
         snprintf(value, sizeof value, "%llu", (unsigned long long)seed);
         for (int k = 0; k < 3; k++)
             if (!opts_given(opts, nopts, argc, argv, seeds[k])) BB_CHECK(opts_set(opts, nopts, seeds[k], value, &err) == 0);
+    }
+    if ((rc = task_check_flags(&cfg, opts, nopts, argc, argv, &err))) return fail(&err, rc);
+    if (write_table[0]) {
+        if (!cfg.corpus[0]) return fail(&err, bb_fail(&err, BB_EINPUT, "--write-table needs --corpus FILE (the text to count)"));
+        if ((rc = task_write_table(cfg.corpus, write_table, &err))) return fail(&err, rc);
+        return 0;
     }
     if (threads > 0) omp_set_num_threads(threads);
     Task t;

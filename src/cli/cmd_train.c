@@ -179,7 +179,7 @@ static int resolve(int argc, char **argv, char **args, int nargs, TrainConfig *c
         for (int k = 0; k < 4; k++)
             if (!opts_given(o, n, nargs, args, seeds[k])) BB_CHECK(opts_set(o, n, seeds[k], value, err) == BB_OK);
     }
-    return BB_OK;
+    return task_check_flags(&cfg->task, o, n, nargs, args, err);
 }
 
 int cmd_train_config(int argc, char **argv, TrainConfig *cfg, BbError *err) {

@@ -30,6 +30,7 @@ void simple_config_default(SimpleConfig *c) {
 
 static void train_config_for(const SimpleConfig *c, int use_sgd, const char *dir, TrainConfig *tc) {
     train_config_default(tc);
+    tc->task.table = TASK_TABLE_SYNTHETIC; /* the theory's runs: a synthetic table of c->vbase tokens */
     tc->task.vbase = c->vbase;
     tc->task.seq = c->seq;
     tc->task.data_seed = bb_seed_mix(c->seed, 0xda7a, 0);

@@ -84,10 +84,41 @@ void train_config_write(FILE *f, const TrainConfig *c, int runtime) {
     opts_write(f, o, runtime ? n : nexp);
 }
 
+/* A config option read through a wrapper that notes that the file set it. */
+typedef struct {
+    Opt real;
+    int seen;
+} SeenOpt;
+
+static int seen_set(void *ctx, const Opt *o, const char *value, BbError *err) {
+    (void)o;
+    SeenOpt *s = ctx;
+    s->seen = 1;
+    return opts_set(&s->real, 1, s->real.name, value, err);
+}
+
+/* Files without a `table` line come from before tables had names (bbsim 0.2), when the
+ * only built-in table was the synthetic one. Every config.txt and checkpoint header of
+ * then lists `vocab` and `table-seed`, so a file that sets either of them and no `table`
+ * means --table synthetic; one that sets none of the three (a hand-written subset) keeps
+ * the table c had. */
 int train_config_read(FILE *f, TrainConfig *c, const char *where, BbError *err) {
     Opt o[TRAIN_NOPTS];
     int nexp, n = train_opts_split(c, o, &nexp);
-    return opts_read(o, n, f, where, err);
+    SeenOpt seen[3];
+    OptEach each[3];
+    static const char *const tracked[3] = {"table", "vocab", "table-seed"};
+    for (int k = 0; k < 3; k++) {
+        int i = 0;
+        while (strcmp(o[i].name, tracked[k])) i++; /* every one is in the table */
+        seen[k] = (SeenOpt){o[i], 0};
+        each[k] = (OptEach){seen_set, &seen[k], ""};
+        o[i].kind = OPT_EACH;
+        o[i].dest = &each[k];
+    }
+    int rc = opts_read(o, n, f, where, err);
+    if (rc == BB_OK && !seen[0].seen && (seen[1].seen || seen[2].seen)) c->task.table = TASK_TABLE_SYNTHETIC;
+    return rc;
 }
 
 void train_model_config_from_task(ModelConfig *mc, const Task *t) {
