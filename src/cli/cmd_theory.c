@@ -55,7 +55,9 @@ static int theory_opts(TheoryArgs *a, Opt *o) {
     o[k++] = (Opt){"simple-steps", OPT_LONG, &s->steps, 10, 1e8, NULL, "simple: training steps per optimizer"};
     o[k++] = (Opt){"simple-batch", OPT_INT, &s->batch, 1, 4096, NULL, "simple: batch size"};
     o[k++] = (Opt){"simple-seq", OPT_INT, &s->seq, 4, 4096, NULL, "simple: sequence length N"};
-    o[k++] = (Opt){"simple-vbase", OPT_INT, &s->vbase, 4, 1024, NULL, "simple: ordinary tokens of the built-in table"};
+    o[k++] = (Opt){"simple-vbase", OPT_INT, &s->vbase, 0, 1024, NULL,
+                   "simple: 0 = the paper's table (the default task), else a synthetic table (--table synthetic) of "
+                   "this many ordinary tokens (>= 4)"};
     o[k++] = (Opt){"simple-lr-adamw", OPT_DOUBLE, &s->lr_adamw, 1e-8, 10, NULL, "simple: AdamW learning rate"};
     o[k++] = (Opt){"simple-lr-sgd", OPT_DOUBLE, &s->lr_sgd, 1e-8, 10, NULL, "simple: SGD learning rate"};
     o[k++] = (Opt){"simple-fit-decades", OPT_DOUBLE, &s->fit_decades, 0.1, 10, NULL, "simple: a_v fit window = last this many decades of steps"};
@@ -277,6 +279,8 @@ int cmd_theory(int argc, char **argv) {
     if (!rc && a.simple.threads > 0 && opts_given(o, no, argc, argv, "threads")) omp_set_num_threads(a.simple.threads);
     if (!rc && (mode & MODE_REDUCED)) rc = reduced_config_check(&a.red, &err);
     if (!rc && a.toy.steps < 1) rc = bb_fail(&err, BB_EINPUT, "--toy-steps must be >= 1");
+    if (!rc && a.simple.vbase > 0 && a.simple.vbase < 4)
+        rc = bb_fail(&err, BB_EINPUT, "--simple-vbase must be 0 (the paper's table) or >= 4, not %d", a.simple.vbase);
     if (!rc) rc = bb_mkdirs(a.out, &err);
     ClaimList cl = {0};
     double t0 = bb_now();

@@ -19,7 +19,7 @@ void simple_config_default(SimpleConfig *c) {
     c->steps = 3000;
     c->batch = 64;
     c->seq = 64;
-    c->vbase = 64;
+    c->vbase = 0; /* the paper's table (its simplified model trains on the same task as the transformer) */
     c->lr_adamw = 0.03; /* the paper's simplified-model run */
     c->lr_sgd = 0.03;
     c->fit_decades = 1.0;
@@ -30,8 +30,9 @@ void simple_config_default(SimpleConfig *c) {
 
 static void train_config_for(const SimpleConfig *c, int use_sgd, const char *dir, TrainConfig *tc) {
     train_config_default(tc);
-    tc->task.table = TASK_TABLE_SYNTHETIC; /* the theory's runs: a synthetic table of c->vbase tokens */
-    tc->task.vbase = c->vbase;
+    /* the paper's character table, or (vbase > 0) a synthetic table of vbase tokens */
+    tc->task.table = c->vbase ? TASK_TABLE_SYNTHETIC : TASK_TABLE_SHAKESPEARE;
+    if (c->vbase) tc->task.vbase = c->vbase;
     tc->task.seq = c->seq;
     tc->task.data_seed = bb_seed_mix(c->seed, 0xda7a, 0);
     tc->task.eval_seed = bb_seed_mix(c->seed, 0xe7a1, 0);
