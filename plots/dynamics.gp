@@ -7,28 +7,41 @@
 # Attn<s> is a share in [0, 1]: when its maximum is below 0.5 (no sink, e.g. ReLU attention,
 # C5) it is drawn as it is, since dividing by a small maximum would draw a sink that is not
 # there; the legend says which.
+# Over seeds (docs/figures.md#seeds), the lines are the first seed and each quantity gets a
+# light band behind its line: the range (min to max) over the seeds at each checkpoint step,
+# every seed normalised as the line is (by its own maximum; Attn<s> not rescaled for a seed
+# whose maximum is below 0.5). The seeds share the checkpoint schedule: a seed whose steps
+# differ from the first seed's is an error.
 # Usage: gnuplot -c plots/dynamics.gp OUT.pdf DYNAMICS_TSV [HEAD] [TITLE]
-#   DYNAMICS_TSV: dynamics.tsv of bbsim analyze --ckpt all; HEAD: the head's column prefix,
+#   DYNAMICS_TSV: dynamics.tsv of bbsim analyze --ckpt all, or a replicate list of make
+#   repro (plots/replicates.gp: one dynamics.tsv per seed); HEAD: the head's column prefix,
 #   l<layer>h<head> (default l0h0); TITLE: the plot title (default names the head).
-if (ARGC < 2) { print "usage: gnuplot -c dynamics.gp OUT.pdf DYNAMICS_TSV [HEAD (l0h0)] [TITLE]"; exit status 2 }
+if (ARGC < 2) { print "usage: gnuplot -c dynamics.gp OUT.pdf DYNAMICS_TSV|REPLICATES_TSV [HEAD (l0h0)] [TITLE]"; exit status 2 }
 OUTPUT = ARG1
-f = ARG2
+INPUT = ARG2
 HEAD = ARGC >= 3 && strlen(ARG3) > 0 ? ARG3 : 'l0h0'
 TITLE = ARGC >= 4 ? ARG4 : sprintf('training dynamics, head %s', HEAD)
 FIG_W = 6.5; FIG_H = 3.8
 if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
 load PLOTS."/style.gp"
+call PLOTS."/replicates.gp" INPUT
+f = REP_FILE[1]
 
 c_attn = HEAD.'_attn_bos'
 c_dl = HEAD.'_dlogit_mean'
 c_p10 = HEAD.'_dlogit_p10'
 c_p90 = HEAD.'_dlogit_p90'
 c_val = HEAD.'_val_bos'
-# every column must be there (a clear message instead of gnuplot's)
-hdr = system(sprintf("sed -n '/^#/d;p;q' '%s'", f))
-do for [c in "step backcopy_risk bigram_excess ".c_attn." ".c_dl." ".c_p10." ".c_p90." ".c_val] {
-    if (strstrt("\t".hdr."\t", "\t".c."\t") == 0) {
-        print sprintf("dynamics.gp: %s has no column %s (HEAD is %s)", f, c, HEAD); exit status 1
+# every column must be there, in every seed's file (a clear message instead of gnuplot's);
+# the header is read by stats, not through a shell
+hdrs(k) = (h = columnheader(k), strlen(h) > 0 && k < 10000 ? "\t".h.hdrs(k + 1) : "\t")
+do for [r = 1:REP_N] {
+    hdr = ""
+    stats REP_FILE[r] every ::0::0 using (hdr = hdrs(1), 0) nooutput
+    do for [c in "step backcopy_risk bigram_excess ".c_attn." ".c_dl." ".c_p10." ".c_p90." ".c_val] {
+        if (strstrt(hdr, "\t".c."\t") == 0) {
+            print sprintf("dynamics.gp: %s has no column %s (HEAD is %s)", REP_FILE[r], c, HEAD); exit status 1
+        }
     }
 }
 
@@ -92,8 +105,65 @@ set ylabel 'normalised to max'
 set ytics 0.2
 set key outside right top vertical Left reverse samplen 2.5 spacing 1.15 width -2 font F_KEY
 
+# the spread over seeds: LO[(q - 1) * NS + i] .. HI[...] is the range of quantity q (of
+# Q_COLS) at the i-th step over the seeds, each seed normalised as the lines are; written to
+# the datablock $SPREAD (columns step, lo_1, hi_1, ..., lo_5, hi_5) for the plot
+NQ = 5
+Q_COLS = "backcopy_risk bigram_excess ".c_attn." ".c_dl." ".c_val
+Q_COLOURS = C_BACKCOPY." ".C_BIGRAM." ".C_ATTN." ".C_DLOGIT." ".C_VAL
+if (REP_N > 1) {
+    stats f using 0 nooutput
+    NS = int(STATS_records)
+    array STEP[NS]
+    stats f using (STEP[int($0) + 1] = column("step"), 0) nooutput
+    array LO[NQ * NS]
+    array HI[NQ * NS]
+    do for [k = 1:NQ * NS] { LO[k] = NaN; HI[k] = NaN }
+    do for [r = 1:REP_N] {
+        g = REP_FILE[r]
+        stats g using 0 nooutput
+        bad = (int(STATS_records) != NS) ? 1 : 0
+        if (!bad) { stats g using (s = column("step"), (s != STEP[int($0) + 1] && !bad) ? bad = int($0) + 1 : 0, 0) nooutput }
+        if (bad) {
+            print sprintf("dynamics.gp: the checkpoint steps of %s differ from those of %s (%s): every seed must share the schedule", \
+                          g, f, bad == 1 && int(STATS_records) != NS ? sprintf("%d rows, not %d", int(STATS_records), NS) : sprintf("row %d", bad))
+            exit status 1
+        }
+        do for [q = 1:NQ] {
+            c = word(Q_COLS, q)
+            stats g using (column(c)) nooutput
+            d = amax(0)
+            if (q == 3 && d < 0.5) { d = 1.0 }    # Attn<s> without a sink: not rescaled, as the line
+            o = (q - 1) * NS
+            stats g using (i = o + int($0) + 1, v = column(c) / d, \
+                           (v == v && !(LO[i] <= v)) ? LO[i] = v : 0, \
+                           (v == v && !(HI[i] >= v)) ? HI[i] = v : 0, 0) nooutput
+        }
+    }
+}
+set print $SPREAD
+line = "step"
+do for [q = 1:NQ] { line = line.sprintf("\tlo_%d\thi_%d", q, q) }
+print line
+if (REP_N > 1) {
+    do for [i = 1:NS] {
+        line = sprintf("%.17g", STEP[i])
+        do for [q = 1:NQ] { line = line.sprintf("\t%.17g\t%.17g", LO[(q - 1) * NS + i], HI[(q - 1) * NS + i]) }
+        print line
+    }
+}
+unset print
+
+# the first seed's 10-90% band, the seeds' bands over it (so that the dlogit<s> one shows on
+# the other), then the lines. The seeds' parts are macros, empty with one seed, which draws
+# the single-seed figure (an empty plot loop would still read its data and warn).
+SEED_BANDS = (REP_N < 2) ? "" : "for [q = 1:NQ] $SPREAD using 1:(column(2 * q)):(column(2 * q + 1)) with filledcurves \
+    fc rgb word(Q_COLOURS, q) fs transparent solid 0.2 noborder notitle,"
+SEED_KEY = (REP_N < 2) ? "" : ", keyentry with filledcurves fc rgb C_MARK fs transparent solid 0.3 noborder \
+    title sprintf('band: range over %d seeds', REP_N) noenhanced"
 plot f using (column("step")):(column(c_p10) / m_dl):(column(c_p90) / m_dl) with filledcurves \
         fc rgb C_DLOGIT_BAND fs transparent solid 0.5 noborder title 'dlogit<s>, 10–90% of types' noenhanced, \
+     @SEED_BANDS \
      f using (column("step")):(column("backcopy_risk") / m_risk) with lines lw 2 lc rgb C_BACKCOPY \
         title sprintf('backcopy risk (max %.3g nats)', m_risk) noenhanced, \
      f using (column("step")):(column("bigram_excess") / m_big) with lines lw 2 lc rgb C_BIGRAM \
@@ -103,4 +173,5 @@ plot f using (column("step")):(column(c_p10) / m_dl):(column(c_p90) / m_dl) with
      f using (column("step")):(column(c_dl) / m_dl) with lines lw 2 lc rgb C_DLOGIT \
         title sprintf('dlogit<s>, mean (max %.3g)', m_dl) noenhanced, \
      f using (column("step")):(column(c_val) / m_val) with lines lw 2 lc rgb C_VAL \
-        title sprintf('|Val<s>| (max %.3g)', m_val) noenhanced
+        title sprintf('|Val<s>| (max %.3g)', m_val) noenhanced \
+     @SEED_KEY
