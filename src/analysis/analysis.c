@@ -363,6 +363,10 @@ int analysis_metric_entries(const Analysis *a, const Model *m, int has_tokens, M
             entry(out, cap, &n, l, h, "sink_frac", hm->sink_frac);
             entry(out, cap, &n, l, h, "top_key", hm->top_key);
             entry(out, cap, &n, l, h, "top_key_share", hm->top_key_share);
+            entry(out, cap, &n, l, h, "sink_type", hm->sink_type);
+            entry(out, cap, &n, l, h, "sink_type_share", hm->sink_type_share);
+            entry(out, cap, &n, l, h, "sink_type_rows", (double)hm->sink_type_rows);
+            entry(out, cap, &n, l, h, "sink_type_argmax", hm->sink_type_argmax);
         }
     }
     return n;
@@ -446,7 +450,7 @@ int analysis_write_risks(const char *dir, const Run *run, const EvalBatch *eb, c
     return tsv_commit(&w, err);
 }
 
-#define MAX_ENTRIES (32 + BB_MAXL * (4 + BB_MAXH * 24))
+#define MAX_ENTRIES (32 + BB_MAXL * (4 + BB_MAXH * 28))
 
 int analysis_write_metrics(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
                            const Analysis *a, BbError *err) {
@@ -459,7 +463,11 @@ int analysis_write_metrics(const char *dir, const Run *run, const EvalBatch *eb,
           "# trigger positions; dlogit_* = s_i0 - mean_{1<=j<i} s_ij per token type, mean/10%/90% over\n"
           "# non-trigger types; val_bos = ||Wo_h v_0||, val_other = mean ||Wo_h v_j|| (j >= 1);\n"
           "# importance = alpha_k; sink_frac = share of sequences with alpha_k > eps; sink_rate, sink_chance in %;\n"
-          "# top_key = key position with the largest mean share over non-trigger rows, top_key_share that share\n",
+          "# top_key = key position with the largest mean share over non-trigger rows, top_key_share that share;\n"
+          "# sink_type = the token type X (id; its label in dlogit.tsv) whose first token in the sequence gets the\n"
+          "# largest mean share over the non-trigger rows that can see it (rows before it left out; candidates: types\n"
+          "# seen by >= 10% of the non-trigger rows), sink_type_share that share, sink_type_rows those rows,\n"
+          "# sink_type_argmax the share of those rows whose largest-share key is a token of type X\n",
           f);
     MetricEntry *e = bb_malloc(MAX_ENTRIES * sizeof *e);
     int n = analysis_metric_entries(a, &run->model, eb->token_set != NULL, e, MAX_ENTRIES);
