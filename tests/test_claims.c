@@ -426,6 +426,54 @@ static void test_claims_context_spearman_and_missing_input(void **state) {
     remove_tempdir(d);
 }
 
+/* ---- C13 (section ablation) on hand-made inputs: the sink on a token type decides, the
+ * type is named from dlogit.tsv; the old position metric is only a side number */
+
+static void write_heads(const char *d, const char *run) {
+    char rel[128], p[512];
+    snprintf(rel, sizeof rel, "runs/%s/analysis", run);
+    mkdirs(d, rel);
+    snprintf(p, sizeof p, "%s/%s/heads.tsv", d, rel);
+    write_text(p, "# h\nlayer\thead\tdomain\tpositions\tattn_bos\tattn_prev\trisk_full\trisk_removed\tdelta_risk\tlabel\n"
+                  "0\t0\ttrigger\t10\t0.1\t0.9\t1\t3\t2\tactive\n0\t0\tnontrigger\t30\t0.95\t0\t1\t1\t0\tdormant\n");
+}
+
+static void write_nobos(const char *d, double share) {
+    char p[512], text[1024];
+    mkdirs(d, "runs/noBOS/analysis");
+    snprintf(text, sizeof text,
+             "# m\nlayer\thead\tmetric\tvalue\n0\t0\ttop_key\t0\n0\t0\ttop_key_share\t0.06\n0\t0\tsink_type\t0\n"
+             "0\t0\tsink_type_share\t%g\n0\t0\tsink_type_rows\t16761\n0\t0\tsink_type_argmax\t0.97\n",
+             share);
+    snprintf(p, sizeof p, "%s/runs/noBOS/analysis/metrics.tsv", d);
+    write_text(p, text);
+    snprintf(p, sizeof p, "%s/runs/noBOS/analysis/dlogit.tsv", d);
+    write_text(p, "# d\nlayer\thead\ttoken\ttrigger\tpositions\tdlogit\tlabel\n0\t0\t1\t1\t40\t0.5\t\\s\n"
+                  "0\t0\t0\t0\t40\t2.5\t\\n\n");
+}
+
+static void test_claims_ablation_sink_type(void **state) {
+    (void)state;
+    char *d = make_tempdir();
+    write_heads(d, "induction");
+    write_heads(d, "dormant_markov");
+    write_nobos(d, 0.96);
+    ClaimList l = {0};
+    BbError err;
+    assert_int_equal(claims_ablation(d, &l, &err), 0);
+    const Claim *c = find_row(&l, "no BOS");
+    assert_string_equal(c->id, "C13");
+    assert_close(c->measured, 0.96, 0, 0);
+    assert_int_equal(c->pass, 1); /* on the newline, although top_key_share is 0.06 */
+    assert_non_null(strstr(c->fit, "sink type '\\n' over 16761 rows"));
+    assert_non_null(strstr(c->fit, "0.97"));
+    write_nobos(d, 0.49);
+    l.n = 0;
+    assert_int_equal(claims_ablation(d, &l, &err), 0);
+    assert_int_equal(find_row(&l, "no BOS")->pass, 0);
+    remove_tempdir(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tsv_reads_header_rows_and_skips_comments),
@@ -437,6 +485,7 @@ int main(void) {
         cmocka_unit_test(test_claims_lists_every_claim),
         cmocka_unit_test(test_claims_activations_rows_and_missing_input),
         cmocka_unit_test(test_claims_context_spearman_and_missing_input),
+        cmocka_unit_test(test_claims_ablation_sink_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
