@@ -110,17 +110,22 @@ static int c8(const char *out, ClaimList *l, BbError *err) {
      * reported finding with a stated check, not part of the paper's claim: growth at 3e-3 >
      * growth at 3e-4; measured = their ratio. */
     static const char *const sweep[] = {"3L_relu", "3L_relu_lr1e-3", "3L_relu_lr3e-3"};
-    double g[3], early, end;
+    double g[3], peak[3], early, end;
     long at;
     for (int k = 0; k < 3; k++) {
-        int rc = growth(out, sweep[k], &g[k], &early, &end, &at, err);
+        double *other = NULL;
+        int n, rc = growth(out, sweep[k], &g[k], &early, &end, &at, err);
+        if (!rc) rc = claims_column(out, sweep[k], "dynamics/dynamics.tsv", "l0_resid_other", &other, &n, err);
+        if (!rc) peak[k] = end / other[n - 1]; /* is it a peak, or do all tokens grow? */
+        free(other);
         if (rc) return rc;
     }
     const double up = g[2] / g[0];
     claims_add(l, "C8", "ReLU lr sweep (finding): growth at lr 3e-3 / growth at 3e-4",
                "grows with lr (row 0 unbounded)", up, "> 1", up > 1,
-               "end / at 10%%: lr 3e-4 %.4g, 1e-3 %.4g, 3e-3 %.4g (runs %s, %s, %s)", g[0], g[1], g[2], sweep[0],
-               sweep[1], sweep[2]);
+               "end / at 10%%: lr 3e-4 %.4g, 1e-3 %.4g, 3e-3 %.4g; |Res<s>| / others at the end %.3g, %.3g, %.3g "
+               "(runs %s, %s, %s)",
+               g[0], g[1], g[2], peak[0], peak[1], peak[2], sweep[0], sweep[1], sweep[2]);
     return BB_OK;
 }
 
