@@ -3,8 +3,8 @@
 # against training step, one colour per run: AdamW blue, SGD vermillion, ReLU green when
 # the label names one of them, else the next free palette colour. The legend gives each
 # run's growth of |Res<s>| from 10% of its training (the first checkpoint at or after 10%
-# of its last step) to its end. When the curves span more than a factor 20 (the ReLU lr sweep,
-# paper_repro/deep.mk: 3e-3 grows |Res<s>| ~40x) the y axis is logarithmic, so the flat
+# of its last step) to its end. When the curves span more than a factor 10 (the ReLU lr sweep,
+# paper_repro/deep.mk) the y axis is logarithmic, so the flat
 # curves stay readable.
 # Usage: gnuplot -c plots/resid_curves.gp OUT.pdf LABEL1 DYNAMICS_TSV1 [LABEL2 DYNAMICS_TSV2 ...]
 if (ARGC < 3 || ARGC % 2 == 0) {
@@ -38,7 +38,7 @@ do for [i = 1:NR] {
     stats DYN[i] using (column("l0_resid_other")) nooutput
     YLO = STATS_min < YLO ? STATS_min : YLO
 }
-LOGY = YLO > 0 && YHI / YLO > 20
+LOGY = YLO > 0 && YHI / YLO > 10
 
 set title '|Res<s>| after layer 0 over training' noenhanced
 set xlabel 'training step'
