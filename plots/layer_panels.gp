@@ -10,7 +10,7 @@
 #   sinktype: mark the sink on a token type (C13, no BOS; docs/method.md "sink on a token
 #   type"): the first token of the type sink_type (DIR/metrics.tsv, head 0 of the first layer
 #   listed) gets a box around its key column on that layer's map, the note above names it with
-#   its sink_type_share, and MAXPOS grows to show it when it lies further on
+#   its sink_type_share, and MAXPOS grows to show it and 8 rows after it
 # Shared code: seq_common.gp.
 if (ARGC < 4) {
     print "usage: gnuplot -c layer_panels.gp OUT.pdf DIR NAME LAYERS [MAXPOS]"
@@ -62,8 +62,8 @@ if (LP_SINKTYPE) {
     lp_sp = system(sc_awk(SC_HEAD.'$(c["layer"]) + 0 == L && $(c["token"]) + 0 == X && (p < 0 || $(c["position"]) + 0 < p) { p = $(c["position"]) + 0; lab = $(c["label"]) } END { printf "%d %s", p, (p < 0 ? "none" : lab) }', \
                           sprintf("-v L=%s -v X=%d -v p=-1", word(LP_LAYERS, 1), LP_SINKTOK), LP_VF))
     LP_SINKPOS = int(word(lp_sp, 1)); LP_SINKLAB = word(lp_sp, 2)
-    # show the marked key (and a few rows after it) when it lies beyond MAXPOS
-    if (LP_SINKPOS >= LP_MAXPOS) { LP_MAXPOS = LP_SINKPOS + 8 }
+    # show the marked key and at least 8 rows after it
+    if (LP_SINKPOS >= 0 && LP_SINKPOS + 8 >= LP_MAXPOS) { LP_MAXPOS = LP_SINKPOS + 9 }
 }
 do for [b = 1:LP_NL] {
     if (sc_nrows(LP_VF, int(word(LP_LAYERS, b)), 0) < 1) { print "layer_panels.gp: no rows of layer ".word(LP_LAYERS, b)." head 0 in ".LP_VF; exit status 1 }
