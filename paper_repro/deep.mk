@@ -8,35 +8,44 @@
 # quarter of N 64 and batch 32 and still grow the peak: layer 0's ratio 2.0 at step 1.25k,
 # 3.0 at 2.5k, 4.1 at 4k (batch 32 gave 2.05, 2.88, 4.07; paper_repro/README.md). Architectures: TF = attention + MLP, MLP = a layer without
 # attention (--no-attn), Attn = a layer without MLP (--no-mlp).
+#
+# ReLU attention (C8): 3L_relu, the claim's run, uses lr 3e-4 in every profile, the setting
+# of the paper's plotted (flat) 3-layer ReLU curve. Row 0's weight relu(s_00)/1 is unbounded
+# (in the paper's code too), and at larger lr |Res<s>| after layer 0 grows: the sweep
+# 3L_relu_lr1e-3 and 3L_relu_lr3e-3 (same model, only the lr differs) is C8's reported
+# finding, its own figure C8_relu_lr and its own claims row (docs/figures.md#c8).
 ifeq ($(PROFILE),paper)
 DEEP_BASE := --dim 256 --seq 256 --batch 512 --data-seed 42 --init-seed 42 --ckpt 20,10000,1.02 --steps 10000
 DEEP_ADAMW := --lr 3e-4
 DEEP_SGD := --optim sgd --lr 0.03
-DEEP_RELU := --attn relu --lr 3e-3
+DEEP_RELU := --attn relu
 else ifeq ($(PROFILE),smoke)
 DEEP_BASE := --dim 16 --seq 16 --batch 8 --ckpt 20,60,1 --steps 60 --eval-batch 32
 DEEP_ADAMW := --lr 3e-3
 DEEP_SGD := --optim sgd --lr 0.03
-DEEP_RELU := --attn relu --lr 3e-3
+DEEP_RELU := --attn relu
 else
 DEEP_BASE := --dim 128 --seq 32 --batch 16 --ckpt 100,1000,1.1 --steps 4000
 DEEP_ADAMW := --lr 1e-3
 DEEP_SGD := --optim sgd --lr 0.03
-DEEP_RELU := --attn relu --lr 1e-3
+DEEP_RELU := --attn relu
 endif
 
 # The runs and their flags (on top of DEEP_BASE).
 DEEP_3L          := --layers 3 $(DEEP_ADAMW)
 DEEP_3L_sgd      := --layers 3 $(DEEP_SGD)
-DEEP_3L_relu     := --layers 3 $(DEEP_RELU)
+DEEP_3L_relu     := --layers 3 $(DEEP_RELU) --lr 3e-4
+DEEP_3L_relu_lr1e-3 := --layers 3 $(DEEP_RELU) --lr 1e-3
+DEEP_3L_relu_lr3e-3 := --layers 3 $(DEEP_RELU) --lr 3e-3
 DEEP_2xTF        := --layers 2 $(DEEP_ADAMW)
 DEEP_TF_TF_MLP   := --layers 3 --no-attn 2 $(DEEP_ADAMW)
 DEEP_MLP_TF_MLP  := --layers 3 --no-attn 0,2 $(DEEP_ADAMW)
 DEEP_Attn_TF_MLP := --layers 3 --no-mlp 0 --no-attn 2 $(DEEP_ADAMW)
-DEEP_RUNS := 3L 3L_sgd 3L_relu 2xTF TF_TF_MLP MLP_TF_MLP Attn_TF_MLP
+RELU_SWEEP := 3L_relu 3L_relu_lr1e-3 3L_relu_lr3e-3
+DEEP_RUNS := 3L 3L_sgd 2xTF TF_TF_MLP MLP_TF_MLP Attn_TF_MLP $(RELU_SWEEP)
 $(foreach r,$(DEEP_RUNS),$(eval $(call train,$(r),$(DEEP_BASE) $(DEEP_$(r)) $(TASK_FLAGS),deep.mk)))
 $(foreach r,3L 2xTF TF_TF_MLP MLP_TF_MLP Attn_TF_MLP,$(eval $(call analyze,$(r))))
-$(foreach r,3L 3L_sgd 3L_relu,$(eval $(call dynamics,$(r))))
+$(foreach r,3L 3L_sgd $(RELU_SWEEP),$(eval $(call dynamics,$(r))))
 $(eval $(call intervene,3L,intervene,--set no_layer0 --no-layer 0))
 
 A3 := $(RUNS)/3L/analysis
@@ -63,8 +72,9 @@ $(FIGS)/C9_bars.tsv: $(foreach a,$(C9_ARCHS),$(RUNS)/$(word 1,$(subst :, ,$(a)))
 
 $(eval $(call figure,C6_layers,layer_panels,$(A3)/done,$(A3) active 0$(comma)1$(comma)2,Three layers: attention$(comma) value norms and residual norms of one sequence per layer; the <s> residual peaks after layer 0))
 $(eval $(call figure,C7_layer0_removed,bars,$(FIGS)/C7_bars.tsv,$(FIGS)/C7_bars.tsv,Three layers: residual gap$(comma) layer-1 sink logit and layer-1 |Val<s>| with layer 0 removed))
-$(eval $(call figure,C8_resid_growth,resid_curves,$(RUNS)/3L/dynamics/done $(RUNS)/3L_sgd/dynamics/done $(RUNS)/3L_relu/dynamics/done,AdamW $(RUNS)/3L/dynamics/dynamics.tsv SGD $(RUNS)/3L_sgd/dynamics/dynamics.tsv ReLU $(RUNS)/3L_relu/dynamics/dynamics.tsv,|Res<s>| after layer 0 over training (solid; dashed: mean of the other tokens) for AdamW and SGD with softmax and AdamW with ReLU attention))
+$(eval $(call figure,C8_resid_growth,resid_curves,$(RUNS)/3L/dynamics/done $(RUNS)/3L_sgd/dynamics/done $(RUNS)/3L_relu/dynamics/done,AdamW $(RUNS)/3L/dynamics/dynamics.tsv SGD $(RUNS)/3L_sgd/dynamics/dynamics.tsv ReLU $(RUNS)/3L_relu/dynamics/dynamics.tsv,|Res<s>| after layer 0 over training (solid; dashed: mean of the other tokens) for AdamW and SGD with softmax and AdamW with ReLU attention (lr 3e-4$(comma) the plotted setting of the paper)))
+$(eval $(call figure,C8_relu_lr,resid_curves,$(foreach r,$(RELU_SWEEP),$(RUNS)/$(r)/dynamics/done),lr_3e-4 $(RUNS)/3L_relu/dynamics/dynamics.tsv lr_1e-3 $(RUNS)/3L_relu_lr1e-3/dynamics/dynamics.tsv lr_3e-3 $(RUNS)/3L_relu_lr3e-3/dynamics/dynamics.tsv,ReLU attention (3 layers$(comma) AdamW): |Res<s>| after layer 0 over training for lr 3e-4 (the C8 run) and 1e-3$(comma) 3e-3 (a reported finding: the weight of row 0 is unbounded)))
 $(eval $(call figure,C9_architectures,bars,$(FIGS)/C9_bars.tsv,$(FIGS)/C9_bars.tsv,Residual gap after layer 0 for five architectures (TF = attention + MLP)))
-CLAIM_INPUTS += $(A3)/done $(RUNS)/3L/intervene/done $(foreach r,3L 3L_sgd 3L_relu,$(RUNS)/$(r)/dynamics/done) \
+CLAIM_INPUTS += $(A3)/done $(RUNS)/3L/intervene/done $(foreach r,3L 3L_sgd $(RELU_SWEEP),$(RUNS)/$(r)/dynamics/done) \
                 $(foreach a,$(C9_ARCHS),$(RUNS)/$(word 1,$(subst :, ,$(a)))/analysis/done)
 CLAIM_SECTIONS += deep

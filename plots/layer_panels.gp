@@ -2,11 +2,15 @@
 # value norms |Wo v_j| of head 0 and the residual norms |h_i| after the layer (the <s> bar in
 # its own colour: the value-state drain and the residual-state peak). Token labels on every
 # axis, triggers bold in colour.
-# Usage: gnuplot -c plots/layer_panels.gp OUT.pdf DIR NAME LAYERS [MAXPOS]
+# Usage: gnuplot -c plots/layer_panels.gp OUT.pdf DIR NAME LAYERS [MAXPOS [sinktype]]
 #   DIR: a `bbsim analyze` output directory (attention_<name>_l<L>h0.tsv, values_<name>.tsv,
 #   norms_<name>.tsv; without norms_<name>.tsv, e.g. the simplified model, the third panel
 #   says so); NAME: active or dormant; LAYERS: comma list (0 or 0,1,2);
-#   MAXPOS: show the first MAXPOS positions (default 32)
+#   MAXPOS: show the first MAXPOS positions (default 32);
+#   sinktype: mark the sink on a token type (C13, no BOS; docs/method.md "sink on a token
+#   type"): the first token of the type sink_type (DIR/metrics.tsv, head 0 of the first layer
+#   listed) gets a box around its key column on that layer's map, the note above names it with
+#   its sink_type_share, and MAXPOS grows to show it and 8 rows after it
 # Shared code: seq_common.gp.
 if (ARGC < 4) {
     print "usage: gnuplot -c layer_panels.gp OUT.pdf DIR NAME LAYERS [MAXPOS]"
@@ -20,7 +24,12 @@ LP_MAXPOS_ARG = ARGC >= 5 ? ARG5 : ""
 LP_MAXPOS = strlen(LP_MAXPOS_ARG) == 0 ? 32 : \
     (int(system("case '".LP_MAXPOS_ARG."' in *[!0-9]*) echo 0;; *) echo 1;; esac")) ? int(LP_MAXPOS_ARG) : 0)
 if (LP_MAXPOS < 2) {
-    print "usage: gnuplot -c layer_panels.gp OUT.pdf DIR NAME LAYERS [MAXPOS]   (MAXPOS: an integer >= 2)"
+    print "usage: gnuplot -c layer_panels.gp OUT.pdf DIR NAME LAYERS [MAXPOS [sinktype]]   (MAXPOS: an integer >= 2)"
+    exit status 2
+}
+LP_SINKTYPE = ARGC >= 6 && ARG6 eq "sinktype"
+if (ARGC >= 6 && !LP_SINKTYPE) {
+    print "usage: gnuplot -c layer_panels.gp OUT.pdf DIR NAME LAYERS [MAXPOS [sinktype]]"
     exit status 2
 }
 if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
@@ -40,6 +49,22 @@ do for [b = 1:LP_NL] {
     if (!sc_readable(lp_af)) { print "layer_panels.gp: cannot read ".lp_af; exit status 1 }
 }
 LP_HAVE_NORMS = sc_readable(LP_NF)
+# the sink type: "token share rows" of the first layer's head 0 from metrics.tsv, then the
+# first position of that token in the sequence and its label (-1 / none when absent)
+LP_SINKPOS = -1
+if (LP_SINKTYPE) {
+    lp_mf = LP_DIR."/metrics.tsv"
+    if (!sc_readable(lp_mf)) { print "layer_panels.gp: cannot read ".lp_mf." (needed by sinktype)"; exit status 1 }
+    lp_st = system(sc_awk(SC_HEAD.'$(c["layer"]) + 0 == L && $(c["head"]) + 0 == 0 { v[$(c["metric"])] = $(c["value"]) } END { printf "%s %s %s", v["sink_type"], v["sink_type_share"], v["sink_type_rows"] }', \
+                          "-v L=".word(LP_LAYERS, 1), lp_mf))
+    if (words(lp_st) < 3) { print "layer_panels.gp: no sink_type of layer ".word(LP_LAYERS, 1)." head 0 in ".lp_mf; exit status 1 }
+    LP_SINKTOK = int(word(lp_st, 1)); LP_SINKSHARE = real(word(lp_st, 2)); LP_SINKROWS = int(real(word(lp_st, 3)))
+    lp_sp = system(sc_awk(SC_HEAD.'$(c["layer"]) + 0 == L && $(c["token"]) + 0 == X && (p < 0 || $(c["position"]) + 0 < p) { p = $(c["position"]) + 0; lab = $(c["label"]) } END { printf "%d %s", p, (p < 0 ? "none" : lab) }', \
+                          sprintf("-v L=%s -v X=%d -v p=-1", word(LP_LAYERS, 1), LP_SINKTOK), LP_VF))
+    LP_SINKPOS = int(word(lp_sp, 1)); LP_SINKLAB = word(lp_sp, 2)
+    # show the marked key and at least 8 rows after it
+    if (LP_SINKPOS >= 0 && LP_SINKPOS + 8 >= LP_MAXPOS) { LP_MAXPOS = LP_SINKPOS + 9 }
+}
 do for [b = 1:LP_NL] {
     if (sc_nrows(LP_VF, int(word(LP_LAYERS, b)), 0) < 1) { print "layer_panels.gp: no rows of layer ".word(LP_LAYERS, b)." head 0 in ".LP_VF; exit status 1 }
     if (LP_HAVE_NORMS && sc_nrows(LP_NF, int(word(LP_LAYERS, b)), -1) < 1) { print "layer_panels.gp: no rows of layer ".word(LP_LAYERS, b)." in ".LP_NF; exit status 1 }
@@ -92,7 +117,13 @@ LP_XV = LP_XM + LP_S + LP_CB + LP_BL             # of the value bars
 LP_XR = LP_XV + LP_BW + LP_RG + LP_BL            # of the residual bars
 
 lp_shown = SC_M < LP_N ? sprintf("first %d of %d positions", SC_M, LP_N) : sprintf("all %d positions", LP_N)
-set label 998 sprintf("%s sequence, %s; head 0", LP_NAME, lp_shown) \
+lp_note = sprintf("%s sequence, %s; head 0", LP_NAME, lp_shown)
+if (LP_SINKTYPE) {
+    lp_note = lp_note.(LP_SINKPOS >= 0 ? \
+        sprintf("; boxed: the first '%s' (key %d), the sink token type: mean share %.3f over %d non-trigger rows", LP_SINKLAB, LP_SINKPOS, LP_SINKSHARE, LP_SINKROWS) : \
+        sprintf("; sink token type id %d (mean share %.3f) is not in this sequence", LP_SINKTOK, LP_SINKSHARE))
+}
+set label 998 lp_note \
     at screen sc_sx(LP_RL), screen sc_sy(SC_H - LP_NOTE / 2) left font SC_F_TEXT noenhanced
 SC_KEY = 1
 SC_KX = SC_W - LP_RG - sc_legendw(SC_BOSNAME, sc_pt(SC_F_KEY)); SC_KY = SC_H - LP_NOTE / 2
@@ -109,8 +140,14 @@ do for [b = 1:LP_NL] {
     SC_X = LP_XM; SC_PW = LP_S
     SC_FPT = LP_FPT_MAP
     SC_CBX = LP_XM + LP_S + 0.08; SC_CBY = SC_Y; SC_CBH = LP_S
+    if (LP_SINKTYPE && b == 1 && LP_SINKPOS >= 0) {
+        # the key column of the sink token type's first token, over the rows that can see it
+        set object 3 rectangle from first LP_SINKPOS - 0.5, first LP_SINKPOS - 0.5 to first LP_SINKPOS + 0.5, first SC_M - 0.5 \
+            front fillstyle empty border lc rgb C_TRIGGER lw 1.5
+    }
     call PLOTS."/seq_common.gp" "attn" (LP_VF) (LP_DIR."/attention_".LP_NAME."_l".lp_l."h0.tsv") \
          (b == 1 ? "attention" : "") (b == 1 ? "1" : "0")
+    unset object 3
     unset label 998; unset label 997
     # value norms
     SC_X = LP_XV; SC_PW = LP_BW

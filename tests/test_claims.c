@@ -514,6 +514,116 @@ static void test_claims_context_spearman_and_missing_input(void **state) {
     remove_tempdir(d);
 }
 
+/* ---- C13 (section ablation) on hand-made inputs: the sink on a token type decides, the
+ * type is named from dlogit.tsv; the old position metric is only a side number */
+
+static void write_heads(const char *d, const char *run) {
+    char rel[128], p[512];
+    snprintf(rel, sizeof rel, "runs/%s/analysis", run);
+    mkdirs(d, rel);
+    snprintf(p, sizeof p, "%s/%s/heads.tsv", d, rel);
+    write_text(p, "# h\nlayer\thead\tdomain\tpositions\tattn_bos\tattn_prev\trisk_full\trisk_removed\tdelta_risk\tlabel\n"
+                  "0\t0\ttrigger\t10\t0.1\t0.9\t1\t3\t2\tactive\n0\t0\tnontrigger\t30\t0.95\t0\t1\t1\t0\tdormant\n");
+}
+
+static void write_nobos(const char *d, double share) {
+    char p[512], text[1024];
+    mkdirs(d, "runs/noBOS/analysis");
+    snprintf(text, sizeof text,
+             "# m\nlayer\thead\tmetric\tvalue\n0\t0\ttop_key\t0\n0\t0\ttop_key_share\t0.06\n0\t0\tsink_type\t0\n"
+             "0\t0\tsink_type_share\t%g\n0\t0\tsink_type_rows\t16761\n0\t0\tsink_type_argmax\t0.97\n",
+             share);
+    snprintf(p, sizeof p, "%s/runs/noBOS/analysis/metrics.tsv", d);
+    write_text(p, text);
+    snprintf(p, sizeof p, "%s/runs/noBOS/analysis/dlogit.tsv", d);
+    write_text(p, "# d\nlayer\thead\ttoken\ttrigger\tpositions\tdlogit\tlabel\n0\t0\t1\t1\t40\t0.5\t\\s\n"
+                  "0\t0\t0\t0\t40\t2.5\t\\n\n");
+}
+
+static void test_claims_ablation_sink_type(void **state) {
+    (void)state;
+    char *d = make_tempdir();
+    write_heads(d, "induction");
+    write_heads(d, "dormant_markov");
+    write_nobos(d, 0.96);
+    ClaimList l = {0};
+    BbError err;
+    assert_int_equal(claims_ablation(d, &l, &err), 0);
+    const Claim *c = find_row(&l, "no BOS");
+    assert_string_equal(c->id, "C13");
+    assert_close(c->measured, 0.96, 0, 0);
+    assert_int_equal(c->pass, 1); /* on the newline, although top_key_share is 0.06 */
+    assert_non_null(strstr(c->fit, "sink type '\\n' over 16761 rows"));
+    assert_non_null(strstr(c->fit, "0.97"));
+    write_nobos(d, 0.49);
+    l.n = 0;
+    assert_int_equal(claims_ablation(d, &l, &err), 0);
+    assert_int_equal(find_row(&l, "no BOS")->pass, 0);
+    remove_tempdir(d);
+}
+
+/* ---- C8 (section deep): the ReLU lr sweep row on hand-made dynamics */
+
+/* dynamics.tsv with |Res<s>| after layer 0 = r10 at step 100 (10%), r_end at 1000, the
+ * other tokens at `other` */
+static void write_dyn(const char *d, const char *run, double r0, double r10, double r_end, double other) {
+    char rel[128], p[512], text[512];
+    snprintf(rel, sizeof rel, "runs/%s/dynamics", run);
+    mkdirs(d, rel);
+    snprintf(p, sizeof p, "%s/%s/dynamics.tsv", d, rel);
+    snprintf(text, sizeof text, "# d\nstep\tl0_resid_bos\tl0_resid_other\n0\t%g\t%g\n100\t%g\t%g\n1000\t%g\t%g\n", r0,
+             other, r10, other, r_end, other);
+    write_text(p, text);
+}
+
+static void test_claims_deep_relu_lr_sweep(void **state) {
+    (void)state;
+    char *d = make_tempdir(), p[512];
+    static const char *const arch[] = {"3L", "TF_TF_MLP", "MLP_TF_MLP", "Attn_TF_MLP", "2xTF"};
+    for (int k = 0; k < 5; k++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "runs/%s/analysis", arch[k]);
+        mkdirs(d, rel);
+        snprintf(p, sizeof p, "%s/%s/metrics.tsv", d, rel);
+        write_text(p, "# m\nlayer\thead\tmetric\tvalue\n0\t-1\tresid_ratio\t4\n0\t-1\tresid_bos\t80\n0\t-1\tresid_other\t20\n"
+                      "0\t-1\tresid_gap\t60\n1\t0\tattn_bos\t0.9\n2\t0\tattn_bos\t0.99\n");
+    }
+    mkdirs(d, "runs/3L/intervene");
+    snprintf(p, sizeof p, "%s/runs/3L/intervene/intervention_metrics.tsv", d);
+    write_text(p, "# i\nintervention\tlayer\thead\tmetric\tvalue\nfull\t0\t-1\tresid_gap\t60\nfull\t1\t0\tdlogit_mean\t4\n"
+                  "full\t1\t0\tval_bos\t1\nno_layer0\t0\t-1\tresid_gap\t1\nno_layer0\t1\t0\tdlogit_mean\t1\n"
+                  "no_layer0\t1\t0\tval_bos\t5\n");
+    write_dyn(d, "3L", 10, 20, 80, 20);
+    write_dyn(d, "3L_sgd", 10, 20, 22, 20);
+    write_dyn(d, "3L_relu", 15, 15.5, 19, 15);          /* lr 3e-4: x1.226 */
+    write_dyn(d, "3L_relu_lr1e-3", 15, 20, 30, 24);     /* x1.5 */
+    write_dyn(d, "3L_relu_lr3e-3", 15, 44, 247.5, 275); /* x5.625, not a peak: 0.9 of the others */
+    ClaimList l = {0};
+    BbError err;
+    assert_int_equal(claims_deep(d, &l, &err), 0);
+    const Claim *c = find_row(&l, "ReLU attention (lr 3e-4)");
+    assert_close(c->measured, 19 / 15.5, 0, 1e-12);
+    assert_int_equal(c->pass, 1);
+    c = find_row(&l, "ReLU lr sweep (finding)");
+    assert_string_equal(c->id, "C8");
+    assert_close(c->measured, (247.5 / 44) / (19 / 15.5), 0, 1e-12);
+    assert_int_equal(c->pass, 1);
+    assert_non_null(strstr(c->fit, "lr 3e-4 1.226, 1e-3 1.5, 3e-3 5.625"));
+    assert_non_null(strstr(c->fit, "others at the end 1.27, 1.25, 0.9"));
+    /* the growth falling with lr fails the stated check */
+    write_dyn(d, "3L_relu_lr3e-3", 15, 44, 44, 40);
+    l.n = 0;
+    assert_int_equal(claims_deep(d, &l, &err), 0);
+    assert_int_equal(find_row(&l, "ReLU lr sweep (finding)")->pass, 0);
+    /* a sweep run missing is named */
+    snprintf(p, sizeof p, "%s/runs/3L_relu_lr1e-3/dynamics/dynamics.tsv", d);
+    assert_int_equal(remove(p), 0);
+    l.n = 0;
+    assert_int_not_equal(claims_deep(d, &l, &err), 0);
+    assert_non_null(strstr(err.msg, "3L_relu_lr1e-3/dynamics/dynamics.tsv"));
+    remove_tempdir(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tsv_reads_header_rows_and_skips_comments),
@@ -526,6 +636,8 @@ int main(void) {
         cmocka_unit_test(test_claims_lists_every_claim),
         cmocka_unit_test(test_claims_activations_rows_and_missing_input),
         cmocka_unit_test(test_claims_context_spearman_and_missing_input),
+        cmocka_unit_test(test_claims_ablation_sink_type),
+        cmocka_unit_test(test_claims_deep_relu_lr_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -507,6 +507,72 @@ static void test_task_risks(void **state) {
     task_free(&t);
 }
 
+/* The sink on a token type (no BOS): non-trigger rows park on the first token of type 4,
+ * at position 3 in one sequence and 1 in the other. Rows before that first token cannot
+ * see it and are left out; a type seen by a single row (type 5, last position, row 7 of
+ * sequence A entirely on itself) is below the 10% floor and cannot win. */
+static void test_sink_type(void **state) {
+    (void)state;
+    const int in_a[T] = {1, 2, 3, 4, 2, 0, 4, 5}, in_b[T] = {2, 4, 1, 3, 1, 2, 0, 3};
+    float att_a[T * T] = {0}, att_b[T * T] = {0};
+    unsigned char dom_a[T], dom_b[T];
+    make_dom(dom_a, T, (int[]){5, -1});
+    make_dom(dom_b, T, (int[]){6, -1});
+    /* A: rows 0, 1 on key 0; row 2 half on 0 and 2; row 3 on itself (the first 4); rows 4, 6
+     * 0.75 on key 3 and 0.25 on themselves; trigger row 5 on key 4; row 7 on itself */
+    att_a[0 * T + 0] = 1; att_a[1 * T + 0] = 1; att_a[2 * T + 0] = 0.5f; att_a[2 * T + 2] = 0.5f;
+    att_a[3 * T + 3] = 1; att_a[4 * T + 3] = 0.75f; att_a[4 * T + 4] = 0.25f; att_a[5 * T + 4] = 1;
+    att_a[6 * T + 3] = 0.75f; att_a[6 * T + 6] = 0.25f; att_a[7 * T + 7] = 1;
+    /* B: row 0 on key 0; row 1 on itself (the first 4); rows 2-5 and 7 0.75 on key 1 and
+     * 0.25 on themselves; trigger row 6 on key 5 */
+    att_b[0] = 1; att_b[1 * T + 1] = 1; att_b[6 * T + 5] = 1;
+    for (int i = 2; i < T; i++)
+        if (i != 6) { att_b[i * T + 1] = 0.75f; att_b[i * T + i] = 0.25f; }
+    unsigned char is_trig[V] = {1, 0, 0, 0, 0, 0};
+    HeadAcc one, part[2];
+    metrics_head_init(&one, V, T);
+    metrics_head_attention(&one, att_a, NULL, NULL, in_a, dom_a, T, 0, 0.3);
+    metrics_head_attention(&one, att_b, NULL, NULL, in_b, dom_b, T, 0, 0.3);
+    HeadMetrics m;
+    metrics_head_finish(&one, is_trig, V, &m, NULL, NULL);
+    /* type 4: A rows 3, 4, 6, 7 (shares 1, .75, .75, 0), B rows 1-5, 7 (1, .75 x 5) */
+    assert_int_equal(m.sink_type, 4);
+    assert_int_equal(m.sink_type_rows, 10);
+    assert_close(m.sink_type_share, 7.25 / 10, 0, 1e-15);
+    assert_close(m.sink_type_argmax, 9.0 / 10, 0, 1e-15); /* all but A's row 7 */
+    /* the key-position metric finds B's position 1 with 4.75 / 14 of the non-trigger rows */
+    assert_int_equal(m.top_key, 1);
+    assert_close(m.top_key_share, 4.75 / 14, 0, 1e-15);
+    double share[V], argmax[V];
+    long rows[V];
+    metrics_head_types(&one, share, argmax, rows);
+    assert_int_equal(rows[5], 1); /* type 5: one row, share 1, excluded by the floor */
+    assert_close(share[5], 1.0, 0, 1e-15);
+    assert_int_equal(rows[1], 12); /* A: rows 0-4, 6, 7 from position 0; B: rows 2-5, 7 */
+    assert_close(share[1], 2.75 / 12, 0, 1e-15);
+    assert_close(share[2], 1.0 / 13, 0, 1e-15);
+    assert_close(argmax[2], 1.0 / 13, 0, 1e-15);  /* B's row 0 */
+    assert_close(argmax[1], 3.0 / 12, 0, 1e-15);  /* A's rows 0-2 (row 2's tie goes to the earlier key) */
+    /* chunks merged give the same */
+    metrics_head_init(&part[0], V, T);
+    metrics_head_init(&part[1], V, T);
+    metrics_head_attention(&part[0], att_a, NULL, NULL, in_a, dom_a, T, 0, 0.3);
+    metrics_head_attention(&part[1], att_b, NULL, NULL, in_b, dom_b, T, 0, 0.3);
+    metrics_head_merge(&part[0], &part[1], V);
+    HeadMetrics mm;
+    metrics_head_finish(&part[0], is_trig, V, &mm, NULL, NULL);
+    assert_int_equal(mm.sink_type, 4);
+    assert_close(mm.sink_type_share, m.sink_type_share, 0, 0);
+    /* cleared: no row, no type */
+    metrics_head_clear(&part[0], V);
+    metrics_head_finish(&part[0], is_trig, V, &mm, NULL, NULL);
+    assert_int_equal(mm.sink_type, -1);
+    assert_true(isnan(mm.sink_type_share));
+    metrics_head_free(&one);
+    metrics_head_free(&part[0]);
+    metrics_head_free(&part[1]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cross_entropy),   cmocka_unit_test(test_risk_finish),
@@ -515,7 +581,7 @@ int main(void) {
         cmocka_unit_test(test_sink_rate),       cmocka_unit_test(test_dlogit),
         cmocka_unit_test(test_value_norms),     cmocka_unit_test(test_resid),
         cmocka_unit_test(test_classify),        cmocka_unit_test(test_merge),
-        cmocka_unit_test(test_task_risks),
+        cmocka_unit_test(test_task_risks),  cmocka_unit_test(test_sink_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,8 @@ typedef struct Analysis {
     double *dlogit_type;                  /* (L*H, V) mean dlogit<s> per input token type */
     long *dlogit_count;                   /* (L*H, V) positions behind each */
     double *key_profile;                  /* (L*H, DOM_N, T) mean share on each key position */
+    double *type_share, *type_argmax;     /* (L*H, V) the sink on a token type, per type (metrics_head_types) */
+    long *type_rows;                      /* (L*H, V) */
     double sink_rate;                     /* Sink_k^eps in percent over the heads with attention */
     double sink_chance;                   /* H_T / T: uniform causal attention at key 0 */
 } Analysis;
@@ -113,6 +115,9 @@ int analysis_write_dlogit(const char *dir, const Run *run, const EvalBatch *eb, 
                           const Analysis *a, BbError *err);
 int analysis_write_keys(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
                         const Analysis *a, BbError *err);
+/* types.tsv: per head and token type, the numbers behind sink_type (docs/method.md). */
+int analysis_write_types(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                         const Analysis *a, BbError *err);
 int analysis_write_sink(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
                         const Analysis *a, BbError *err);
 /* attention_<name>_l<L>h<H>.tsv, values_<name>.tsv, norms_<name>.tsv of one sequence. */

@@ -74,6 +74,13 @@ typedef struct HeadAcc {
     long nval_bos, nval_other;
     int T;
     double *key_share;   /* (DOM_N, T) sum over the domain's rows i of the share on key position j */
+    /* The sink on a token type (metrics_head_finish's sink_type): f_v = the position of the
+     * first token of type v in the sequence; over non-trigger rows i >= f_v only. */
+    int V;
+    double *type_share;  /* (V) sum of the share on key f_v */
+    long *type_rows;     /* (V) those rows */
+    long *type_argmax;   /* (V) non-trigger rows whose largest-share key holds a token of type v */
+    int *first_pos;      /* (T) scratch: the first positions of the types seen so far */
 } HeadAcc;
 
 /* V token types, T positions per sequence. */
@@ -144,7 +151,19 @@ typedef struct HeadMetrics {
     double sink_frac;        /* fraction of sequences with alpha_k > eps */
     int top_key;             /* the key position with the largest mean share over non-trigger rows */
     double top_key_share;    /* that mean share (rows that cannot see the key count as 0) */
+    /* The sink on a token type X (docs/method.md, "sink on a token type"): over the
+     * non-trigger rows i >= f_X (f_X = the first position of a token of type X in the
+     * sequence; earlier rows cannot see it and are left out), the mean share on key f_X.
+     * X is the type with the largest such mean among the types whose first token is seen
+     * by at least METRICS_SINK_TYPE_MIN_ROWS of the non-trigger rows (-1 when none is). */
+    int sink_type;
+    double sink_type_share;  /* that mean share */
+    long sink_type_rows;     /* the rows behind it */
+    double sink_type_argmax; /* share of those rows whose largest-share key is a token of type X */
 } HeadMetrics;
+/* A candidate sink type must be visible to this fraction of the non-trigger rows, so that a
+ * type seen by a handful of late rows cannot win on noise. */
+#define METRICS_SINK_TYPE_MIN_ROWS 0.1
 
 /* is_trigger (V) marks trigger types (excluded from the dlogit summary). dlogit_type (V)
  * or NULL receives each type's mean dlogit<s> (NaN when the type never occurs);
@@ -152,6 +171,11 @@ typedef struct HeadMetrics {
  * rows (NaN for an empty domain). */
 void metrics_head_finish(const HeadAcc *a, const unsigned char *is_trigger, int V, HeadMetrics *out,
                          double *dlogit_type, double *key_profile);
+/* Per token type v, the numbers behind sink_type: share (V) the mean share on the first
+ * token of type v over the non-trigger rows that can see it (NaN without such a row), argmax
+ * (V) the share of those rows whose largest-share key is a token of type v, rows (V) their
+ * count. Any of the three may be NULL. */
+void metrics_head_types(const HeadAcc *a, double *share, double *argmax, long *rows);
 
 typedef struct ResidMetrics {
     double bos, other, gap, ratio; /* ||h_0||, mean ||h_i|| (i >= 1), bos - other, bos / other */

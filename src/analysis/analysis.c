@@ -163,6 +163,9 @@ void analysis_collect(Analysis *out, const Model *m, const Task *t, const EvalBa
     out->dlogit_type = bb_calloc((size_t)L * H * V, sizeof *out->dlogit_type);
     out->dlogit_count = bb_calloc((size_t)L * H * V, sizeof *out->dlogit_count);
     out->key_profile = bb_calloc((size_t)L * H * DOM_N * T, sizeof *out->key_profile);
+    out->type_share = bb_calloc((size_t)L * H * V, sizeof *out->type_share);
+    out->type_argmax = bb_calloc((size_t)L * H * V, sizeof *out->type_argmax);
+    out->type_rows = bb_calloc((size_t)L * H * V, sizeof *out->type_rows);
     out->sink_rate = NAN;
     out->sink_chance = metrics_sink_chance(T);
     for (int l = 0; l < L; l++) out->resid[l] = (ResidMetrics){NAN, NAN, NAN, NAN};
@@ -176,6 +179,8 @@ void analysis_collect(Analysis *out, const Model *m, const Task *t, const EvalBa
                                     out->dlogit_type + (size_t)(l * H + h) * V,
                                     out->key_profile + (size_t)(l * H + h) * DOM_N * T);
                 memcpy(out->dlogit_count + (size_t)(l * H + h) * V, ha->dlogit_n, (size_t)V * sizeof(long));
+                metrics_head_types(ha, out->type_share + (size_t)(l * H + h) * V,
+                                   out->type_argmax + (size_t)(l * H + h) * V, out->type_rows + (size_t)(l * H + h) * V);
                 if (analysis_has_attn(m, l)) present[np++] = *ha; /* shallow copy: only counts are read */
             }
         out->sink_rate = metrics_sink_rate(present, np);
@@ -203,6 +208,11 @@ void analysis_free(Analysis *a) {
     free(a->dlogit_type);
     free(a->dlogit_count);
     free(a->key_profile);
+    free(a->type_share);
+    free(a->type_argmax);
+    free(a->type_rows);
+    a->type_share = a->type_argmax = NULL;
+    a->type_rows = NULL;
     a->dlogit_type = NULL;
     a->dlogit_count = NULL;
     a->key_profile = NULL;
@@ -363,6 +373,10 @@ int analysis_metric_entries(const Analysis *a, const Model *m, int has_tokens, M
             entry(out, cap, &n, l, h, "sink_frac", hm->sink_frac);
             entry(out, cap, &n, l, h, "top_key", hm->top_key);
             entry(out, cap, &n, l, h, "top_key_share", hm->top_key_share);
+            entry(out, cap, &n, l, h, "sink_type", hm->sink_type);
+            entry(out, cap, &n, l, h, "sink_type_share", hm->sink_type_share);
+            entry(out, cap, &n, l, h, "sink_type_rows", (double)hm->sink_type_rows);
+            entry(out, cap, &n, l, h, "sink_type_argmax", hm->sink_type_argmax);
         }
     }
     return n;
@@ -446,7 +460,7 @@ int analysis_write_risks(const char *dir, const Run *run, const EvalBatch *eb, c
     return tsv_commit(&w, err);
 }
 
-#define MAX_ENTRIES (32 + BB_MAXL * (4 + BB_MAXH * 24))
+#define MAX_ENTRIES (32 + BB_MAXL * (4 + BB_MAXH * 28))
 
 int analysis_write_metrics(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
                            const Analysis *a, BbError *err) {
@@ -459,7 +473,11 @@ int analysis_write_metrics(const char *dir, const Run *run, const EvalBatch *eb,
           "# trigger positions; dlogit_* = s_i0 - mean_{1<=j<i} s_ij per token type, mean/10%/90% over\n"
           "# non-trigger types; val_bos = ||Wo_h v_0||, val_other = mean ||Wo_h v_j|| (j >= 1);\n"
           "# importance = alpha_k; sink_frac = share of sequences with alpha_k > eps; sink_rate, sink_chance in %;\n"
-          "# top_key = key position with the largest mean share over non-trigger rows, top_key_share that share\n",
+          "# top_key = key position with the largest mean share over non-trigger rows, top_key_share that share;\n"
+          "# sink_type = the token type X (id; its label in dlogit.tsv) whose first token in the sequence gets the\n"
+          "# largest mean share over the non-trigger rows that can see it (rows before it left out; candidates: types\n"
+          "# seen by >= 10% of the non-trigger rows), sink_type_share that share, sink_type_rows those rows,\n"
+          "# sink_type_argmax the share of those rows whose largest-share key is a token of type X\n",
           f);
     MetricEntry *e = bb_malloc(MAX_ENTRIES * sizeof *e);
     int n = analysis_metric_entries(a, &run->model, eb->token_set != NULL, e, MAX_ENTRIES);
@@ -562,6 +580,34 @@ int analysis_write_keys(const char *dir, const Run *run, const EvalBatch *eb, co
                 fputc('\n', f);
             }
         }
+    }
+    return tsv_commit(&w, err);
+}
+
+int analysis_write_types(const char *dir, const Run *run, const EvalBatch *eb, const AnalysisConfig *ac,
+                         const Analysis *a, BbError *err) {
+    TsvWriter w;
+    int rc = table_open(&w, dir, "types.tsv", "layer\thead\ttoken\ttrigger\trows\tshare\targmax\tsink\tlabel", run,
+                        run->step, eb, ac, err);
+    if (rc) return rc;
+    FILE *f = w.f;
+    fputs("# the sink on a token type v (docs/method.md): over the non-trigger rows i >= f_v (f_v = the first\n"
+          "# position of type v in the sequence; earlier rows left out), rows = their number, share = their mean\n"
+          "# share on key f_v, argmax = the fraction of them whose largest-share key is a token of type v;\n"
+          "# sink = 1 on the head's sink_type (metrics.tsv); label escaped (docs/method.md#token-labels)\n",
+          f);
+    for (int l = 0; l < a->L; l++) {
+        if (!analysis_has_attn(&run->model, l)) continue;
+        for (int h = 0; h < a->H; h++)
+            for (int v = 0; v < a->V; v++) {
+                const size_t k = (size_t)(l * a->H + h) * a->V + v;
+                if (!a->type_rows[k]) continue;
+                fprintf(f, "%d\t%d\t%d\t%d\t%ld\t", l, h, v, run->task.is_trigger[v], a->type_rows[k]);
+                bb_put_num(f, a->type_share[k]);
+                fputc('\t', f);
+                bb_put_num(f, a->type_argmax[k]);
+                fprintf(f, "\t%d\t%s\n", a->head[l * a->H + h].sink_type == v, task_label(&run->task, v));
+            }
     }
     return tsv_commit(&w, err);
 }

@@ -135,29 +135,52 @@ void metrics_head_init(HeadAcc *a, int V, int T) {
     a->dlogit_n = bb_calloc((size_t)V, sizeof *a->dlogit_n);
     a->T = T;
     a->key_share = bb_calloc((size_t)DOM_N * T, sizeof *a->key_share);
+    a->V = V;
+    a->type_share = bb_calloc((size_t)V, sizeof *a->type_share);
+    a->type_rows = bb_calloc((size_t)V, sizeof *a->type_rows);
+    a->type_argmax = bb_calloc((size_t)V, sizeof *a->type_argmax);
+    a->first_pos = bb_calloc((size_t)T, sizeof *a->first_pos);
 }
 
 void metrics_head_free(HeadAcc *a) {
     free(a->dlogit_sum);
     free(a->dlogit_n);
     free(a->key_share);
+    free(a->type_share);
+    free(a->type_rows);
+    free(a->type_argmax);
+    free(a->first_pos);
     a->dlogit_sum = NULL;
     a->dlogit_n = NULL;
     a->key_share = NULL;
+    a->type_share = NULL;
+    a->type_rows = NULL;
+    a->type_argmax = NULL;
+    a->first_pos = NULL;
 }
 
 void metrics_head_clear(HeadAcc *a, int V) {
-    double *s = a->dlogit_sum, *ks = a->key_share;
-    long *n = a->dlogit_n;
+    double *s = a->dlogit_sum, *ks = a->key_share, *ts = a->type_share;
+    long *n = a->dlogit_n, *tr = a->type_rows, *tm = a->type_argmax;
+    int *fp = a->first_pos;
     int T = a->T;
+    BB_CHECK(V == a->V);
     memset(a, 0, sizeof *a);
     memset(s, 0, (size_t)V * sizeof *s);
     memset(n, 0, (size_t)V * sizeof *n);
     memset(ks, 0, (size_t)DOM_N * T * sizeof *ks);
+    memset(ts, 0, (size_t)V * sizeof *ts);
+    memset(tr, 0, (size_t)V * sizeof *tr);
+    memset(tm, 0, (size_t)V * sizeof *tm);
     a->dlogit_sum = s;
     a->dlogit_n = n;
     a->key_share = ks;
+    a->type_share = ts;
+    a->type_rows = tr;
+    a->type_argmax = tm;
+    a->first_pos = fp;
     a->T = T;
+    a->V = V;
 }
 
 void metrics_head_merge(HeadAcc *into, const HeadAcc *from, int V) {
@@ -172,9 +195,13 @@ void metrics_head_merge(HeadAcc *into, const HeadAcc *from, int V) {
     into->importance += from->importance;
     into->nseq += from->nseq;
     into->sink_hits += from->sink_hits;
+    BB_CHECK(into->V == V && from->V == V);
     for (int v = 0; v < V; v++) {
         into->dlogit_sum[v] += from->dlogit_sum[v];
         into->dlogit_n[v] += from->dlogit_n[v];
+        into->type_share[v] += from->type_share[v];
+        into->type_rows[v] += from->type_rows[v];
+        into->type_argmax[v] += from->type_argmax[v];
     }
     into->val_bos += from->val_bos;
     into->val_other += from->val_other;
@@ -189,6 +216,7 @@ void metrics_head_attention(HeadAcc *a, const float *att, const float *slot, con
                             double eps) {
     BB_CHECK(T == a->T);
     double alpha = 0;
+    int ntypes = 0; /* first_pos[0..ntypes): the first position of each type seen so far */
     for (int i = 0; i < T; i++) {
         const float *row = att + (size_t)i * T;
         float s = slot ? slot[i] : 0.0f;
@@ -214,6 +242,26 @@ void metrics_head_attention(HeadAcc *a, const float *att, const float *slot, con
             a->dlogit_n[inputs[i]]++;
         }
         if (i >= sink_key) alpha += fabs((double)row[sink_key]) * inv;
+        if (inputs) {
+            int seen = 0;
+            for (int k = 0; k < ntypes && !seen; k++) seen = inputs[a->first_pos[k]] == inputs[i];
+            if (!seen) a->first_pos[ntypes++] = i;
+            if (dom[i] & DOM_BIT(DOM_NONTRIGGER)) {
+                /* the sink on a token type: this row's share on the first token of every
+                 * type it can see, and the type of its largest-share key */
+                for (int k = 0; k < ntypes; k++) {
+                    const int f = a->first_pos[k];
+                    a->type_share[inputs[f]] += fabs((double)row[f]) * inv;
+                    a->type_rows[inputs[f]]++;
+                }
+                if (den > 0) {
+                    int top = 0;
+                    for (int j = 1; j <= i; j++)
+                        if (fabs((double)row[j]) > fabs((double)row[top])) top = j;
+                    a->type_argmax[inputs[top]]++;
+                }
+            }
+        }
     }
     if (sink_key < T) {
         alpha /= (T - sink_key);
@@ -362,6 +410,32 @@ void metrics_head_finish(const HeadAcc *a, const unsigned char *is_trigger, int 
                 out->top_key_share = m;
             }
         }
+
+    /* the sink on a token type: the candidate type with the largest mean share on its
+     * first token (ties: the lower id) */
+    out->sink_type = -1;
+    out->sink_type_share = out->sink_type_argmax = NAN;
+    const double min_rows = METRICS_SINK_TYPE_MIN_ROWS * (double)a->n[DOM_NONTRIGGER];
+    for (int v = 0; v < a->V; v++) {
+        const long n = a->type_rows[v];
+        if (!n || (double)n < min_rows) continue;
+        const double m = a->type_share[v] / n;
+        if (out->sink_type < 0 || m > out->sink_type_share) {
+            out->sink_type = v;
+            out->sink_type_share = m;
+            out->sink_type_rows = n;
+            out->sink_type_argmax = (double)a->type_argmax[v] / n;
+        }
+    }
+}
+
+void metrics_head_types(const HeadAcc *a, double *share, double *argmax, long *rows) {
+    for (int v = 0; v < a->V; v++) {
+        const long n = a->type_rows[v];
+        if (share) share[v] = n ? a->type_share[v] / n : NAN;
+        if (argmax) argmax[v] = n ? (double)a->type_argmax[v] / n : NAN;
+        if (rows) rows[v] = n;
+    }
 }
 
 void metrics_resid_finish(const ResidAcc *a, ResidMetrics *out) {

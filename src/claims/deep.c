@@ -2,7 +2,10 @@
  *   OUT/runs/3L          3 layers, softmax, AdamW: analysis/, dynamics/, intervene/ (set
  *                        no_layer0 = --no-layer 0)
  *   OUT/runs/3L_sgd      the same model with SGD: dynamics/
- *   OUT/runs/3L_relu     the same model with ReLU attention: dynamics/
+ *   OUT/runs/3L_relu     the same model with ReLU attention, lr 3e-4 (the paper's plotted
+ *                        setting): dynamics/
+ *   OUT/runs/3L_relu_lr1e-3, 3L_relu_lr3e-3   the same at lr 1e-3 and 3e-3: dynamics/ (the
+ *                        lr finding of C8)
  *   OUT/runs/2xTF, TF_TF_MLP, MLP_TF_MLP, Attn_TF_MLP   the architectures of C9: analysis/
  * "The gap" is |Res<s>| - mean |Res| of the other tokens after layer 0 (resid_gap). */
 #include <math.h>
@@ -91,7 +94,7 @@ static int c8(const char *out, ClaimList *l, BbError *err) {
     static const struct {
         const char *run, *label;
         int adam;
-    } runs[] = {{RUN, "AdamW", 1}, {"3L_sgd", "SGD", 0}, {"3L_relu", "ReLU attention", 0}};
+    } runs[] = {{RUN, "AdamW", 1}, {"3L_sgd", "SGD", 0}, {"3L_relu", "ReLU attention (lr 3e-4)", 0}};
     for (int k = 0; k < 3; k++) {
         double r, early, end;
         long at;
@@ -103,6 +106,26 @@ static int c8(const char *out, ClaimList *l, BbError *err) {
                    runs[k].adam ? r >= 2 : r <= 1.5, "run %s: %.4g at step %ld, %.4g at the end", runs[k].run, early,
                    at, end);
     }
+    /* The finding: ReLU's growth against lr (row 0's weight relu(s_00)/1 is unbounded). A
+     * reported finding with a stated check, not part of the paper's claim: growth at 3e-3 >
+     * growth at 3e-4; measured = their ratio. */
+    static const char *const sweep[] = {"3L_relu", "3L_relu_lr1e-3", "3L_relu_lr3e-3"};
+    double g[3], peak[3], early, end;
+    long at;
+    for (int k = 0; k < 3; k++) {
+        double *other = NULL;
+        int n, rc = growth(out, sweep[k], &g[k], &early, &end, &at, err);
+        if (!rc) rc = claims_column(out, sweep[k], "dynamics/dynamics.tsv", "l0_resid_other", &other, &n, err);
+        if (!rc) peak[k] = end / other[n - 1]; /* is it a peak, or do all tokens grow? */
+        free(other);
+        if (rc) return rc;
+    }
+    const double up = g[2] / g[0];
+    claims_add(l, "C8", "ReLU lr sweep (finding): growth at lr 3e-3 / growth at 3e-4",
+               "grows with lr (row 0 unbounded)", up, "> 1", up > 1,
+               "end / at 10%%: lr 3e-4 %.4g, 1e-3 %.4g, 3e-3 %.4g; |Res<s>| / others at the end %.3g, %.3g, %.3g "
+               "(runs %s, %s, %s)",
+               g[0], g[1], g[2], peak[0], peak[1], peak[2], sweep[0], sweep[1], sweep[2]);
     return BB_OK;
 }
 

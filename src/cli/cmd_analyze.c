@@ -138,6 +138,7 @@ static int analyze_one(const char *dir, long step, const AnalyzeOpts *o, const c
         (rc = analysis_write_metrics(outdir, &run, &eb, &o->ac, &a, err)) ||
         (rc = analysis_write_dlogit(outdir, &run, &eb, &o->ac, &a, err)) ||
         (rc = analysis_write_keys(outdir, &run, &eb, &o->ac, &a, err)) ||
+        (rc = analysis_write_types(outdir, &run, &eb, &o->ac, &a, err)) ||
         (rc = analysis_write_sink(outdir, &run, &eb, &o->ac, &a, err)))
         goto out;
     if (removed && (rc = analysis_write_heads(outdir, &run, &eb, &o->ac, &a, removed, err))) goto out;
@@ -258,7 +259,7 @@ int cmd_analyze(int argc, char **argv) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: bbsim analyze RUN_DIR [flags]\n\n"
                    "Metrics of docs/method.md#metrics on the run's fixed evaluation batch: risks.tsv, metrics.tsv,\n"
-                   "heads.tsv (dormant / active / mixed per domain), dlogit.tsv, keys.tsv, sink.tsv and, for the\n"
+                   "heads.tsv (dormant / active / mixed per domain), dlogit.tsv, keys.tsv, types.tsv, sink.tsv and, for the\n"
                    "'active', 'dormant' and --seqs sequences, attention_*.tsv, values_*.tsv, norms_*.tsv.\n"
                    "With --ckpt all: dynamics.tsv, one row per checkpoint.\n\nflags:\n");
             opts_help(stdout, table, nopt);
