@@ -20,16 +20,20 @@
 # finding, its own figure C8_relu_lr and its own claims row (docs/figures.md#c8).
 ifeq ($(PROFILE),paper)
 DEEP_BASE := --dim 256 --seq 256 --batch 512 --data-seed 42 --init-seed 42 --ckpt 20,10000,1.02 --steps 10000
+C9_BASE := $(DEEP_BASE)
 DEEP_ADAMW := --lr 3e-4
 DEEP_SGD := --optim sgd --lr 0.03
 DEEP_RELU := --attn relu
 else ifeq ($(PROFILE),smoke)
 DEEP_BASE := --dim 16 --seq 16 --batch 8 --ckpt 20,60,1 --steps 60 --eval-batch 32
+C9_BASE := --dim 16 --seq 32 --batch 4 --ckpt 20,60,1 --steps 60 --eval-batch 32
 DEEP_ADAMW := --lr 3e-3
 DEEP_SGD := --optim sgd --lr 0.03
 DEEP_RELU := --attn relu
 else
 DEEP_BASE := --dim 128 --seq 16 --batch 32 --ckpt 100,1000,1.1 --steps 8000
+# C9's architectures at their own size: the context length decides C9 (below)
+C9_BASE := --dim 128 --seq 128 --batch 4 --ckpt 100,1000,1.1 --steps 4000
 DEEP_ADAMW := --lr 1e-3
 DEEP_SGD := --optim sgd --lr 0.03
 DEEP_RELU := --attn relu
@@ -41,14 +45,23 @@ DEEP_3L_sgd      := --layers 3 $(DEEP_SGD)
 DEEP_3L_relu     := --layers 3 $(DEEP_RELU) --lr 3e-4
 DEEP_3L_relu_lr1e-3 := --layers 3 $(DEEP_RELU) --lr 1e-3
 DEEP_3L_relu_lr3e-3 := --layers 3 $(DEEP_RELU) --lr 3e-3
+RELU_SWEEP := 3L_relu 3L_relu_lr1e-3 3L_relu_lr3e-3
+DEEP_RUNS := 3L 3L_sgd $(RELU_SWEEP)
+$(foreach r,$(DEEP_RUNS),$(eval $(call train,$(r),$(DEEP_BASE) $(DEEP_$(r)) $(TASK_FLAGS),deep.mk)))
+# C9: five architectures on C9_BASE (3xTF is the 3L model at that size; in the paper
+# profile C9_BASE is DEEP_BASE, so 3xTF repeats 3L: the same flags and seeds give the same
+# bytes). On the paper's table the context length decides C9: at N 32, batch 16 an
+# MLP-only layer 0 (MLP+TF+MLP) grows as large a <s> residual as a full one (gaps 50.8
+# and 50.8); at N 128, batch 4 (the same tokens per step) 2.0 against 3xTF's 23.5, the
+# paper's tenfold (its figure: 10.8 against 114.6). paper_repro/README.md has the numbers.
+DEEP_3xTF        := --layers 3 $(DEEP_ADAMW)
 DEEP_2xTF        := --layers 2 $(DEEP_ADAMW)
 DEEP_TF_TF_MLP   := --layers 3 --no-attn 2 $(DEEP_ADAMW)
 DEEP_MLP_TF_MLP  := --layers 3 --no-attn 0,2 $(DEEP_ADAMW)
 DEEP_Attn_TF_MLP := --layers 3 --no-mlp 0 --no-attn 2 $(DEEP_ADAMW)
-RELU_SWEEP := 3L_relu 3L_relu_lr1e-3 3L_relu_lr3e-3
-DEEP_RUNS := 3L 3L_sgd 2xTF TF_TF_MLP MLP_TF_MLP Attn_TF_MLP $(RELU_SWEEP)
-$(foreach r,$(DEEP_RUNS),$(eval $(call train,$(r),$(DEEP_BASE) $(DEEP_$(r)) $(TASK_FLAGS),deep.mk)))
-$(foreach r,3L 2xTF TF_TF_MLP MLP_TF_MLP Attn_TF_MLP,$(eval $(call analyze,$(r))))
+C9_RUNS := 3xTF 2xTF TF_TF_MLP MLP_TF_MLP Attn_TF_MLP
+$(foreach r,$(C9_RUNS),$(eval $(call train,$(r),$(C9_BASE) $(DEEP_$(r)) $(TASK_FLAGS),deep.mk)))
+$(foreach r,3L $(C9_RUNS),$(eval $(call analyze,$(r))))
 $(foreach r,3L 3L_sgd $(RELU_SWEEP),$(eval $(call dynamics,$(r))))
 $(eval $(call intervene,3L,intervene,--set no_layer0 --no-layer 0))
 
@@ -66,7 +79,7 @@ $(FIGS)/C7_bars.tsv: $(RUNS)/3L/intervene/done
 	          for (i = 1; i <= 2; i++) print "layer-1 sink logit dlogit<s>", k[i], d[k[i]]; \
 	          for (i = 1; i <= 2; i++) print "layer-1 |Val<s>|", k[i], v[k[i]] }' \
 	    $(RUNS)/3L/intervene/intervention_metrics.tsv > $@.tmp && mv -f $@.tmp $@
-C9_ARCHS := 3L:3xTF 2xTF:2xTF TF_TF_MLP:TF+TF+MLP MLP_TF_MLP:MLP+TF+MLP Attn_TF_MLP:Attn+TF+MLP
+C9_ARCHS := 3xTF:3xTF 2xTF:2xTF TF_TF_MLP:TF+TF+MLP MLP_TF_MLP:MLP+TF+MLP Attn_TF_MLP:Attn+TF+MLP
 $(FIGS)/C9_bars.tsv: $(foreach a,$(C9_ARCHS),$(RUNS)/$(word 1,$(subst :, ,$(a)))/analysis/done)
 	@mkdir -p $(FIGS)
 	@{ printf 'panel\tlabel\tvalue\n'; $(foreach a,$(C9_ARCHS),\

@@ -579,8 +579,8 @@ static void write_dyn(const char *d, const char *run, double r0, double r10, dou
 static void test_claims_deep_relu_lr_sweep(void **state) {
     (void)state;
     char *d = make_tempdir(), p[512];
-    static const char *const arch[] = {"3L", "TF_TF_MLP", "MLP_TF_MLP", "Attn_TF_MLP", "2xTF"};
-    for (int k = 0; k < 5; k++) {
+    static const char *const arch[] = {"3L", "3xTF", "TF_TF_MLP", "MLP_TF_MLP", "Attn_TF_MLP", "2xTF"};
+    for (int k = 0; k < 6; k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "runs/%s/analysis", arch[k]);
         mkdirs(d, rel);

@@ -6,7 +6,8 @@
  *                        setting): dynamics/
  *   OUT/runs/3L_relu_lr1e-3, 3L_relu_lr3e-3   the same at lr 1e-3 and 3e-3: dynamics/ (the
  *                        lr finding of C8)
- *   OUT/runs/2xTF, TF_TF_MLP, MLP_TF_MLP, Attn_TF_MLP   the architectures of C9: analysis/
+ *   OUT/runs/3xTF, 2xTF, TF_TF_MLP, MLP_TF_MLP, Attn_TF_MLP   the architectures of C9, at
+ *                        their own size (a longer context than 3L's): analysis/
  * "The gap" is |Res<s>| - mean |Res| of the other tokens after layer 0 (resid_gap). */
 #include <math.h>
 #include <stdlib.h>
@@ -131,7 +132,8 @@ static int c8(const char *out, ClaimList *l, BbError *err) {
 
 /* C9: the residual gap after layer 0 of each architecture. */
 static int c9(const char *out, ClaimList *l, BbError *err) {
-    static const char *const runs[] = {RUN, "TF_TF_MLP", "MLP_TF_MLP", "Attn_TF_MLP", "2xTF"};
+    /* C9's own runs (paper_repro/deep.mk: C9_BASE, a longer context than the 3L run's) */
+    static const char *const runs[] = {"3xTF", "TF_TF_MLP", "MLP_TF_MLP", "Attn_TF_MLP", "2xTF"};
     double gap[5];
     for (int k = 0; k < 5; k++) {
         int rc = claims_metric(out, runs[k], "analysis/metrics.tsv", 0, -1, "resid_gap", &gap[k], err);
