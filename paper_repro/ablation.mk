@@ -22,7 +22,7 @@ $(eval $(call train,induction,--layers 3 --task induction $(ABL_BASE) $(TASK_FLA
 $(eval $(call train,dormant_markov,--layers 1 --task dormant-markov $(ABL_BASE) $(TASK_FLAGS),ablation.mk))
 $(foreach r,noBOS induction dormant_markov,$(eval $(call analyze,$(r))))
 
-$(eval $(call figure,C13_no_bos,layer_panels,$(RUNS)/noBOS/analysis/done,$(RUNS)/noBOS/analysis active 0 64 sinktype,No BOS: attention$(comma) value norms and residual norms of one sequence; the box marks the first token of the sink token type of the head (docs/method.md: sink on a token type; in the paper: the first newline)))
+$(eval $(call figure,C13_no_bos,layer_panels,$(RUNS)/noBOS/analysis/done,$(RUNS)/noBOS/analysis active 0 64 sinktype,No BOS: attention$(comma) value and residual norms of one sequence; box: the first token of the head's sink type (the paper's: the first newline)))
 $(eval $(call figure,C14_induction,attention_map,$(RUNS)/induction/analysis/done,$(RUNS)/induction/analysis active 0$(comma)1$(comma)2,Induction task (3 layers): attention maps per layer))
 $(eval $(call figure,C14_dormant_markov,attention_map,$(RUNS)/dormant_markov/analysis/done,$(RUNS)/dormant_markov/analysis active$(comma)dormant 0,Dormant-markov task (1 layer): attention of an active and a dormant sequence))
 CLAIM_INPUTS += $(foreach r,noBOS induction dormant_markov,$(RUNS)/$(r)/analysis/done)

@@ -120,8 +120,8 @@ lp_shown = SC_M < LP_N ? sprintf("first %d of %d positions", SC_M, LP_N) : sprin
 lp_note = sprintf("%s sequence, %s; head 0", LP_NAME, lp_shown)
 if (LP_SINKTYPE) {
     lp_note = lp_note.(LP_SINKPOS >= 0 ? \
-        sprintf("; boxed: the first '%s' (key %d), the sink token type: mean share %.3f over %d non-trigger rows", LP_SINKLAB, LP_SINKPOS, LP_SINKSHARE, LP_SINKROWS) : \
-        sprintf("; sink token type id %d (mean share %.3f) is not in this sequence", LP_SINKTOK, LP_SINKSHARE))
+        sprintf("; box: first '%s' (key %d), the sink type: share %.3f (%d rows)", LP_SINKLAB, LP_SINKPOS, LP_SINKSHARE, LP_SINKROWS) : \
+        sprintf("; sink type id %d (share %.3f) not in this sequence", LP_SINKTOK, LP_SINKSHARE))
 }
 set label 998 lp_note \
     at screen sc_sx(LP_RL), screen sc_sy(SC_H - LP_NOTE / 2) left font SC_F_TEXT noenhanced
