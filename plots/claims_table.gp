@@ -54,8 +54,9 @@ fx(inch) = inch / PAGE_W
 cut(s, k) = strlen(s) > k ? s[1:k-1].'…' : s
 isnot(s) = (s eq "NOT RUN")
 vcol(s) = s eq "PASS" ? 0x009E73 : s eq "FAIL" ? 0xD55E00 : s eq "MIXED" ? 0xE69F00 : 0x888888
-# "PASS 3/3" when the row was decided over seeds (claims.tsv of bbsim 0.2 has no seeds column)
-seedtext(v, k, n) = (isnot(v) || n eq "" || n + 0 <= 1) ? v : sprintf("%s %d/%d", v, k + 0, n + 0)
+# "PASS 3/3": how many seeds passed of how many decided the row, "PASS 1/1" for one draw
+# (claims.tsv of bbsim 0.2 has no seeds column)
+seedtext(v, k, n) = (isnot(v) || n eq "") ? v : sprintf("%s %d/%d", v, k + 0, n + 0)
 tcol(s) = isnot(s) ? 0x777777 : 0x000000
 meas(v, s) = (isnot(v) || s eq "NaN" || s eq "nan" || s eq "") ? "-" : sprintf("%.4g", s + 0)
 

@@ -93,7 +93,8 @@ void claims_print(FILE *f, const ClaimList *l) {
         const char *v = claims_verdict(c);
         count[c->not_run ? 3 : c->pass ? 0 : c->seeds_pass ? 1 : 2]++;
         char verdict[32];
-        if (c->seeds > 1 && !c->not_run) snprintf(verdict, sizeof verdict, "%s %d/%d", v, c->seeds_pass, c->seeds);
+        if (!c->not_run) /* how many seeds decided it, one included */
+            snprintf(verdict, sizeof verdict, "%s %d/%d", v, c->seeds_pass, c->seeds);
         else snprintf(verdict, sizeof verdict, "%s", v);
         if (c->not_run) fprintf(f, "%-4s %-48s %-12s %-30s %s\n", c->id, c->claim, "-", c->threshold, verdict);
         else fprintf(f, "%-4s %-48s %-12.5g %-30s %s\n", c->id, c->claim, c->measured, c->threshold, verdict);
