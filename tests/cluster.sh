@@ -110,6 +110,9 @@ compare() {
                 cmp -s <(grep -v '^#' "$tmp/ref/$rel" | cut -f1-6,8-) <(grep -v '^#' "$f" | cut -f1-6,8-) || fail "$rel differs" ;;
             */config.txt) # without the provenance, the run's folder and the folder it was resumed from
                 cmp -s <(grep -v '^#\|^out \|^resume ' "$tmp/ref/$rel") <(grep -v '^#\|^out \|^resume ' "$f") || fail "$rel differs" ;;
+            *.seeds.tsv) # the figures' lists of replicates: paths under OUT
+                n_tsv=$((n_tsv + 1))
+                cmp -s <(grep -v '^#' "$tmp/ref/$rel") <(grep -v '^#' "$f" | sed "s|$got|$tmp/ref|g") || fail "$rel differs" ;;
             *.tsv | *.summary | *.txt | *.flags)
                 n_tsv=$((n_tsv + 1)); cmp -s <(grep -v '^#' "$tmp/ref/$rel") <(grep -v '^#' "$f") || fail "$rel differs" ;;
             *.page | */report.gp) cmp -s "$tmp/ref/$rel" <(sed "s|$got|$tmp/ref|g" "$f") || fail "$rel differs" ;;
