@@ -896,7 +896,7 @@ static void test_bigram_chisq(void **state) {
         }
         rows[nr++] = best;
     }
-    long *count = calloc((size_t)3 * n, sizeof(long)), first[64] = {0};
+    long *count = calloc((size_t)3 * n, sizeof(long)), first[TASK_MAX_VBASE] = {0};
     for (int s = 0; s < b.B; s++) {
         first[zat(&b, s, 1)]++;
         for (int i = 1; i < b.N; i++)
