@@ -23,6 +23,7 @@ all: build
 
 help:
 	@echo "make repro       regenerate every figure and claims.tsv (PROFILE=$(PROFILE), into $(OUT)/)"
+	@echo "                 SEEDS=N: every run trained for N seeds, every claim decided over them (docs/figures.md#seeds)"
 	@echo "make test        build and run all tests (but the cluster test: make test-cluster)"
 	@echo "make bench       time training steps, report GFLOP/s"
 	@echo "make fuzz        (not CI) build the libFuzzer targets into $(FUZZ_BUILD)/fuzz/ (clang; fuzz/README.md)"
