@@ -7,8 +7,13 @@ PROFILE ?= quick
 # (any bbsim task flag: --transitions, --marginal, --labels, --k, ...) into its own folder,
 # out/<the flags as a name>, unless OUT is given.
 TASK_FLAGS ?=
+# OUT and TASK_FLAGS go into shell commands: refused here, before anything runs, when they
+# hold what a shell would read as syntax (paper_repro/safe_paths.mk)
+include paper_repro/safe_paths.mk
+$(call safe_words,TASK_FLAGS,$(TASK_FLAGS))
 TASK_NAME := $(shell printf '%s' '$(strip $(TASK_FLAGS))' | tr -c 'A-Za-z0-9._=,-' '_' | sed 's/^[-_]*//')
 OUT     ?= $(if $(TASK_NAME),out/$(TASK_NAME),out)
+$(call safe_path,OUT,$(OUT))
 # Words of TASK_FLAGS that name existing files become absolute paths (the pipeline runs
 # in paper_repro/).
 TASK_FLAGS_ABS := $(foreach w,$(TASK_FLAGS),$(if $(wildcard $(w)),$(abspath $(w)),$(w)))
