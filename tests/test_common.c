@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "bbsim/common.h"
 
@@ -211,6 +212,53 @@ static void test_atomic_file(void **state) {
     /* an unwritable place is a clear error */
     assert_int_equal(afile_open(&af, "/nonexistent-dir/x.tsv", &err), BB_EIO);
     assert_non_null(strstr(err.msg, "cannot create /nonexistent-dir/x.tsv.tmp"));
+    remove_tempdir(dir);
+}
+
+/* A target that is not a regular file is refused, not replaced; a link planted at the
+ * temporary name is not written through; a temporary file left by a write that died is. */
+static void test_atomic_file_targets(void **state) {
+    (void)state;
+    char *dir = make_tempdir(), path[1200], tmp[1300], victim[1200];
+    AtomicFile af;
+    BbError err;
+    snprintf(victim, sizeof victim, "%s/victim.txt", dir);
+    write_text(victim, "keep\n");
+    /* a symbolic link, a FIFO, a directory and a device as the target */
+    snprintf(path, sizeof path, "%s/link.tsv", dir);
+    assert_int_equal(symlink(victim, path), 0);
+    assert_int_equal(afile_open(&af, path, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "is not a regular file (a symbolic link): refusing to replace it"));
+    snprintf(path, sizeof path, "%s/fifo.tsv", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(afile_open(&af, path, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "(a FIFO)"));
+    assert_int_equal(afile_open(&af, dir, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "(a directory)"));
+    assert_int_equal(afile_open(&af, "/dev/null", &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "(a device)"));
+    /* a link planted at PATH.tmp: refused, the file it points to untouched */
+    snprintf(path, sizeof path, "%s/out.tsv", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    assert_int_equal(symlink(victim, tmp), 0);
+    assert_int_equal(afile_open(&af, path, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "refusing to write through it"));
+    char buf[16] = "";
+    FILE *f = fopen(victim, "r");
+    assert_non_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    assert_string_equal(buf, "keep\n");
+    /* a regular PATH.tmp left by a write that died is replaced */
+    assert_int_equal(unlink(tmp), 0);
+    write_text(tmp, "stale\n");
+    assert_int_equal(afile_open(&af, path, &err), 0);
+    fputs("new\n", af.f);
+    assert_int_equal(afile_commit(&af, &err), 0);
+    f = fopen(path, "r");
+    assert_non_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    assert_string_equal(buf, "new\n");
+    assert_int_equal(access(tmp, F_OK), -1);
     remove_tempdir(dir);
 }
 
@@ -534,6 +582,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_ok),      cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_config_roundtrip), cmocka_unit_test(test_atomic_file),
+        cmocka_unit_test(test_atomic_file_targets),
         cmocka_unit_test(test_rng),           cmocka_unit_test(test_format_num),
         cmocka_unit_test(test_did_you_mean),  cmocka_unit_test(test_opts_given),
         cmocka_unit_test(test_shortest_numbers), cmocka_unit_test(test_path_flags),

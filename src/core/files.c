@@ -9,13 +9,39 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The target must be a regular file or absent: a device, FIFO, directory or symbolic link
+ * there is refused, not replaced (as root, `--out /dev/full` once turned the device into a
+ * file). The temporary file PATH.tmp is created exclusively and never through a link, so
+ * a link planted there cannot redirect the write; a regular PATH.tmp is a write that died
+ * (ours, by its name) and is replaced. */
 int afile_open(AtomicFile *af, const char *path, BbError *err) {
     memset(af, 0, sizeof *af);
-    if (strlen(path) >= sizeof af->path) return bb_fail(err, BB_EINPUT, "path too long: %s", path);
+    if (strlen(path) + 4 >= sizeof af->path) return bb_fail(err, BB_EINPUT, "path too long: %s", path);
     strcpy(af->path, path);
     snprintf(af->tmp, sizeof af->tmp, "%s.tmp", path);
-    af->f = fopen(af->tmp, "wb");
-    if (!af->f) return bb_fail(err, BB_EIO, "cannot create %s: %s", af->tmp, strerror(errno));
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return bb_fail(err, BB_EINPUT, "%s exists and is not a regular file (%s): refusing to replace it", path,
+                       S_ISLNK(st.st_mode) ? "a symbolic link" : S_ISDIR(st.st_mode) ? "a directory"
+                       : S_ISFIFO(st.st_mode)                     ? "a FIFO"
+                       : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                                                                    : "not a file");
+    int fd = -1;
+    for (int attempt = 0; attempt < 2 && fd < 0; attempt++) {
+        fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST || attempt) break;
+        if (lstat(af->tmp, &st) != 0 || !S_ISREG(st.st_mode))
+            return bb_fail(err, BB_EINPUT, "%s exists and is not a regular file: refusing to write through it", af->tmp);
+        unlink(af->tmp); /* a write that died before its rename */
+    }
+    if (fd < 0) return bb_fail(err, BB_EIO, "cannot create %s: %s", af->tmp, strerror(errno));
+    af->f = fdopen(fd, "wb");
+    if (!af->f) {
+        int saved = errno;
+        close(fd);
+        unlink(af->tmp);
+        return bb_fail(err, BB_EIO, "cannot create %s: %s", af->tmp, strerror(saved));
+    }
     return BB_OK;
 }
 
