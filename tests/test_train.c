@@ -527,6 +527,36 @@ static void test_bad_checkpoints(void **state) {
         snprintf(b, sizeof b, "%s/r_clean/ckpt/%s", d, name);
         if (!files_equal(a, b)) fail_msg("%s differs from the undamaged run's", a);
     }
+    /* one flipped byte in resume.bbck's configuration header ("vocab 12" -> "vocab 1t") is
+     * damage too (the checksum says so), not a bad setting: the run falls back the same way */
+    snprintf(cmd, sizeof cmd, "cp -r %s %s/r_header", dir, d);
+    assert_int_equal(system(cmd), 0);
+    {
+        char hp[1200];
+        snprintf(hp, sizeof hp, "%s/r_header/ckpt/resume.bbck", d);
+        FILE *hf = fopen(hp, "r+b");
+        assert_non_null(hf);
+        char head[4096];
+        const size_t got = fread(head, 1, sizeof head, hf);
+        long at = -1;
+        for (size_t i = 0; at < 0 && i + 10 <= got; i++)
+            if (!memcmp(head + i, "\nvocab 12\n", 10)) at = (long)i;
+        assert_true(at >= 0);
+        assert_int_equal(fseek(hf, at + 8, SEEK_SET), 0);
+        assert_int_equal(fputc('t', hf), 't');
+        assert_int_equal(fclose(hf), 0);
+    }
+    assert_int_equal(run_bbsim(&out, "train --resume %s/r_header --steps 5", d), 0);
+    assert_non_null(strstr(out, "skipping a damaged checkpoint"));
+    assert_non_null(strstr(out, "checksum mismatch"));
+    free(out);
+    for (int i = 0; i < 3; i++) {
+        char a[1200], b[1200];
+        const char *name = i == 0 ? "resume.bbck" : i == 1 ? "resume.prev.bbck" : "step_000000005.bbck";
+        snprintf(a, sizeof a, "%s/r_header/ckpt/%s", d, name);
+        snprintf(b, sizeof b, "%s/r_clean/ckpt/%s", d, name);
+        if (!files_equal(a, b)) fail_msg("%s differs from the undamaged run's", a);
+    }
     /* without either resume file the last step file is tried: weights only, refused,
      * saying where the full state is */
     assert_int_equal(unlink(full), 0);

@@ -24,6 +24,7 @@ char *ckpt_input_path(TaskConfig *tc, int i) {
 typedef struct {
     FILE *f;
     uint64_t hash;
+    int short_read; /* a read ran past the end of the file */
 } HashFile;
 
 void ckpt_fnv1a(uint64_t *h, const void *data, size_t n) {
@@ -43,7 +44,10 @@ static void hput(HashFile *hf, const void *data, size_t n) {
 
 /* 0 ok; -1 short read (truncated) */
 static int hget(HashFile *hf, void *data, size_t n) {
-    if (fread(data, 1, n, hf->f) != n) return -1;
+    if (fread(data, 1, n, hf->f) != n) {
+        hf->short_read = 1;
+        return -1;
+    }
     ckpt_fnv1a(&hf->hash, data, n);
     return 0;
 }
@@ -94,7 +98,7 @@ int ckpt_write(const char *path, const TrainConfig *cfg, const Model *m, const O
     train_config_write(mem, cfg, 0);
     fputs("end\n", mem);
     fclose(mem);
-    HashFile hf = {af.f, 0xcbf29ce484222325ULL};
+    HashFile hf = {af.f, 0xcbf29ce484222325ULL, 0};
     uint32_t version = FORMAT_VERSION, hlen = (uint32_t)textlen, okind = (uint32_t)o->cfg.kind,
              has_optim = what == CKPT_FULL;
     uint64_t ustep = (uint64_t)step, n = m->nparams, t = (uint64_t)o->t;
@@ -163,7 +167,7 @@ int ckpt_peek(const char *path, CkptInfo *info, BbError *err) {
     memset(info, 0, sizeof *info);
     FILE *f = fopen(path, "rb");
     if (!f) return bb_fail(err, BB_EINPUT, "cannot open checkpoint %s: %s", path, strerror(errno));
-    HashFile hf = {f, 0xcbf29ce484222325ULL};
+    HashFile hf = {f, 0xcbf29ce484222325ULL, 0};
     TrainConfig cfg;
     uint32_t version, okind, has_optim = 1;
     uint64_t ustep, n;
@@ -184,15 +188,47 @@ int ckpt_read(const char *path, TrainConfig *cfg, Task *task, Model *m, Optim *o
     return ckpt_read_inputs(path, NULL, cfg, task, m, o, step, err);
 }
 
+/* The checksum over the whole file (the last 8 bytes: FNV-1a of every byte before them),
+ * for a header that did not parse: damage there reads as damage ("corrupt checkpoint"),
+ * not as a bad setting. */
+static int verify_checksum(FILE *f, const char *path, BbError *err) {
+    char magic[8];
+    rewind(f);
+    if (fread(magic, 1, sizeof magic, f) != sizeof magic || memcmp(magic, MAGIC, sizeof MAGIC))
+        return bb_fail(err, BB_EINPUT, "%s: not a bbsim checkpoint (bad magic)", path);
+    if (fseek(f, 0, SEEK_END) != 0) return bb_fail(err, BB_EINPUT, "%s: cannot seek: %s", path, strerror(errno));
+    const long size = ftell(f);
+    if (size < (long)(sizeof magic + sizeof(uint64_t))) return truncated(err, path, "the header");
+    rewind(f);
+    uint64_t hash = 0xcbf29ce484222325ULL, sum;
+    char buf[1 << 16];
+    for (long left = size - (long)sizeof sum; left > 0;) {
+        const size_t want = left < (long)sizeof buf ? (size_t)left : sizeof buf;
+        if (fread(buf, 1, want, f) != want) return truncated(err, path, "the data");
+        ckpt_fnv1a(&hash, buf, want);
+        left -= (long)want;
+    }
+    if (fread(&sum, sizeof sum, 1, f) != 1) return truncated(err, path, "the checksum");
+    if (sum != hash) return bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (checksum mismatch)", path);
+    return BB_OK;
+}
+
 int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *cfg, Task *task, Model *m, Optim *o,
                      long *step, BbError *err) {
     FILE *f = fopen(path, "rb");
     if (!f) return bb_fail(err, BB_EINPUT, "cannot open checkpoint %s: %s", path, strerror(errno));
-    HashFile hf = {f, 0xcbf29ce484222325ULL};
+    HashFile hf = {f, 0xcbf29ce484222325ULL, 0};
     uint32_t version, okind, has_optim = 1; /* version 1 always holds it */
     uint64_t ustep, n, t;
     int rc = BB_EINPUT, have_task = 0, have_model = 0;
-    if ((rc = read_header(&hf, path, cfg, &version, err))) goto fail;
+    if ((rc = read_header(&hf, path, cfg, &version, err))) {
+        /* a header that does not parse (a flipped bit in "vocab 64" reads as a bad value)
+         * in a file whose checksum fails is damage, said as such: resume then falls back to
+         * an earlier checkpoint; a file cut short says so itself */
+        BbError sum_err;
+        if (!hf.short_read && verify_checksum(f, path, &sum_err)) *err = sum_err;
+        goto fail;
+    }
     if (hget(&hf, &ustep, sizeof ustep) || hget(&hf, &n, sizeof n) || hget(&hf, &okind, sizeof okind) ||
         (version >= 2 && hget(&hf, &has_optim, sizeof has_optim)) || hget(&hf, &t, sizeof t)) {
         rc = truncated(err, path, "the step and sizes");
