@@ -444,6 +444,17 @@ static void test_chunks_and_grad_norm(void **state) {
     free(h);
 }
 
+/* The resume files and the last step file of D/RUN equal those of D/r_clean, byte for byte. */
+static void same_as_clean(const char *d, const char *run) {
+    for (int i = 0; i < 3; i++) {
+        char a[1200], b[1200];
+        const char *name = i == 0 ? "resume.bbck" : i == 1 ? "resume.prev.bbck" : "step_000000005.bbck";
+        snprintf(a, sizeof a, "%s/%s/ckpt/%s", d, run, name);
+        snprintf(b, sizeof b, "%s/r_clean/ckpt/%s", d, name);
+        if (!files_equal(a, b)) fail_msg("%s differs from the undamaged run's", a);
+    }
+}
+
 static void test_bad_checkpoints(void **state) {
     (void)state;
     char *d = make_tempdir(), *out = NULL;
@@ -520,13 +531,7 @@ static void test_bad_checkpoints(void **state) {
     free(out);
     assert_int_equal(run_bbsim(&out, "train " TINY " --steps 5 --out %s/r_clean --quiet", d), 0);
     free(out);
-    for (int i = 0; i < 3; i++) {
-        char a[1200], b[1200];
-        const char *name = i == 0 ? "resume.bbck" : i == 1 ? "resume.prev.bbck" : "step_000000005.bbck";
-        snprintf(a, sizeof a, "%s/r_damaged/ckpt/%s", d, name);
-        snprintf(b, sizeof b, "%s/r_clean/ckpt/%s", d, name);
-        if (!files_equal(a, b)) fail_msg("%s differs from the undamaged run's", a);
-    }
+    same_as_clean(d, "r_damaged");
     /* one flipped byte in resume.bbck's configuration header ("vocab 12" -> "vocab 1t") is
      * damage too (the checksum says so), not a bad setting: the run falls back the same way */
     snprintf(cmd, sizeof cmd, "cp -r %s %s/r_header", dir, d);
@@ -550,13 +555,7 @@ static void test_bad_checkpoints(void **state) {
     assert_non_null(strstr(out, "skipping a damaged checkpoint"));
     assert_non_null(strstr(out, "checksum mismatch"));
     free(out);
-    for (int i = 0; i < 3; i++) {
-        char a[1200], b[1200];
-        const char *name = i == 0 ? "resume.bbck" : i == 1 ? "resume.prev.bbck" : "step_000000005.bbck";
-        snprintf(a, sizeof a, "%s/r_header/ckpt/%s", d, name);
-        snprintf(b, sizeof b, "%s/r_clean/ckpt/%s", d, name);
-        if (!files_equal(a, b)) fail_msg("%s differs from the undamaged run's", a);
-    }
+    same_as_clean(d, "r_header");
     /* without either resume file the last step file is tried: weights only, refused,
      * saying where the full state is */
     assert_int_equal(unlink(full), 0);
