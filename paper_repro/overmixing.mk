@@ -16,17 +16,7 @@ SENS_RUNS := 3L 1L
 
 # $(call sensitivity,NAME): bbsim sensitivity into RUNS/NAME/sensitivity/, for every
 # replicate of run NAME.
-sensitivity = $(call per_rep,sensitivity_rep,$(1))
-define sensitivity_rep
-RUNLIST_$(3) += $(1)/$(2)/sensitivity/done
-REPLICATE_INPUTS += $(1)/$(2)/sensitivity/done
-$(1)/$(2)/sensitivity/done: $(1)/$(2)/trained $(HERE)/overmixing.mk
-	@echo "[$$(call elapsed) s] sensitivity $(3)"
-	@rm -rf $(1)/$(2)/sensitivity
-	@$(BBSIM) sensitivity $(1)/$(2) $(SENS_FLAGS) --threads $(THREADS) --out $(1)/$(2)/sensitivity \
-	    > $(1)/$(2)/sensitivity.log 2>&1 || { cat $(1)/$(2)/sensitivity.log >&2; exit 1; }
-	@touch $$@
-endef
+sensitivity = $(call per_rep,run_step,$(1),sensitivity,sensitivity,$(SENS_FLAGS),$(HERE)/overmixing.mk)
 $(foreach r,$(SENS_RUNS),$(eval $(call sensitivity,$(r))))
 
 SENS_CAPTION = Run $(1): spread of one replaced token (solid: sink intact; dashed: BOS attention removed); exact Jacobian and its bound vs the path sum

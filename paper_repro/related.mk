@@ -109,17 +109,9 @@ $(eval $(call rel_figure,rel_first_token,sweep_bars,first_token,,First token: BO
 # --eval-packing 0: the evaluation batch and the oracle of that task); the excess risk
 # shows which models depend on the BOS being there.
 REL_GRID := BOS_first:rel_softmax packed:rel_packing no_BOS:rel_nobos
-define rel_eval_rep
-RUNLIST_$(3) += $(1)/$(2)/eval_bos$(4)/done
-$(1)/$(2)/eval_bos$(4)/done: $(1)/$(2)/trained
-	@echo "[$$(call elapsed) s] evaluate $(3) on sequences with $(4) BOS"
-	@rm -rf $(1)/$(2)/eval_bos$(4)
-	@$(BBSIM) intervene $(1)/$(2) --eval-bos $(4) --eval-packing 0 --threads $(THREADS) \
-	    --out $(1)/$(2)/eval_bos$(4) --quiet > $(1)/$(2)/eval_bos$(4).log 2>&1 \
-	    || { cat $(1)/$(2)/eval_bos$(4).log >&2; exit 1; }
-	@touch $$@
-endef
-$(foreach p,$(REL_GRID),$(foreach b,1 0,$(call per_rep,rel_eval_rep,$(call rel_f,$(p),2),$(b))))
+# each first-token run evaluated with 1 and with 0 BOS (bbsim intervene --eval-bos B)
+$(foreach p,$(REL_GRID),$(foreach b,1 0,\
+    $(call per_rep,run_step,$(call rel_f,$(p),2),eval_bos$(b),intervene,--eval-bos $(b) --eval-packing 0 --quiet)))
 # one row per (training, evaluation): the full model's rows of interventions.tsv
 define rel_grid_awk
 /^#/ || $$1 != "full" { next }
