@@ -173,6 +173,16 @@ static void test_config_roundtrip(void **state) {
     remove_tempdir(dir);
 }
 
+/* The first line of the file at path is `want` (newline included). */
+static void assert_first_line(const char *path, const char *want) {
+    char buf[64] = "";
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    assert_string_equal(buf, want);
+}
+
 static void test_atomic_file(void **state) {
     (void)state;
     char *dir = make_tempdir(), path[1200], tmp[1300];
@@ -184,19 +194,12 @@ static void test_atomic_file(void **state) {
     assert_int_equal(afile_open(&af, path, &err), 0);
     fputs("new\n", af.f);
     afile_abort(&af); /* aborted: the old file survives, no temp left */
-    char buf[16] = "";
-    FILE *f = fopen(path, "r");
-    assert_non_null(fgets(buf, sizeof buf, f));
-    fclose(f);
-    assert_string_equal(buf, "old\n");
+    assert_first_line(path, "old\n");
     assert_int_equal(access(tmp, F_OK), -1);
     assert_int_equal(afile_open(&af, path, &err), 0);
     fputs("new\n", af.f);
     assert_int_equal(afile_commit(&af, &err), 0);
-    f = fopen(path, "r");
-    assert_non_null(fgets(buf, sizeof buf, f));
-    fclose(f);
-    assert_string_equal(buf, "new\n");
+    assert_first_line(path, "new\n");
     /* a full disk: /dev/full accepts the open and fails on flush; nothing is renamed */
     if (access("/dev/full", W_OK) == 0) {
         AtomicFile full = {0};
@@ -243,21 +246,14 @@ static void test_atomic_file_targets(void **state) {
     assert_int_equal(symlink(victim, tmp), 0);
     assert_int_equal(afile_open(&af, path, &err), BB_EINPUT);
     assert_non_null(strstr(err.msg, "refusing to write through it"));
-    char buf[16] = "";
-    FILE *f = fopen(victim, "r");
-    assert_non_null(fgets(buf, sizeof buf, f));
-    fclose(f);
-    assert_string_equal(buf, "keep\n");
+    assert_first_line(victim, "keep\n");
     /* a regular PATH.tmp left by a write that died is replaced */
     assert_int_equal(unlink(tmp), 0);
     write_text(tmp, "stale\n");
     assert_int_equal(afile_open(&af, path, &err), 0);
     fputs("new\n", af.f);
     assert_int_equal(afile_commit(&af, &err), 0);
-    f = fopen(path, "r");
-    assert_non_null(fgets(buf, sizeof buf, f));
-    fclose(f);
-    assert_string_equal(buf, "new\n");
+    assert_first_line(path, "new\n");
     assert_int_equal(access(tmp, F_OK), -1);
     remove_tempdir(dir);
 }
