@@ -11,6 +11,22 @@
  * checkpoint was saved), BB_ENUM on a non-finite loss. */
 int train_run(TrainConfig *c, BbError *err);
 
+/* 1 when step (0 < step) is a scheduled checkpoint of c (--ckpt): a pure function of the
+ * configuration, so resumed and uninterrupted runs save the same steps. */
+int train_ckpt_scheduled(const TrainConfig *c, long step);
+
+/* What a run of c costs, from its configuration alone (bbsim train --plan, the plan
+ * of make repro): nothing is written, no step is taken. FLOPs are model_forward_flops's
+ * count (a backward is two forwards), the FLOP bound's numerator. */
+typedef struct {
+    long steps, ckpts;       /* training steps; checkpoints saved (step 0 and the last included) */
+    double train_flop;       /* steps x (forward + backward) of one batch */
+    double eval_flop;        /* the evaluation batch's forwards, every eval_every steps */
+    double step_flop;        /* one training step */
+    size_t nparams, bytes;   /* parameters; the trainer's buffers + weights, gradients, 2 moments */
+} TrainPlan;
+int train_plan(const TrainConfig *c, TrainPlan *p, BbError *err);
+
 /* The step engine that train_run (and bench) use: the batch is split into a fixed
  * number of chunks (chunks, 0 = trainer_chunks_auto); one Workspace per thread; each
  * chunk has its own gradient buffer; buffers are summed in chunk order. */

@@ -14,9 +14,10 @@ typedef struct {
     char config[BB_STRLEN];
     uint64_t seed;
     OptEach seed_each;
+    int plan;
 } TrainStart;
 
-enum { NSTART = 3 };
+enum { NSTART = 4 };
 
 /* --seed N (an OPT_EACH, so --help shows no default of its own): checked as a seed. */
 static int take_seed(void *ctx, const Opt *o, const char *value, BbError *err) {
@@ -38,6 +39,9 @@ static int train_cli_opts(TrainConfig *c, TrainStart *s, Opt *o) {
     o[k++] = (Opt){"seed", OPT_EACH, &s->seed_each, 0, 0, NULL,
                    "sets --data-seed, --init-seed, --table-seed and --eval-seed to N; each of them given "
                    "itself wins, wherever it stands (without --seed: 42, 42, 1, 4242)"};
+    o[k++] = (Opt){"plan", OPT_FLAG, &s->plan, 0, 1, NULL,
+                   "print what the run would cost (steps, checkpoints, GFLOP per step, TFLOP, memory; a TSV "
+                   "row) and exit: nothing is written"};
     return k;
 }
 
@@ -151,7 +155,7 @@ static int check_resume_flags(int argc, char **argv, BbError *err) {
 }
 
 /* The resolution itself, on the --ckpt-expanded arguments. */
-static int resolve(int argc, char **argv, char **args, int nargs, TrainConfig *cfg, BbError *err) {
+static int resolve(int argc, char **argv, char **args, int nargs, TrainConfig *cfg, int *plan, BbError *err) {
     TrainStart start = {.preset = TRAIN_PRESET_SMALL};
     Opt o[TRAIN_NOPTS + NSTART];
     int npos, rc;
@@ -159,7 +163,9 @@ static int resolve(int argc, char **argv, char **args, int nargs, TrainConfig *c
     train_config_default(cfg);
     int n = train_cli_opts(cfg, &start, o);
     if ((rc = opts_parse(o, n, nargs, args, NULL, 0, &npos, err))) return rc;
+    if (plan) *plan = start.plan;
     if (cfg->resume[0]) {
+        if (start.plan) return bb_fail(err, BB_EINPUT, "--plan cannot be combined with --resume");
         if ((rc = check_resume_flags(argc, argv, err))) return rc;
         /* -1 = not given: the resumed run keeps its own --steps / --eval-every */
         if (!opts_given(o, n, nargs, args, "steps")) cfg->steps = -1;
@@ -182,12 +188,29 @@ static int resolve(int argc, char **argv, char **args, int nargs, TrainConfig *c
     return task_check_flags(&cfg->task, o, n, nargs, args, err);
 }
 
-int cmd_train_config(int argc, char **argv, TrainConfig *cfg, BbError *err) {
+static int train_config_plan(int argc, char **argv, TrainConfig *cfg, int *plan, BbError *err) {
     char **args = bb_malloc(sizeof(char *) * (size_t)(argc + 5)), parts[1][3][64];
     int nparts, nargs = expand_ckpt(argc, argv, args, parts, &nparts, err);
-    int rc = nargs < 0 ? BB_EINPUT : resolve(argc, argv, args, nargs, cfg, err);
+    int rc = nargs < 0 ? BB_EINPUT : resolve(argc, argv, args, nargs, cfg, plan, err);
     free(args);
     return rc;
+}
+
+int cmd_train_config(int argc, char **argv, TrainConfig *cfg, BbError *err) {
+    return train_config_plan(argc, argv, cfg, NULL, err);
+}
+
+/* --plan: the run's cost as one TSV row (make repro's plan reads it). */
+static int print_plan(const TrainConfig *cfg, BbError *err) {
+    TrainPlan p;
+    int rc = train_plan(cfg, &p, err);
+    if (rc) return rc;
+    printf("# bbsim train --plan: the run's cost from its configuration; nothing was written. FLOPs: a\n"
+           "# forward as model_forward_flops counts it, a backward as two (README.md#speed)\n");
+    printf("steps\tcheckpoints\tgflop_per_step\ttrain_tflop\teval_tflop\tparams\tmem_mb\n");
+    printf("%ld\t%ld\t%.4f\t%.4f\t%.4f\t%zu\t%.1f\n", p.steps, p.ckpts, p.step_flop / 1e9, p.train_flop / 1e12,
+           p.eval_flop / 1e12, p.nparams, (double)p.bytes / 1048576.0);
+    return BB_OK;
 }
 
 int cmd_train(int argc, char **argv) {
@@ -209,7 +232,11 @@ int cmd_train(int argc, char **argv) {
             usage(stdout, o, n);
             return 0;
         }
-    int rc = cmd_train_config(argc, argv, &cfg, &err);
+    int plan = 0, rc = train_config_plan(argc, argv, &cfg, &plan, &err);
+    if (!rc && plan) {
+        rc = print_plan(&cfg, &err);
+        return rc ? bb_report("train", rc, &err) : 0;
+    }
     if (!rc) rc = train_run(&cfg, &err); /* BB_EINTR: Ctrl-C or SIGTERM, checkpoint saved (exit 130) */
     if (rc) return bb_report("train", rc, &err);
     if (!cfg.quiet) bb_say(stderr, "bbsim train: done, %ld steps; run directory %s\n", cfg.steps, cfg.out);

@@ -24,7 +24,7 @@
 /* Checkpoint steps: 0, every, 2 every, ... up to `dense`, then each next one at
  * max(last + every, last x growth) rounded up to a multiple of every. A pure function
  * of the configuration, so resumed and uninterrupted runs save the same steps. */
-static int ckpt_scheduled(const TrainConfig *c, long step) {
+int train_ckpt_scheduled(const TrainConfig *c, long step) {
     if (step % c->ckpt_every) return 0;
     if (step <= c->ckpt_dense || c->ckpt_growth <= 1.0) return 1;
     long s = c->ckpt_dense - c->ckpt_dense % c->ckpt_every;
@@ -576,6 +576,7 @@ int train_run(TrainConfig *c, BbError *err) {
     int rc, lock = -1;
     if (c->threads > 0) omp_set_num_threads(c->threads);
     blas_set_threads(1);
+    blas_warm(bb_threads()); /* blas.h: the library's state after small first calls */
     /* a file size limit (ulimit -f) makes writes fail with EFBIG, reported, instead of
      * killing the process halfway through a file */
     struct sigaction ign = {0}, old_xfsz;
@@ -653,7 +654,7 @@ int train_run(TrainConfig *c, BbError *err) {
         metrics_row(metrics, step, train, gnorm, lr, ms, eval);
         if (!c->quiet && (tty || step % plain_every == 0 || step == c->steps))
             progress(c, step, train[0], train[1], train[2], ms_avg, tty, 0);
-        const int interrupted = g_interrupted, scheduled = ckpt_scheduled(c, step) || step == c->steps;
+        const int interrupted = g_interrupted, scheduled = train_ckpt_scheduled(c, step) || step == c->steps;
         if (scheduled || interrupted) {
             if (fflush(metrics) != 0 || ferror(metrics)) {
                 bb_fail(err, BB_EIO, "cannot write %s: %s", mpath, strerror(errno));
