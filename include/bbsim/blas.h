@@ -15,4 +15,13 @@ const char *blas_sgemm_library(void);
  * environment variables, one "# key value" line each when prefix is "# ". */
 void blas_describe(FILE *f, const char *prefix);
 
+/* One 512^3 sgemm on each of `threads` OpenMP threads (on zeros; about 0.27 GFLOP each)
+ * before a run's first product. Measured on a 2-core Zen 1 EPYC (OpenBLAS 0.3.21,
+ * Haswell kernels, one thread): `bbsim train` at the quick 1-layer shape ran at 55-57
+ * ms/step after small first calls and at 29.6 with one 512^3 call first (64^3 was not
+ * enough; OPENBLAS_NUM_THREADS=1 changed nothing), the speed of bbsim bench, which runs
+ * a 2048^3 sgemm first. The AVX-512 machines show no difference. bbsim bench's train-ms
+ * column (a fresh bbsim train) is the check on any machine (README.md#speed). */
+void blas_warm(int threads);
+
 #endif

@@ -1,5 +1,7 @@
 /* bbsim: command-line entry point. Dispatches to the subcommands of cli.h. */
 #include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include "bbsim/cli.h"
@@ -32,7 +34,20 @@ static void usage(FILE *f) {
     for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].what);
 }
 
+/* OpenMP threads that finish their share of a step sleep at the region's end (passive
+ * waiting) instead of spinning: with another process on one of the cores, libgomp's
+ * default spinning made two threads 3-8x slower than one (README.md#speed has the
+ * measurement); passive costs nothing measurable on a quiet machine. libgomp reads
+ * OMP_WAIT_POLICY once, when it is loaded, before main: so bbsim sets it and starts
+ * itself again, once. A policy the user set is kept. */
+static void wait_policy_passive(char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) == 0) execv("/proc/self/exe", argv);
+    /* no /proc (or exec refused): go on with the default policy */
+}
+
 int main(int argc, char **argv) {
+    wait_policy_passive(argv);
     bb_set_cmdline(argc, argv);
     bb_install_gsl_handler();
     /* a file-size limit (ulimit -f) makes writes fail with EFBIG, reported like any write

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <gsl/gsl_cblas.h>
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,9 +50,23 @@ void blas_describe(FILE *f, const char *prefix) {
     fprintf(f, "%sblas %s\n", prefix, BBSIM_BLAS_NAME);
 #endif
     const char *vars[] = {"OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS",
-                          "OMP_PROC_BIND", "GOTO_NUM_THREADS"};
+                          "OMP_PROC_BIND", "OMP_WAIT_POLICY", "GOTO_NUM_THREADS"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i]);
         if (v) fprintf(f, "%senv %s=%s\n", prefix, vars[i], v);
+    }
+}
+
+void blas_warm(int threads) {
+    enum { N = 512 };
+#pragma omp parallel num_threads(threads > 0 ? threads : 1)
+    {
+        /* three separate blocks, as the measurement above allocated them */
+        float *a = calloc((size_t)N * N, sizeof(float)), *b = calloc((size_t)N * N, sizeof(float)),
+              *c = calloc((size_t)N * N, sizeof(float));
+        if (a && b && c) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1.0f, a, N, b, N, 0.0f, c, N);
+        free(a);
+        free(b);
+        free(c);
     }
 }
