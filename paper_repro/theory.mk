@@ -18,7 +18,7 @@ define theory_rep
 RUNLIST_IDS += $(call rep_id,theory,$(1))
 RUNLIST_$(call rep_id,theory,$(1)) := $(call rep_root,$(1))/theory/done
 REPLICATE_INPUTS += $(call rep_root,$(1))/theory/done
-$(call rep_root,$(1))/theory/done: $(BBSIM) $(HERE)/theory.mk
+$(call rep_root,$(1))/theory/done: $(BBSIM) $(HERE)/theory.mk | $(PLAN_FIRST)
 	@echo "theory all (seed $(1))"
 	@rm -rf $(call rep_root,$(1))/theory && mkdir -p $(call rep_root,$(1))
 	@$(BBSIM) theory all $(THEORY_FLAGS) --seed $(1) --out $(call rep_root,$(1))/theory > $(call rep_root,$(1))/theory.log 2>&1 \
