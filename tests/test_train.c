@@ -1,6 +1,7 @@
 /* Tests of the optimizers, the training loop, checkpoints and resume. Training runs
  * use tiny models (milliseconds per step). */
 #include "testutil.h"
+#include <dirent.h>
 
 #include <math.h>
 #include <omp.h>
@@ -724,8 +725,44 @@ static void test_bad_flags(void **state) {
     assert_non_null(strstr(out, "no configuration named"));
     free(out);
     assert_int_equal(run_bbsim(&out, "bench --configs quick --list"), 0);
-    assert_non_null(strstr(out, "quick-3L-d128\t3\t128\t32\t16"));
+    assert_non_null(strstr(out, "quick-3L-d128\t3\t128\t16\t32"));
     free(out);
+}
+
+/* bbsim train --plan: the cost row of a configuration, nothing written; its checkpoint
+ * count is what a run of that configuration saves, and its FLOPs are 3 forwards a step. */
+static void test_plan(void **state) {
+    (void)state;
+    char *d = make_tempdir(), *out = NULL, path[512];
+    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 50 --ckpt 10,30,1.5 --out %s/p --plan", d), 0);
+    long steps = -1, ckpts = -1;
+    double gflop = -1, tflop = -1, eval = -1, mem = -1;
+    size_t params = 0;
+    const char *row = strstr(out, "\n50\t");
+    assert_non_null(row);
+    assert_int_equal(sscanf(row + 1, "%ld\t%ld\t%lf\t%lf\t%lf\t%zu\t%lf", &steps, &ckpts, &gflop, &tflop, &eval, &params,
+                            &mem),
+                     7);
+    free(out);
+    snprintf(path, sizeof path, "%s/p", d);
+    assert_int_equal(access(path, F_OK), -1); /* nothing written */
+    assert_int_equal(steps, 50);
+    assert_true(gflop > 0 && params > 0 && mem > 0);
+    assert_close(tflop, 50 * gflop / 1000, 1e-6, 1e-3);
+    /* the run itself: step files = the plan's checkpoints */
+    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 50 --ckpt 10,30,1.5 --out %s/p", d), 0);
+    free(out);
+    snprintf(path, sizeof path, "%s/p/ckpt", d);
+    DIR *dir = opendir(path);
+    assert_non_null(dir);
+    long files = 0;
+    for (struct dirent *e; (e = readdir(dir));) files += !strncmp(e->d_name, "step_", 5);
+    closedir(dir);
+    assert_int_equal(files, ckpts);
+    assert_int_equal(run_bbsim(&out, "train --resume %s/p --plan", d), 2);
+    assert_non_null(strstr(out, "--plan cannot be combined with --resume"));
+    free(out);
+    remove_tempdir(d);
 }
 
 int main(void) {
@@ -734,6 +771,7 @@ int main(void) {
         cmocka_unit_test(test_sgd_and_adam_formula),
         cmocka_unit_test(test_lr_schedule),
         cmocka_unit_test(test_bad_flags),
+        cmocka_unit_test(test_plan),
         cmocka_unit_test(test_resume_and_threads_bit_exact),
         cmocka_unit_test(test_ckpt_optim_all_and_v1),
         cmocka_unit_test(test_chunks_and_grad_norm),

@@ -208,7 +208,7 @@ static int print_plan(const TrainConfig *cfg, BbError *err) {
     printf("# bbsim train --plan: the run's cost from its configuration; nothing was written. FLOPs: a\n"
            "# forward as model_forward_flops counts it, a backward as two (README.md#speed)\n");
     printf("steps\tcheckpoints\tgflop_per_step\ttrain_tflop\teval_tflop\tparams\tmem_mb\n");
-    printf("%ld\t%ld\t%.4f\t%.4f\t%.4f\t%zu\t%.1f\n", p.steps, p.ckpts, p.step_flop / 1e9, p.train_flop / 1e12,
+    printf("%ld\t%ld\t%.6g\t%.6g\t%.6g\t%zu\t%.1f\n", p.steps, p.ckpts, p.step_flop / 1e9, p.train_flop / 1e12,
            p.eval_flop / 1e12, p.nparams, (double)p.bytes / 1048576.0);
     return BB_OK;
 }
