@@ -59,7 +59,10 @@ int cmd_claims(int argc, char **argv) {
                    "directories under OUT/runs/, theory under OUT/theory/) and writes OUT/claims.tsv:\n"
                    "id, claim, prediction, measured, fit (side numbers), threshold, verdict, and over seeds:\n"
                    "seeds, seeds_pass, min, max, values (measured is then the median; verdict PASS when every\n"
-                   "seed passed, FAIL when none did, MIXED otherwise).\n\nsections:\n");
+                   "seed passed, FAIL when none did, MIXED otherwise), and for rates of heads (C15's sink rates)\n"
+                   "ci_low, ci_high, pooled_k, pooled_n: pooled over heads x seeds, measured = 100 pooled_k /\n"
+                   "pooled_n, verdict PASS / FAIL when its 95%% Wilson interval is all on the passing / failing\n"
+                   "side of the threshold, UNDECIDED when it straddles it (docs/figures.md#seeds).\n\nsections:\n");
             for (int s = 0; s < claim_nsections; s++)
                 printf("  %-10s %s\n", claim_sections[s].name, claim_sections[s].ids);
             printf("\nflags:\n");
