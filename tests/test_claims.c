@@ -457,6 +457,46 @@ static void test_claims_cli_reports_missing_inputs(void **state) {
     remove_tempdir(d);
 }
 
+/* Issue 22: --profile takes only the profiles of paper_repro/Makefile, and --sections must
+ * name a section: ",", "", "a,,b" and a trailing comma are refused (each once gave exit 0
+ * with every claim NOT RUN, or recorded any profile name). */
+static void test_claims_cli_refuses_bad_profile_and_empty_sections(void **state) {
+    (void)state;
+    char *d = make_tempdir(), *out = NULL, p[512];
+    int rc = run_bbsim(&out, "claims %s --profile quik --sections theory", d);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(out, "bbsim claims: --profile: unknown value 'quik' (did you mean quick? choose one of: "
+                                "quick, paper, smoke)"));
+    const char *nl = strchr(out, '\n');
+    assert_true(nl && nl[1] == '\0'); /* one line */
+    free(out);
+    const char *empty[] = {",", "''", "theory,,deep", "theory,", ",theory"};
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+        rc = run_bbsim(&out, "claims %s --sections %s", d, empty[i]);
+        if (rc != 2 || !strstr(out, "an empty section name"))
+            fail_msg("--sections %s: exit %d, '%s'", empty[i], rc, out);
+        free(out);
+    }
+    snprintf(p, sizeof p, "%s/claims.tsv", d);
+    assert_int_equal(access(p, F_OK), -1); /* nothing written */
+    /* a known profile is recorded in the header */
+    snprintf(p, sizeof p, "%s/theory", d);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/theory/theory.tsv", d);
+    write_text(p, "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\nC10\ttoy\tgrows\t6.4\tfit\t>= 4\tPASS\n");
+    rc = run_bbsim(&out, "claims %s --profile smoke --sections theory --quiet", d);
+    if (rc) fail_msg("bbsim claims: %s", out);
+    free(out);
+    snprintf(p, sizeof p, "%s/claims.tsv", d);
+    FILE *f = fopen(p, "r");
+    char line[1024];
+    int found = 0;
+    while (f && fgets(line, sizeof line, f)) found |= !strcmp(line, "# config profile smoke\n");
+    if (f) fclose(f);
+    assert_true(found);
+    remove_tempdir(d);
+}
+
 /* Sections not requested still give rows: every claim of the contract is in claims.tsv,
  * the ones not decided as NOT RUN (with why), and NOT RUN reads back as such. */
 static void test_claims_lists_every_claim(void **state) {
@@ -848,6 +888,7 @@ int main(void) {
         cmocka_unit_test(test_claims_wilson_interval),
         cmocka_unit_test(test_claims_rate_verdicts),
         cmocka_unit_test(test_claims_cli_reports_missing_inputs),
+        cmocka_unit_test(test_claims_cli_refuses_bad_profile_and_empty_sections),
         cmocka_unit_test(test_claims_lists_every_claim),
         cmocka_unit_test(test_claims_activations_rows_and_missing_input),
         cmocka_unit_test(test_claims_rates_pooled_over_seeds),
