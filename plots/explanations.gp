@@ -1,5 +1,5 @@
 # The three explanations of the sink side by side: what each predicts for the runs of
-# make repro and what claims.tsv measured (per claim: rows that PASS / FAIL / NOT RUN).
+# make repro and what claims.tsv measured (per claim: rows that PASS / FAIL / UNDECIDED / NOT RUN).
 # Usage: gnuplot -c plots/explanations.gp OUT.pdf CLAIMS.tsv
 if (ARGC < 2) { print "usage: gnuplot -c explanations.gp OUT.pdf CLAIMS.tsv"; exit status 2 }
 OUTPUT = ARG1
@@ -11,13 +11,18 @@ load PLOTS."/style.gp"
 PAGE_W = IN_REPORT ? (exists("REPORT_W") ? REPORT_W : 8.5) : FIG_W
 PAGE_H = IN_REPORT ? (exists("REPORT_H") ? REPORT_H : 6.5) : FIG_H
 
-# verdict counts of claim ID: "pass fail notrun" (fail counts MIXED rows too: not every seed passed);
-# the verdict column found by its name
-counts(id) = system(sprintf("awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == \"verdict\") v = i; next } $1 == \"%s\" { p += $v == \"PASS\"; x += ($v == \"FAIL\" || $v == \"MIXED\"); n += $v == \"NOT RUN\" } END { print p + 0, x + 0, n + 0 }' '%s'", id, f))
+# verdict counts of claim ID: "pass fail notrun undecided" (fail counts MIXED rows too: not
+# every seed passed; undecided: a rate whose interval straddles its threshold); the
+# verdict column found by its name
+counts(id) = system(sprintf("awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == \"verdict\") v = i; next } $1 == \"%s\" { p += $v == \"PASS\"; x += ($v == \"FAIL\" || $v == \"MIXED\"); n += $v == \"NOT RUN\"; u += $v == \"UNDECIDED\" } END { print p + 0, x + 0, n + 0, u + 0 }' '%s'", id, f))
 verdict_text(id) = (vc_ = counts(id), vp_ = int(word(vc_, 1)), vx_ = int(word(vc_, 2)), vn_ = int(word(vc_, 3)), \
-    vn_ > 0 && vp_ + vx_ == 0 ? "NOT RUN" : vx_ == 0 ? sprintf("PASS (%d rows)", vp_) : sprintf("FAIL/MIXED: %d of %d rows", vx_, vp_ + vx_))
+    vu_ = int(word(vc_, 4)), vn_ > 0 && vp_ + vx_ + vu_ == 0 ? "NOT RUN" : vx_ + vu_ == 0 ? sprintf("PASS (%d rows)", vp_) : \
+    vu_ == 0 ? sprintf("FAIL/MIXED: %d of %d rows", vx_, vp_ + vx_) : \
+    vx_ == 0 ? sprintf("UNDECIDED: %d of %d rows", vu_, vp_ + vu_) : \
+    sprintf("FAIL/MIXED %d, UNDECIDED %d of %d rows", vx_, vu_, vp_ + vx_ + vu_))
+C_UNDECIDED = '#0072B2'
 verdict_colour(id) = (vc_ = counts(id), vp_ = int(word(vc_, 1)), vx_ = int(word(vc_, 2)), vn_ = int(word(vc_, 3)), \
-    vn_ > 0 && vp_ + vx_ == 0 ? C_OTHER : vx_ == 0 ? C_PASS : C_FAIL)
+    vu_ = int(word(vc_, 4)), vn_ > 0 && vp_ + vx_ + vu_ == 0 ? C_OTHER : vx_ > 0 ? C_FAIL : vu_ > 0 ? C_UNDECIDED : C_PASS)
 
 # columns: title, mechanism, then claim lines "ID|what it predicts"
 T1 = "Mutual reinforcement (the BB paper)"

@@ -219,7 +219,7 @@ static void test_claims_round_trip_and_nan_never_passes(void **state) {
     char line[1024];
     assert_non_null(fgets(line, sizeof line, f));
     assert_string_equal(line, "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\tseeds\tseeds_pass\tmin\tmax\t"
-                              "values\n");
+                              "values\tci_low\tci_high\tpooled_k\tpooled_n\n");
     while (fgets(line, sizeof line, f))
         if (line[0] != '#') assert_true(!strchr(line, '#') && !strchr(line, '"'));
     fclose(f);
@@ -323,6 +323,122 @@ static void test_claims_decide_over_seeds(void **state) {
     remove_tempdir(d);
 }
 
+/* The 95% Wilson score interval: the closed forms at k = 0 and k = n (z^2 / (n + z^2),
+ * n / (n + z^2)), the values of the docs' rule (4 and 0 of 8 heads), Newcombe's (1998,
+ * Stat. Med. 17:857, Table I, method 3) published examples, a fractional count, the
+ * symmetry lo(k) = 1 - hi(n - k), and NaN on counts that are not a proportion. */
+static void test_claims_wilson_interval(void **state) {
+    (void)state;
+    const double z2 = 1.959963984540054 * 1.959963984540054;
+    double lo, hi;
+    claims_wilson(4, 8, 0.95, &lo, &hi);
+    assert_close(lo, 0.215216, 1e-6, 0);
+    assert_close(hi, 0.784784, 1e-6, 0);
+    claims_wilson(0, 8, 0.95, &lo, &hi);
+    assert_close(lo, 0, 1e-15, 0);
+    assert_close(hi, z2 / (8 + z2), 1e-12, 0); /* 0.324408 */
+    assert_close(hi, 0.324408, 1e-6, 0);
+    claims_wilson(8, 8, 0.95, &lo, &hi);
+    assert_close(lo, 8 / (8 + z2), 1e-12, 0); /* 0.675592 */
+    assert_close(hi, 1, 1e-15, 0);
+    const struct { double k, n, lo, hi; } newcombe[] = {
+        {81, 263, 0.2553, 0.3662}, {15, 148, 0.0624, 0.1605}, {0, 20, 0, 0.1611}, {1, 29, 0.0061, 0.1718}};
+    for (size_t i = 0; i < sizeof newcombe / sizeof newcombe[0]; i++) {
+        claims_wilson(newcombe[i].k, newcombe[i].n, 0.95, &lo, &hi);
+        if (fabs(lo - newcombe[i].lo) > 5e-5 || fabs(hi - newcombe[i].hi) > 5e-5)
+            fail_msg("%g of %g: [%.5f, %.5f], Newcombe [%.4f, %.4f]", newcombe[i].k, newcombe[i].n, lo, hi,
+                     newcombe[i].lo, newcombe[i].hi);
+    }
+    claims_wilson(3.936, 8, 0.95, &lo, &hi); /* softmax's 49.2% of 8 heads */
+    assert_close(lo, 0.209836, 1e-6, 0);
+    assert_close(hi, 0.779355, 1e-6, 0);
+    double lo2, hi2;
+    claims_wilson(8 - 3.936, 8, 0.95, &lo2, &hi2);
+    assert_close(lo, 1 - hi2, 1e-12, 0);
+    assert_close(hi, 1 - lo2, 1e-12, 0);
+    claims_wilson(1, 8, 0.99, &lo2, &hi2); /* a higher level: a wider interval */
+    claims_wilson(1, 8, 0.95, &lo, &hi);
+    assert_true(lo2 < lo && hi2 > hi);
+    const double bad[][2] = {{1, 0}, {-0.5, 8}, {9, 8}, {NAN, 8}, {1, NAN}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        claims_wilson(bad[i][0], bad[i][1], 0.95, &lo, &hi);
+        if (!isnan(lo) || !isnan(hi)) fail_msg("%g of %g gave [%g, %g], not NaN", bad[i][0], bad[i][1], lo, hi);
+    }
+}
+
+/* One rate row, k of n heads, decided by claims_set_rate (one seed); its verdict. */
+static const char *rate_verdict(ClaimList *l, double k, double n, double threshold, int above) {
+    l->n = 0;
+    claims_add(l, "C15", "rate", "-", 100 * k / n, above ? ">= t" : "<= t", 1, "-");
+    claims_set_rate(l, k, n, threshold, above);
+    return claims_verdict(&l->c[0]);
+}
+
+/* PASS when the whole interval is on the passing side of the threshold, FAIL when it is
+ * all on the failing side, UNDECIDED when it straddles it: never MIXED, and a NaN rate
+ * fails. Then the verdict and the interval read back from claims.tsv, and a reader
+ * refuses UNDECIDED on a row that is not a rate, and MIXED on one that is. */
+static void test_claims_rate_verdicts(void **state) {
+    (void)state;
+    ClaimList l = {0}, back = {0};
+    /* >= 50% */
+    assert_string_equal(rate_verdict(&l, 8, 8, 50, 1), "PASS"); /* [67.6, 100] */
+    assert_close(l.c[0].ci_lo, 67.5592, 1e-4, 0);
+    assert_string_equal(rate_verdict(&l, 7, 8, 50, 1), "PASS");      /* [52.9, 97.8]: just above */
+    assert_string_equal(rate_verdict(&l, 6, 8, 50, 1), "UNDECIDED"); /* [40.9, 92.9] */
+    assert_string_equal(rate_verdict(&l, 4, 8, 50, 1), "UNDECIDED"); /* [21.5, 78.5] */
+    assert_int_equal(l.c[0].seeds_pass, 1);                          /* 50% itself is on the passing side */
+    assert_string_equal(rate_verdict(&l, 3.936, 8, 50, 1), "UNDECIDED");
+    assert_int_equal(l.c[0].seeds_pass, 0);
+    assert_string_equal(rate_verdict(&l, 1, 8, 50, 1), "FAIL"); /* [2.2, 47.1]: all below */
+    assert_close(l.c[0].ci_hi, 47.0888, 1e-4, 0);
+    /* <= 10% */
+    assert_string_equal(rate_verdict(&l, 0, 8, 10, 0), "UNDECIDED"); /* [0, 32.4]: 8 heads cannot show it */
+    assert_string_equal(rate_verdict(&l, 0, 34, 10, 0), "UNDECIDED"); /* [0, 10.2] */
+    assert_string_equal(rate_verdict(&l, 0, 35, 10, 0), "PASS");      /* [0, 9.9] */
+    assert_string_equal(rate_verdict(&l, 8, 40, 10, 0), "FAIL");      /* 20%: [10.5, 35.0], all above */
+    assert_true(l.c[0].ci_lo > 10 && l.c[0].ci_lo < 11);
+    assert_string_equal(rate_verdict(&l, 7, 40, 10, 0), "UNDECIDED"); /* 17.5%: [8.7, 32.0] */
+    /* a NaN rate (no heads) never passes and is not UNDECIDED either */
+    assert_string_equal(rate_verdict(&l, NAN, 8, 50, 1), "FAIL");
+    assert_string_equal(rate_verdict(&l, 0, 0, 10, 0), "FAIL");
+    /* round trip: the verdict, the interval and the counts; other rows get NaN there */
+    char *d = make_tempdir(), p[512];
+    snprintf(p, sizeof p, "%s/claims.tsv", d);
+    rate_verdict(&l, 4, 8, 50, 1);
+    claims_add(&l, "C1", "not a rate", "-", 1, ">= 0.9", 1, "-");
+    BbError err;
+    assert_int_equal(claims_write_tsv(&l, p, NULL, 0, &err), 0);
+    assert_int_equal(claims_read_tsv(&back, p, &err), 0);
+    assert_string_equal(claims_verdict(&back.c[0]), "UNDECIDED");
+    assert_int_equal(back.c[0].rate, 1);
+    assert_close(back.c[0].ci_lo, 21.5216, 1e-4, 0);
+    assert_close(back.c[0].ci_hi, 78.4784, 1e-4, 0);
+    assert_close(back.c[0].rate_k, 4, 0, 0);
+    assert_close(back.c[0].rate_n, 8, 0, 0);
+    assert_int_equal(back.c[1].rate, 0);
+    assert_string_equal(claims_verdict(&back.c[1]), "PASS");
+    const char *head = "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\tseeds\tseeds_pass\tmin\tmax\tvalues\t"
+                       "ci_low\tci_high\tpooled_k\tpooled_n\n";
+    char text[1024];
+    snprintf(text, sizeof text, "%sC15\tx\ty\t50\tz\tw\tUNDECIDED\t1\t1\t50\t50\t50\tNaN\tNaN\tNaN\tNaN\n", head);
+    write_text(p, text);
+    back.n = 0;
+    assert_int_equal(claims_read_tsv(&back, p, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "verdict UNDECIDED on a row that is not a rate"));
+    snprintf(text, sizeof text, "%sC15\tx\ty\t50\tz\tw\tMIXED\t2\t1\t40\t60\t40,60\t30\t70\t8\t16\n", head);
+    write_text(p, text);
+    back.n = 0;
+    assert_int_equal(claims_read_tsv(&back, p, &err), BB_EINPUT);
+    assert_non_null(strstr(err.msg, "verdict MIXED on a row that is a rate"));
+    /* a table of bbsim 0.2 (no seed, no rate columns) still reads */
+    write_text(p, "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\nC15\tx\ty\t50\tz\tw\tFAIL\n");
+    back.n = 0;
+    assert_int_equal(claims_read_tsv(&back, p, &err), 0);
+    assert_int_equal(back.c[0].rate, 0);
+    remove_tempdir(d);
+}
+
 static void test_claims_cli_reports_missing_inputs(void **state) {
     (void)state;
     char *d = make_tempdir(), *out = NULL;
@@ -338,6 +454,46 @@ static void test_claims_cli_reports_missing_inputs(void **state) {
     assert_int_equal(rc, 2);
     assert_non_null(strstr(out, "'theory:0': the number of seeds after ':' must be 1 to 99"));
     free(out);
+    remove_tempdir(d);
+}
+
+/* Issue 22: --profile takes only the profiles of paper_repro/Makefile, and --sections must
+ * name a section: ",", "", "a,,b" and a trailing comma are refused (each once gave exit 0
+ * with every claim NOT RUN, or recorded any profile name). */
+static void test_claims_cli_refuses_bad_profile_and_empty_sections(void **state) {
+    (void)state;
+    char *d = make_tempdir(), *out = NULL, p[512];
+    int rc = run_bbsim(&out, "claims %s --profile quik --sections theory", d);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(out, "bbsim claims: --profile: unknown value 'quik' (did you mean quick? choose one of: "
+                                "quick, paper, smoke)"));
+    const char *nl = strchr(out, '\n');
+    assert_true(nl && nl[1] == '\0'); /* one line */
+    free(out);
+    const char *empty[] = {",", "''", "theory,,deep", "theory,", ",theory"};
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+        rc = run_bbsim(&out, "claims %s --sections %s", d, empty[i]);
+        if (rc != 2 || !strstr(out, "an empty section name"))
+            fail_msg("--sections %s: exit %d, '%s'", empty[i], rc, out);
+        free(out);
+    }
+    snprintf(p, sizeof p, "%s/claims.tsv", d);
+    assert_int_equal(access(p, F_OK), -1); /* nothing written */
+    /* a known profile is recorded in the header */
+    snprintf(p, sizeof p, "%s/theory", d);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/theory/theory.tsv", d);
+    write_text(p, "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\nC10\ttoy\tgrows\t6.4\tfit\t>= 4\tPASS\n");
+    rc = run_bbsim(&out, "claims %s --profile smoke --sections theory --quiet", d);
+    if (rc) fail_msg("bbsim claims: %s", out);
+    free(out);
+    snprintf(p, sizeof p, "%s/claims.tsv", d);
+    FILE *f = fopen(p, "r");
+    char line[1024];
+    int found = 0;
+    while (f && fgets(line, sizeof line, f)) found |= !strcmp(line, "# config profile smoke\n");
+    if (f) fclose(f);
+    assert_true(found);
     remove_tempdir(d);
 }
 
@@ -419,10 +575,11 @@ static const Claim *find_row(const ClaimList *l, const char *prefix) {
 static void test_claims_activations_rows_and_missing_input(void **state) {
     (void)state;
     char *d = make_tempdir(), p[512];
-    write_act_run(d, "softmax", 50, 1.75, 0.95, 0);
+    /* one seed of 4 heads: the sink-rate rows are decided by their interval (below) */
+    write_act_run(d, "softmax", 100, 1.75, 0.95, 0);
     write_act_run(d, "sigmoid-norm", 49.9, 1.76, 0.9, 0);
     write_act_run(d, "sigmoid", 10, 1.80, 0.2, 0);
-    write_act_run(d, "relu", 12, 1.70, 0.2, 0);
+    write_act_run(d, "relu", 100, 1.70, 0.2, 0);
     write_act_run(d, "softmax-keybias", 5, 1.75, 0.1, 0.31); /* every head above 0.3 on the slot */
     write_act_run(d, "softmax1", 0, 1.90, 0.1, 0.1);         /* 8.6% above softmax */
     ClaimList l = {0};
@@ -430,16 +587,25 @@ static void test_claims_activations_rows_and_missing_input(void **state) {
     assert_int_equal(claims_activations(d, &l, &err), 0);
     assert_int_equal(l.n, 6);
     const Claim *c = find_row(&l, "softmax: sink rate");
-    assert_close(c->measured, 50, 0, 0);
-    assert_int_equal(c->pass, 1); /* >= 50% */
+    assert_close(c->measured, 100, 0, 0);
+    assert_int_equal(c->rate, 1);
+    assert_close(c->rate_k, 4, 0, 1e-12); /* 4 of the 4 heads of sink.tsv */
+    assert_close(c->rate_n, 4, 0, 0);
+    assert_string_equal(claims_verdict(c), "PASS"); /* 4 of 4: [51.0%, 100%], all >= 50% */
     assert_non_null(strstr(c->fit, "chance 7.41%"));
-    assert_int_equal(find_row(&l, "sigmoid-norm: sink rate")->pass, 0);
-    assert_int_equal(find_row(&l, "sigmoid: sink rate")->pass, 1); /* <= 10% */
-    assert_non_null(strstr(find_row(&l, "sigmoid: sink rate")->fit, "raw row mass"));
-    assert_int_equal(find_row(&l, "relu: sink rate")->pass, 0);
+    c = find_row(&l, "sigmoid-norm: sink rate");
+    assert_close(c->rate_k, 4 * 0.499, 0, 1e-12);
+    assert_string_equal(claims_verdict(c), "UNDECIDED");
+    assert_int_equal(c->seeds_pass, 0); /* its own rate is below 50% */
+    c = find_row(&l, "sigmoid: sink rate");
+    assert_string_equal(claims_verdict(c), "UNDECIDED"); /* 0.4 of 4 heads cannot show <= 10% */
+    assert_int_equal(c->seeds_pass, 1);                  /* ... although 10% itself is */
+    assert_non_null(strstr(c->fit, "raw row mass"));
+    assert_string_equal(claims_verdict(find_row(&l, "relu: sink rate")), "FAIL"); /* [51.0%, 100%], all > 10% */
     c = find_row(&l, "softmax-keybias");
     assert_close(c->measured, 100, 0, 1e-12);
     assert_int_equal(c->pass, 1);
+    assert_int_equal(c->rate, 0); /* two conditions: the per-seed rule */
     c = find_row(&l, "final loss");
     assert_close(c->measured, 100 * (1.90 / 1.75 - 1), 0, 1e-9);
     assert_int_equal(c->pass, 0);
@@ -455,6 +621,93 @@ static void test_claims_activations_rows_and_missing_input(void **state) {
     l.n = 0;
     assert_int_not_equal(claims_activations(d, &l, &err), 0);
     assert_non_null(strstr(err.msg, "rel_relu/analysis/sink.tsv"));
+    remove_tempdir(d);
+}
+
+/* The activation sweep's runs under OUT (seed 1) and OUT/seedK; rates[a] per seed for
+ * softmax, sigmoid-norm, sigmoid, relu (4 heads per run). */
+static void write_act_seeds(const char *d, int nseeds, const double rates[][4]) {
+    static const char *const acts[4] = {"softmax", "sigmoid-norm", "sigmoid", "relu"};
+    for (int k = 0; k < nseeds; k++) {
+        char root[512];
+        if (k) snprintf(root, sizeof root, "%s/seed%d", d, k + 1), mkdir(root, 0755);
+        else snprintf(root, sizeof root, "%s", d);
+        for (int a = 0; a < 4; a++) write_act_run(root, acts[a], rates[k][a], 1.75, 0.9, 0);
+        write_act_run(root, "softmax-keybias", 5, 1.75, 0.1, 0.31);
+        write_act_run(root, "softmax1", 0, 1.75, 0.1, 0.1);
+    }
+}
+
+static const ClaimSection *section_named(const char *name) {
+    for (int k = 0; k < claim_nsections; k++)
+        if (!strcmp(claim_sections[k].name, name)) return &claim_sections[k];
+    fail_msg("no section %s", name);
+    return NULL;
+}
+
+/* C15's sink rates over five seeds of fake runs (4 heads each, 20 pooled): each seed of
+ * softmax alone is UNDECIDED, pooled it PASSes; sigmoid-norm with one seed below 50% PASSes
+ * pooled (not MIXED); sigmoid at 0% on every seed (PASS 5/5 under the per-seed rule)
+ * is UNDECIDED (0 of 20 heads: [0, 16.1%]) and PASSes with nine seeds (0 of 36: [0, 9.6%]);
+ * relu's interval lies above 10%: FAIL. Through bbsim claims: the table and the
+ * summary count UNDECIDED. */
+static void test_claims_rates_pooled_over_seeds(void **state) {
+    (void)state;
+    char *d = make_tempdir(), p[512], *out = NULL;
+    const double rates[9][4] = {{75, 100, 0, 50}, {75, 100, 0, 50}, {75, 100, 0, 50}, {75, 100, 0, 50},
+                                {75, 25, 0, 50},  {75, 100, 0, 50}, {75, 100, 0, 50}, {75, 100, 0, 50},
+                                {75, 100, 0, 50}};
+    write_act_seeds(d, 9, rates);
+    const ClaimSection *sec = section_named("activations");
+    ClaimList one = {0}, l = {0};
+    BbError err;
+    assert_int_equal(claims_decide_seeds(sec, d, 1, &one, &err), 0);
+    assert_string_equal(claims_verdict(find_row(&one, "softmax: sink rate")), "UNDECIDED"); /* 3 of 4: [30.1, 95.4] */
+    assert_int_equal(claims_decide_seeds(sec, d, 5, &l, &err), 0);
+    const Claim *c = find_row(&l, "softmax: sink rate");
+    assert_string_equal(claims_verdict(c), "PASS"); /* 15 of 20: [53.1, 88.8] */
+    assert_close(c->rate_k, 15, 0, 1e-12);
+    assert_close(c->rate_n, 20, 0, 0);
+    assert_close(c->ci_lo, 53.1299, 1e-4, 0);
+    assert_close(c->ci_hi, 88.8138, 1e-4, 0);
+    assert_int_equal(c->seeds, 5);
+    c = find_row(&l, "sigmoid-norm: sink rate");
+    assert_string_equal(claims_verdict(c), "PASS"); /* 17 of 20: [64.0, 94.8] */
+    assert_int_equal(c->seeds_pass, 4);              /* seed 5 alone is below 50% */
+    assert_close(c->measured, 85, 0, 1e-12);        /* the pooled rate, not the median (100) */
+    assert_close(c->lo, 25, 0, 0);
+    assert_close(c->hi, 100, 0, 0);
+    assert_string_equal(c->values, "100,100,100,100,25");
+    c = find_row(&l, "sigmoid: sink rate");
+    assert_string_equal(claims_verdict(c), "UNDECIDED");
+    assert_int_equal(c->seeds_pass, 5);
+    assert_close(c->ci_hi, 16.1125, 1e-4, 0);
+    c = find_row(&l, "relu: sink rate");
+    assert_string_equal(claims_verdict(c), "FAIL"); /* 10 of 20: [29.9, 70.1] */
+    assert_string_equal(claims_verdict(find_row(&l, "final loss")), "PASS"); /* per-seed rule, as before */
+    l.n = 0;
+    assert_int_equal(claims_decide_seeds(sec, d, 9, &l, &err), 0);
+    assert_string_equal(claims_verdict(find_row(&l, "sigmoid: sink rate")), "PASS");
+    /* softmax at exactly 50% on every seed straddles 50% however many seeds */
+    const double half[5][4] = {{50, 100, 0, 50}, {50, 100, 0, 50}, {50, 100, 0, 50}, {50, 100, 0, 50},
+                               {50, 100, 0, 50}};
+    write_act_seeds(d, 5, half);
+    l.n = 0;
+    assert_int_equal(claims_decide_seeds(sec, d, 5, &l, &err), 0);
+    assert_string_equal(claims_verdict(find_row(&l, "softmax: sink rate")), "UNDECIDED"); /* [29.9, 70.1] */
+    /* the CLI: the verdict in the table and the summary, the columns in claims.tsv */
+    int rc = run_bbsim(&out, "claims %s --sections activations:5", d);
+    if (rc) fail_msg("bbsim claims: %s", out);
+    assert_non_null(strstr(out, "UNDECIDED 5/5"));
+    assert_non_null(strstr(out, "pooled over heads x 5 seeds: 10 of 20 heads sink, 95% Wilson interval [29.93%, 70.07%]"));
+    assert_non_null(strstr(out, "3 PASS, 0 MIXED, 1 FAIL, 2 UNDECIDED, "));
+    free(out);
+    ClaimList back = {0};
+    snprintf(p, sizeof p, "%s/claims.tsv", d);
+    assert_int_equal(claims_read_tsv(&back, p, &err), 0);
+    c = find_row(&back, "softmax: sink rate");
+    assert_string_equal(claims_verdict(c), "UNDECIDED");
+    assert_close(c->rate_n, 20, 0, 0);
     remove_tempdir(d);
 }
 
@@ -632,9 +885,13 @@ int main(void) {
         cmocka_unit_test(test_tsv_errors_name_file_and_line),
         cmocka_unit_test(test_claims_round_trip_and_nan_never_passes),
         cmocka_unit_test(test_claims_decide_over_seeds),
+        cmocka_unit_test(test_claims_wilson_interval),
+        cmocka_unit_test(test_claims_rate_verdicts),
         cmocka_unit_test(test_claims_cli_reports_missing_inputs),
+        cmocka_unit_test(test_claims_cli_refuses_bad_profile_and_empty_sections),
         cmocka_unit_test(test_claims_lists_every_claim),
         cmocka_unit_test(test_claims_activations_rows_and_missing_input),
+        cmocka_unit_test(test_claims_rates_pooled_over_seeds),
         cmocka_unit_test(test_claims_context_spearman_and_missing_input),
         cmocka_unit_test(test_claims_ablation_sink_type),
         cmocka_unit_test(test_claims_deep_relu_lr_sweep),

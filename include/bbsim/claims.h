@@ -28,6 +28,15 @@ typedef struct Claim {
     int seeds, seeds_pass;
     double lo, hi;
     char values[160];
+    /* A rate of heads (claims_set_rate; docs/figures.md#seeds, "Rates"), rate = 1: the
+     * heads that sink, rate_k (each counted with the fraction of sequences it sinks on),
+     * out of rate_n heads, summed over the seeds; measured = 100 rate_k / rate_n over
+     * seeds; ci_lo, ci_hi its 95% Wilson interval in %. The verdict is PASS, FAIL or
+     * UNDECIDED (undecided = 1) by where the interval lies against rate_threshold (%),
+     * passing at >= (rate_above = 1) or at <= (0); seeds_pass counts the seeds whose own
+     * rate is on the passing side (read, not decided on). Other rows: rate = 0. */
+    int rate, rate_above, undecided;
+    double rate_k, rate_n, rate_threshold, ci_lo, ci_hi;
 } Claim;
 
 #define CLAIMS_MAX 96
@@ -49,13 +58,26 @@ int claims_write_tsv(const ClaimList *l, const char *path, const Opt *opts, int 
 void claims_print(FILE *f, const ClaimList *l);
 /* Append every row of a claims/theory TSV written by claims_write_tsv (escapes decoded). */
 int claims_read_tsv(ClaimList *l, const char *path, BbError *err);
-/* PASS, FAIL, MIXED or NOT RUN (docs/figures.md#seeds). */
+/* PASS, FAIL, MIXED, UNDECIDED or NOT RUN (docs/figures.md#seeds). */
 const char *claims_verdict(const Claim *c);
+
+/* The confidence of the interval of a rate row. */
+#define CLAIMS_RATE_LEVEL 0.95
+/* The Wilson score interval of the proportion k / n at confidence `level` (0.95: z =
+ * Phi^-1(0.975) = 1.96), as fractions in [0, 1]; k may be fractional (0 <= k <= n).
+ * NaN, NaN for n <= 0, or k NaN or outside [0, n]. */
+void claims_wilson(double k, double n, double level, double *lo, double *hi);
+/* Make the last row added a rate of heads: k of n heads sink (k = rate x n / 100, may be
+ * fractional), threshold in % on the passing side pass_above (1: >=, 0: <=); decides it
+ * by its interval (PASS, FAIL, UNDECIDED), over one seed. claims_decide_seeds pools the
+ * counts over the seeds and decides again. */
+void claims_set_rate(ClaimList *l, double k, double n, double threshold, int pass_above);
 
 /* Decide section `sec` over `nseeds` replicates of its runs (replicate 1 under OUT,
  * replicate k >= 2 under OUT/seedK: paper_repro/Makefile) and append one row per claim row
  * of the section: the median over seeds as `measured`, the range, the per-seed values, how
- * many seeds passed, replicate 1's side numbers. Every replicate must give the same rows
+ * many seeds passed, replicate 1's side numbers. A rate row (claims_set_rate) is pooled
+ * instead: measured = 100 sum k / sum n, decided by its interval. Every replicate must give the same rows
  * (ids and claim texts, in order); an error names the replicate that does not. */
 struct ClaimSection;
 int claims_decide_seeds(const struct ClaimSection *sec, const char *out, int nseeds, ClaimList *l, BbError *err);

@@ -3,7 +3,9 @@
  *                         analysis/sink.tsv (Sink_1^0.3, chance) and analysis/metrics.tsv
  * The sink rate uses the share |a_ij| / sum_j' |a_ij'| for every activation (docs/method.md
  * "Attention share", the contract's proxy for relu and sigmoid); docs/related.md
- * says why and what the raw weights give. */
+ * says why and what the raw weights give. The four sink-rate rows are rates of heads
+ * (claims_set_rate): k = sink_rate x heads / 100 of the run's heads sink, pooled over
+ * heads x seeds and decided by the 95% interval (docs/figures.md#seeds, "Rates"). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +25,7 @@ static const char *const act_name[N_ACT] = {"softmax", "sigmoid", "sigmoid-norm"
 /* What C15 reads of one run. */
 typedef struct ActRun {
     double sink_rate, chance; /* Sink_1^0.3 and 100 H_N / N (sink.tsv) */
+    int sink_heads;           /* the heads the sink rate is over (sink.tsv column heads) */
     double loss;              /* eval-batch loss (metrics.tsv, layer -1) */
     double attn_bos_mean;     /* mean over heads of Attn<s> (non-trigger) */
     double mass[MAX_LAYERS];  /* per layer, mean over heads of the raw row mass sum_j a_ij (non-trigger) */
@@ -39,11 +42,15 @@ static int read_run(const char *out, int a, ActRun *r, BbError *err) {
     snprintf(run, sizeof run, "rel_%s", act_name[a]);
     memset(r, 0, sizeof *r);
     Tsv t;
-    int rc = claims_tsv(&t, out, run, "analysis/sink.tsv", err), cs, cc, cl, ch, cm, cv;
+    int rc = claims_tsv(&t, out, run, "analysis/sink.tsv", err), cs, cc, cn, cl, ch, cm, cv;
     if (rc) return rc;
-    if (!(rc = tsv_require(&t, "sink_rate", &cs, err)) && !(rc = tsv_require(&t, "chance", &cc, err))) {
+    if (!(rc = tsv_require(&t, "sink_rate", &cs, err)) && !(rc = tsv_require(&t, "chance", &cc, err)) &&
+        !(rc = tsv_require(&t, "heads", &cn, err))) {
+        const double heads = t.nrows < 1 ? NAN : tsv_num(&t, 0, cn);
         if (t.nrows < 1) rc = bb_fail(err, BB_EINPUT, "%s: no row", t.path);
-        else r->sink_rate = tsv_num(&t, 0, cs), r->chance = tsv_num(&t, 0, cc);
+        else if (!(heads >= 0 && heads <= 1e6 && heads == floor(heads)))
+            rc = bb_fail(err, BB_EINPUT, "%s: heads '%s' is not a count of heads", t.path, tsv_str(&t, 0, cn));
+        else r->sink_rate = tsv_num(&t, 0, cs), r->chance = tsv_num(&t, 0, cc), r->sink_heads = (int)heads;
     }
     tsv_free(&t);
     if (rc) return rc;
@@ -100,6 +107,8 @@ static void sink_row(ClaimList *l, const ActRun *r, int a, int high) {
     claims_add(l, "C15", claim, high ? "sinks" : "no sink", r->sink_rate, high ? ">= 50%" : "<= 10%",
                high ? r->sink_rate >= SINK_HIGH : r->sink_rate <= SINK_LOW,
                "chance %.3g%%; mean Attn<s> over heads %.3g; loss %.4g%s", r->chance, r->attn_bos_mean, r->loss, fit);
+    /* k of n heads sink, each head counted with the fraction of sequences it sinks on */
+    claims_set_rate(l, r->sink_rate * r->sink_heads / 100, r->sink_heads, high ? SINK_HIGH : SINK_LOW, high);
 }
 
 int claims_activations(const char *out, ClaimList *l, BbError *err) {

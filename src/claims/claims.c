@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include "bbsim/tsv.h"
@@ -39,6 +40,7 @@ void claims_add(ClaimList *l, const char *id, const char *claim, const char *pre
     c->seeds_pass = c->pass;
     c->lo = c->hi = measured;
     snprintf(c->values, sizeof c->values, "%.6g", measured);
+    c->rate_k = c->rate_n = c->rate_threshold = c->ci_lo = c->ci_hi = NAN;
 }
 
 void claims_not_run(ClaimList *l, const char *id, const char *claim, const char *threshold, const char *why) {
@@ -49,18 +51,69 @@ void claims_not_run(ClaimList *l, const char *id, const char *claim, const char 
 const char *claims_verdict(const Claim *c) {
     if (c->not_run) return "NOT RUN";
     if (c->pass) return "PASS";
+    if (c->rate) return c->undecided ? "UNDECIDED" : "FAIL";
     return c->seeds_pass > 0 ? "MIXED" : "FAIL";
+}
+
+/* ------------------------------------------------------------ rates */
+
+void claims_wilson(double k, double n, double level, double *lo, double *hi) {
+    *lo = *hi = NAN;
+    if (!(n > 0) || !(k >= 0 && k <= n) || !(level > 0 && level < 1)) return;
+    const double z = gsl_cdf_ugaussian_Pinv(1 - (1 - level) / 2), z2 = z * z, p = k / n;
+    /* centre = (p + z^2/2n) / (1 + z^2/n), half = z/(1 + z^2/n) sqrt(p(1-p)/n + z^2/4n^2) */
+    const double centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+    const double half = z / (1 + z2 / n) * sqrt(p * (1 - p) / n + z2 / (4 * n * n));
+    *lo = fmax(0, centre - half);
+    *hi = fmin(1, centre + half);
+}
+
+/* Whether a rate v (%) is on the passing side of the row's threshold (NaN: no). */
+static int rate_passes(const Claim *c, double v) {
+    return c->rate_above ? v >= c->rate_threshold : v <= c->rate_threshold;
+}
+
+/* The verdict of a rate row from its counts: PASS when the whole interval is on the
+ * passing side of the threshold, FAIL when it is all on the failing side, UNDECIDED when
+ * it straddles the threshold; NaN counts never pass (FAIL). */
+static void rate_decide(Claim *c) {
+    double lo, hi;
+    claims_wilson(c->rate_k, c->rate_n, CLAIMS_RATE_LEVEL, &lo, &hi);
+    c->ci_lo = 100 * lo;
+    c->ci_hi = 100 * hi;
+    const double t = c->rate_threshold;
+    const int pass = c->rate_above ? c->ci_lo >= t : c->ci_hi <= t;
+    const int fail = c->rate_above ? c->ci_hi < t : c->ci_lo > t;
+    c->pass = pass && isfinite(c->measured);
+    c->undecided = !c->pass && !fail && isfinite(lo) && isfinite(hi) && isfinite(c->measured);
+}
+
+void claims_set_rate(ClaimList *l, double k, double n, double threshold, int pass_above) {
+    BB_CHECK(l->n > 0);
+    Claim *c = &l->c[l->n - 1];
+    c->rate = 1;
+    c->rate_k = k;
+    c->rate_n = n;
+    c->rate_threshold = threshold;
+    c->rate_above = pass_above;
+    c->seeds_pass = rate_passes(c, c->measured);
+    rate_decide(c);
 }
 
 int claims_write_tsv(const ClaimList *l, const char *path, const Opt *opts, int nopts, BbError *err) {
     TsvWriter w;
     int rc = tsv_begin(&w, NULL, path,
-                       "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\tseeds\tseeds_pass\tmin\tmax\tvalues",
+                       "id\tclaim\tprediction\tmeasured\tfit\tthreshold\tverdict\tseeds\tseeds_pass\tmin\tmax\tvalues\t"
+                       "ci_low\tci_high\tpooled_k\tpooled_n",
                        err);
     if (rc) return rc;
     fprintf(w.f, "# measured is the median over the seeds of the row (seeds, one per replicate run); seeds_pass of\n"
                  "# them passed; min and max over the seeds; values per seed in replicate order (seed 42, 43, ...).\n"
-                 "# verdict: PASS every seed passed, FAIL none, MIXED some (docs/figures.md#seeds)\n");
+                 "# verdict: PASS every seed passed, FAIL none, MIXED some (docs/figures.md#seeds).\n"
+                 "# Rate rows (pooled_n a number, NaN on the others): pooled_k of pooled_n heads sink, summed over\n"
+                 "# heads x seeds; measured = 100 pooled_k / pooled_n; [ci_low, ci_high] its 95%% Wilson interval (%%);\n"
+                 "# verdict PASS / FAIL when the interval is all on the passing / failing side of the threshold,\n"
+                 "# UNDECIDED when it straddles it; seeds_pass = seeds whose own rate is on the passing side\n");
     tsv_options(w.f, opts, nopts);
     for (int i = 0; i < l->n; i++) {
         const Claim *c = &l->c[i];
@@ -80,18 +133,24 @@ int claims_write_tsv(const ClaimList *l, const char *path, const Opt *opts, int 
         bb_put_num(w.f, c->hi);
         fputc('\t', w.f);
         tsv_put_text(w.f, c->values, TSV_ESC_TEXT);
+        const double rate[4] = {c->rate ? c->ci_lo : NAN, c->rate ? c->ci_hi : NAN, c->rate ? c->rate_k : NAN,
+                                c->rate ? c->rate_n : NAN};
+        bb_put_fields(w.f, 4, rate);
         fputc('\n', w.f);
     }
     return tsv_commit(&w, err);
 }
 
+static const char *const verdict_names[] = {"PASS", "MIXED", "FAIL", "UNDECIDED", "NOT RUN"};
+enum { N_VERDICTS = sizeof verdict_names / sizeof verdict_names[0] };
+
 void claims_print(FILE *f, const ClaimList *l) {
-    int count[4] = {0}; /* PASS, MIXED, FAIL, NOT RUN */
+    int count[N_VERDICTS] = {0};
     fprintf(f, "%-4s %-48s %-12s %-30s %s\n", "id", "claim", "measured", "threshold", "verdict");
     for (int i = 0; i < l->n; i++) {
         const Claim *c = &l->c[i];
         const char *v = claims_verdict(c);
-        count[c->not_run ? 3 : c->pass ? 0 : c->seeds_pass ? 1 : 2]++;
+        for (int k = 0; k < N_VERDICTS; k++) count[k] += !strcmp(v, verdict_names[k]);
         char verdict[32];
         if (!c->not_run) /* how many seeds decided it, one included */
             snprintf(verdict, sizeof verdict, "%s %d/%d", v, c->seeds_pass, c->seeds);
@@ -103,13 +162,16 @@ void claims_print(FILE *f, const ClaimList *l) {
             continue;
         }
         fprintf(f, "     predicted: %s\n", c->prediction);
+        if (c->rate) /* what decided it: the pooled counts and their interval */
+            fprintf(f, "     pooled over heads x %d seed%s: %.4g of %.4g heads sink, 95%% Wilson interval [%.4g%%, %.4g%%]\n",
+                    c->seeds, c->seeds > 1 ? "s" : "", c->rate_k, c->rate_n, c->ci_lo, c->ci_hi);
         if (c->seeds > 1)
-            fprintf(f, "     median of %d seeds, range [%.5g, %.5g], per seed %s; first seed: %s\n", c->seeds, c->lo, c->hi,
-                    c->values, c->fit);
+            fprintf(f, "     %s%d seeds, range [%.5g, %.5g], per seed %s; first seed: %s\n", c->rate ? "" : "median of ",
+                    c->seeds, c->lo, c->hi, c->values, c->fit);
         else fprintf(f, "     %s\n", c->fit);
     }
-    fprintf(f, "%d PASS, %d MIXED, %d FAIL, %d NOT RUN (%d rows; claims.tsv has every number at full precision)\n",
-            count[0], count[1], count[2], count[3], l->n);
+    fprintf(f, "%d PASS, %d MIXED, %d FAIL, %d UNDECIDED, %d NOT RUN (%d rows; claims.tsv has every number at full precision)\n",
+            count[0], count[1], count[2], count[3], count[4], l->n);
 }
 
 /* Field (row, col) of t decoded (tsv_unescape) into out; BB_EINPUT on a bad escape. */
@@ -136,11 +198,18 @@ int claims_read_tsv(ClaimList *l, const char *path, BbError *err) {
     if (cse >= 0 && ((rc = tsv_require(&t, "seeds_pass", &csp, err)) || (rc = tsv_require(&t, "min", &cmi, err)) ||
                      (rc = tsv_require(&t, "max", &cma, err)) || (rc = tsv_require(&t, "values", &cva, err))))
         goto out;
+    const int clo = tsv_col(&t, "ci_low"); /* the rate columns (absent before pooled rates) */
+    int chi = -1, cpk = -1, cpn = -1;
+    if (clo >= 0 && ((rc = tsv_require(&t, "ci_high", &chi, err)) || (rc = tsv_require(&t, "pooled_k", &cpk, err)) ||
+                     (rc = tsv_require(&t, "pooled_n", &cpn, err))))
+        goto out;
     for (int i = 0; i < t.nrows; i++) {
         const char *v = tsv_str(&t, i, cve);
-        if (strcmp(v, "PASS") && strcmp(v, "FAIL") && strcmp(v, "MIXED") && strcmp(v, "NOT RUN")) {
-            rc = bb_fail(err, BB_EINPUT, "%s: row %d: verdict '%s' is none of PASS, FAIL, MIXED, NOT RUN", path,
-                         i + 1, v);
+        int known = 0;
+        for (int k = 0; k < N_VERDICTS; k++) known |= !strcmp(v, verdict_names[k]);
+        if (!known) {
+            rc = bb_fail(err, BB_EINPUT, "%s: row %d: verdict '%s' is none of PASS, MIXED, FAIL, UNDECIDED, NOT RUN",
+                         path, i + 1, v);
             goto out;
         }
         if (l->n >= CLAIMS_MAX) {
@@ -154,6 +223,19 @@ int claims_read_tsv(ClaimList *l, const char *path, BbError *err) {
         claims_add(l, text[0], text[1], text[2], tsv_num(&t, i, cme), text[4], !strcmp(v, "PASS"), "%s", text[3]);
         Claim *c = &l->c[l->n - 1];
         c->not_run = !strcmp(v, "NOT RUN");
+        c->undecided = !strcmp(v, "UNDECIDED");
+        if (clo >= 0 && isfinite(tsv_num(&t, i, cpn))) {
+            c->rate = 1;
+            c->ci_lo = tsv_num(&t, i, clo);
+            c->ci_hi = tsv_num(&t, i, chi);
+            c->rate_k = tsv_num(&t, i, cpk);
+            c->rate_n = tsv_num(&t, i, cpn);
+        }
+        if (c->rate ? !strcmp(v, "MIXED") : c->undecided) {
+            rc = bb_fail(err, BB_EINPUT, "%s: row %d: verdict %s on a row that %s a rate (pooled_n)", path, i + 1, v,
+                         c->rate ? "is" : "is not");
+            goto out;
+        }
         if (cse >= 0) { /* the seed columns (absent from tables of bbsim 0.2) */
             c->seeds = (int)tsv_num(&t, i, cse);
             c->seeds_pass = (int)tsv_num(&t, i, csp);
@@ -162,7 +244,7 @@ int claims_read_tsv(ClaimList *l, const char *path, BbError *err) {
             if ((rc = unescape_field(c->values, sizeof c->values, &t, i, cva, err))) goto out;
             const int mixed = !strcmp(v, "MIXED");
             if (c->seeds < 1 || c->seeds_pass < 0 || c->seeds_pass > c->seeds ||
-                (!c->not_run && mixed != (c->seeds_pass > 0 && c->seeds_pass < c->seeds))) {
+                (!c->not_run && !c->rate && mixed != (c->seeds_pass > 0 && c->seeds_pass < c->seeds))) {
                 rc = bb_fail(err, BB_EINPUT, "%s: row %d: verdict %s does not match %d of %d seeds passing", path,
                              i + 1, v, c->seeds_pass, c->seeds);
                 goto out;
@@ -341,6 +423,25 @@ int claims_decide_seeds(const ClaimSection *sec, const char *out, int nseeds, Cl
             c->lo = finite[0];
             c->hi = finite[nfinite - 1];
         } else c->measured = c->lo = c->hi = NAN;
+        if (c->rate) { /* pooled over heads x seeds, decided by the interval (docs/figures.md#seeds, "Rates") */
+            double k_sum = 0, n_sum = 0;
+            c->seeds_pass = 0;
+            for (int k = 0; k < nseeds; k++) {
+                const Claim *r = &rep[k].c[i];
+                if (!r->rate || r->rate_threshold != c->rate_threshold || r->rate_above != c->rate_above) {
+                    rc = bb_fail(err, BB_EINPUT, "seed %d of %d: row '%s' is not the same rate row as seed 1's", k + 1,
+                                 nseeds, c->claim);
+                    break;
+                }
+                k_sum += r->rate_k;
+                n_sum += r->rate_n;
+                c->seeds_pass += rate_passes(c, r->measured);
+            }
+            c->rate_k = k_sum;
+            c->rate_n = n_sum;
+            c->measured = n_sum > 0 ? 100 * k_sum / n_sum : NAN;
+            rate_decide(c);
+        }
     }
     free(rep);
     return rc;

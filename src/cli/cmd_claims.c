@@ -8,9 +8,12 @@
 #include "bbsim/claims.h"
 #include "bbsim/cli.h"
 
+/* The profiles of paper_repro/Makefile (PROFILE=...). */
+static const char *const profile_names[] = {"quick", "paper", "smoke", NULL};
+
 typedef struct {
     char sections[BB_STRLEN];
-    char profile[64];
+    int profile; /* index into profile_names */
     char out[BB_STRLEN];
     int quiet;
     int threads;
@@ -22,7 +25,8 @@ static int claims_opts(ClaimsOpts *o, Opt *t) {
                    "comma-separated sections to decide, each NAME or NAME:SEEDS (its runs replicated over SEEDS seeds: "
                    "replicate 1 under OUT, replicate k under OUT/seedK; docs/figures.md#seeds); all = every one, "
                    "one seed"};
-    t[k++] = (Opt){"profile", OPT_STR, o->profile, 0, 0, NULL, "profile name recorded in the header (quick|paper)"};
+    t[k++] = (Opt){"profile", OPT_CHOICE, &o->profile, 0, 0, profile_names,
+                   "the make repro profile of OUT, recorded in the header"};
     t[k++] = (Opt){"out", OPT_PATH, o->out, 0, 0, NULL, "output file [default: OUT/claims.tsv]"};
     t[k++] = (Opt){"quiet", OPT_FLAG, &o->quiet, 0, 1, NULL, "no table on stdout"};
     return k;
@@ -48,7 +52,7 @@ static int wanted(const char *list, const char *name) {
 }
 
 int cmd_claims(int argc, char **argv) {
-    ClaimsOpts o = {.sections = "all", .profile = "quick"};
+    ClaimsOpts o = {.sections = "all", .profile = 0};
     Opt t[8];
     int nopt = claims_opts(&o, t), npos;
     const int nall = nopt + claims_runtime_opts(&o, t + nopt);
@@ -59,7 +63,10 @@ int cmd_claims(int argc, char **argv) {
                    "directories under OUT/runs/, theory under OUT/theory/) and writes OUT/claims.tsv:\n"
                    "id, claim, prediction, measured, fit (side numbers), threshold, verdict, and over seeds:\n"
                    "seeds, seeds_pass, min, max, values (measured is then the median; verdict PASS when every\n"
-                   "seed passed, FAIL when none did, MIXED otherwise).\n\nsections:\n");
+                   "seed passed, FAIL when none did, MIXED otherwise), and for rates of heads (C15's sink rates)\n"
+                   "ci_low, ci_high, pooled_k, pooled_n: pooled over heads x seeds, measured = 100 pooled_k /\n"
+                   "pooled_n, verdict PASS / FAIL when its 95%% Wilson interval is all on the passing / failing\n"
+                   "side of the threshold, UNDECIDED when it straddles it (docs/figures.md#seeds).\n\nsections:\n");
             for (int s = 0; s < claim_nsections; s++)
                 printf("  %-10s %s\n", claim_sections[s].name, claim_sections[s].ids);
             printf("\nflags:\n");
@@ -75,10 +82,17 @@ int cmd_claims(int argc, char **argv) {
         return bb_report("claims", BB_EINPUT, &err);
     }
     const char *dir = pos[0];
-    /* every requested section must exist */
+    /* every requested section must exist, and at least one be named: an empty item (",",
+     * "a,,b", a trailing comma) is refused, it would leave sections silently NOT RUN */
     if (strcmp(o.sections, "all")) {
         char buf[BB_STRLEN];
         snprintf(buf, sizeof buf, "%s", o.sections);
+        const size_t len = strlen(buf);
+        if (!len || buf[0] == ',' || buf[len - 1] == ',' || strstr(buf, ",,")) {
+            bb_fail(&err, BB_EINPUT, "--sections '%s': an empty section name (give NAME[:SEEDS],... or all)",
+                    o.sections);
+            return bb_report("claims", BB_EINPUT, &err);
+        }
         for (char *save = NULL, *s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
             char *colon = strchr(s, ':');
             if (colon) { /* NAME:SEEDS, 1 to 99 seeds */
