@@ -8,7 +8,10 @@ if (ARGC < 2) { print "usage: gnuplot -c claims_table.gp OUT.pdf CLAIMS.tsv"; ex
 OUTPUT = ARG1
 f = ARG2
 FIG_W = 11; FIG_H = 8.5
-if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
+bb_rpos(s, c) = strstrt(s, c) ? strstrt(s, c) + bb_rpos(s[strstrt(s, c) + 1:], c) : 0   # last c in s
+if (!exists("PLOTS")) PLOTS = bb_rpos(ARG0, "/") ? ARG0[1:bb_rpos(ARG0, "/") - 1] : "."
+load PLOTS."/shell.gp"
+f = bb_file(f)
 load PLOTS."/style.gp"
 # the page in inches: the report's page (the driver may set REPORT_W / REPORT_H) or ours
 PAGE_W = IN_REPORT ? (exists("REPORT_W") ? REPORT_W : 8.5) : FIG_W
@@ -71,7 +74,7 @@ FS = sprintf(',%d', PT)
 FS_FIT = sprintf(',%d', PT - 1)
 FH = sprintf('Sans:Bold,%d', PT)
 summary = sprintf("Claims of docs/figures.md: %d PASS, %d MIXED, %d FAIL, %d NOT RUN (%d rows; measured: median over seeds)", npass, nmixed, nfail, nnot, n)
-HAS_SEEDS = (system(sprintf("head -1 '%s' | tr '\t' '\n' | grep -cx seeds", f)) + 0 > 0)
+HAS_SEEDS = (system(sprintf("head -1 %s | tr '\t' '\n' | grep -cx seeds", bb_shq(f))) + 0 > 0)
 SEEDCOL(c) = HAS_SEEDS ? strcol(c) : ""
 
 FITPLOT = with_fit ? 'f every ::a::b using (fx(X_FIT)):($0 + 1):(cut(strcol("fit"), K_FIT)):(0x555555) with labels left noenhanced font FS_FIT tc rgb variable,' : ''
