@@ -7,7 +7,7 @@
 # figure, and no command may run.
 #   usage: faults_names.sh SOURCE_DIR BBSIM_BINARY
 set -euo pipefail
-src=$1 bbsim=$2
+src=$(cd "$1" && pwd) bbsim=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 command -v gnuplot > /dev/null || { echo "faults_names: no gnuplot: skipped"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bbsim-names.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
