@@ -65,10 +65,12 @@ int ckpt_resume_prev_path(char *buf, size_t len, const char *dir) {
 }
 
 uint64_t ckpt_identity(const TrainConfig *c, const uint64_t *input_hash) {
-    /* what --resume may change (steps, eval-every) is left out; chunks 0 is what runs made
-     * before 0.2 recorded, and resume reads it as the rule of then (train.c) */
+    /* what --resume may change (steps, eval-every) is left out; but --cosine decays over
+     * --steps, so there the steps are the schedule and stay in (a resume may not change
+     * them). chunks 0 is what runs made before 0.2 recorded, and resume reads it as the
+     * rule of then (train.c) */
     TrainConfig k = *c;
-    k.steps = 0;
+    if (!k.optim.cosine) k.steps = 0;
     k.eval_every = 0;
     if (k.chunks == 0) k.chunks = k.batch < 8 ? k.batch : 8;
     char *text = NULL;

@@ -389,6 +389,15 @@ static int state_resume(TrainConfig *c, RunMeta *meta, Task *task, Model *model,
         return rc;
     }
     if (saved.chunks == 0) saved.chunks = saved.batch < 8 ? saved.batch : 8; /* the rule of runs made before 0.2 */
+    if (c->steps >= 0 && c->steps != saved.steps && saved.optim.cosine) {
+        optim_free(opt);
+        model_free(model);
+        task_free(task);
+        return bb_fail(err, BB_EINPUT,
+                       "%s: --steps %ld: the run's learning rate decays over its %ld steps (--cosine), which a resume "
+                       "cannot change; resume without --steps, or train a new run with --steps %ld",
+                       c->resume, c->steps, saved.steps, c->steps);
+    }
     if (c->steps >= 0) saved.steps = c->steps;
     saved.threads = c->threads;
     saved.quiet = c->quiet;
