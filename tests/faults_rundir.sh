@@ -51,4 +51,14 @@ for d in u1 u2; do
 done
 [ "$(cat u1/config.txt)" = "my notes" ] && [ "$(head -1 u2/metrics.tsv)" = "$(printf 'a\tb')" ] || fail "unrelated files overwritten"
 [ ! -e u1/ckpt ] && [ ! -e u2/ckpt ] || fail "a refused --out got a ckpt/ folder"
+# a run too large for the memory it may take: refused before anything is made, naming the
+# number and the limit (ASan reserves terabytes of address space: no ulimit -v there)
+if ! ldd "$bbsim" 2> /dev/null | grep -q libasan; then
+    rc=0
+    ( ulimit -v 2000000; exec "$bbsim" train --dim 16 --seq 4096 --batch 4096 --quiet --out big ) 2> err || rc=$?
+    [ $rc = 1 ] && grep -q "needs [0-9]* MiB of memory" err && grep -q "ulimit -v 2000000 KiB" err \
+        || { cat err >&2; fail "a run beyond ulimit -v: exit $rc, no message with the number and the limit"; }
+    [ ! -e big ] || fail "a run beyond ulimit -v made its directory"
+    ( ulimit -v 2000000; exec "$bbsim" train "${T[@]}" --out small ) 2> err || { cat err >&2; fail "a tiny run under ulimit -v failed"; }
+fi
 echo "faults_rundir: SIGKILL at 4 renames and SIGTERM at 2: resumed or started over to the uninterrupted bytes; unrelated files kept"

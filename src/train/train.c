@@ -417,12 +417,44 @@ static int state_resume(TrainConfig *c, RunMeta *meta, Task *task, Model *model,
     return BB_OK;
 }
 
+/* The bytes a run of c allocates (docs/method.md#memory): the parameters and the optimizer
+ * moments (with_state), and what loop_alloc takes: the per-chunk gradient buffers, one
+ * workspace (activations and their gradients, trainer_alloc's chunk of Bc sequences) per
+ * thread, the training and evaluation batches. */
+static double train_footprint(const TrainConfig *c, const ModelConfig *mc, int with_state, int *seqs) {
+    const double n = (double)model_param_count(mc), T = c->task.seq;
+    int nchunk = c->chunks > 0 ? c->chunks : trainer_chunks_auto(c->batch, c->task.seq);
+    if (nchunk > c->batch) nchunk = c->batch;
+    const int Bc = (c->batch + nchunk - 1) / nchunk, nws = bb_threads() < nchunk ? bb_threads() : nchunk;
+    *seqs = Bc;
+    const double moments = c->optim.kind == OPTIM_SGD ? 1 : 2;
+    const double eval_B = c->eval_every > 0 ? c->task.eval_batch : 0;
+    return (with_state ? (1 + moments) * n * sizeof(float) : 0) + (double)nchunk * n * sizeof(float) +
+           (double)nws * (double)workspace_bytes_for(mc, Bc, c->task.seq) +
+           2.0 * ((double)c->batch + eval_B) * T * sizeof(int);
+}
+
+/* Refuse a run that needs more memory than the process may take (bb_memory_room), before
+ * it allocates or writes anything: the number and the limit in the message. */
+static int memory_check(const TrainConfig *c, const ModelConfig *mc, int with_state, BbError *err) {
+    unsigned long long room;
+    char what[160];
+    int seqs;
+    const double need = train_footprint(c, mc, with_state, &seqs);
+    if (!bb_memory_room(&room, what, sizeof what) || need <= (double)room) return BB_OK;
+    return bb_fail(err, BB_ENOMEM,
+                   "this run needs %.0f MiB of memory (the weights, the optimizer state, and on each of %d threads the "
+                   "activations of %d sequences of %d tokens), more than the %.0f MiB %s; lower --batch, --seq, "
+                   "--dim or --threads, or raise --chunks",
+                   need / 1048576.0, bb_threads(), seqs, c->task.seq, (double)room / 1048576.0, what);
+}
+
 static int state_fresh(const TrainConfig *c, Task *task, Model *model, Optim *opt, BbError *err) {
     int rc;
     if ((rc = task_build(task, &c->task, err))) return rc;
     ModelConfig mc = c->model;
     train_model_config_from_task(&mc, task);
-    if ((rc = model_build(model, &mc, err))) {
+    if ((rc = model_validate(&mc, err)) || (rc = memory_check(c, &mc, 1, err)) || (rc = model_build(model, &mc, err))) {
         task_free(task);
         return rc;
     }
@@ -667,6 +699,11 @@ int train_run(TrainConfig *c, BbError *err) {
                          "start it over with the command that started it (config.txt, line '# command')",
                          c->resume, c->resume, CKPT_RESUME_FILE);
         if (!rc) rc = state_resume(c, &meta, &task, &model, &opt, &step, err);
+        if (!rc && (rc = memory_check(c, &model.cfg, 0, err))) { /* --threads may have changed */
+            optim_free(&opt);
+            model_free(&model);
+            task_free(&task);
+        }
     } else {
         rc = state_fresh(c, &task, &model, &opt, err);
         if (!rc && ((rc = bb_mkdirs(c->out, err)) || (rc = run_lock(c->out, &lock, err)))) {
