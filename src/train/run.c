@@ -19,11 +19,29 @@
 static void meta_clear(RunMeta *m) { memset(m, 0, sizeof *m); }
 
 int run_meta_read(const char *dir, RunMeta *m, BbError *err) {
-    meta_clear(m);
-    char path[BB_STRLEN + 16], line[BB_STRLEN + 256];
+    char path[BB_STRLEN + 16];
     snprintf(path, sizeof path, "%s/config.txt", dir);
+    return run_meta_read_file(path, dir, m, err);
+}
+
+int run_meta_read_file(const char *path, const char *dir, RunMeta *m, BbError *err) {
+    meta_clear(m);
+    char line[BB_STRLEN + 256];
     FILE *f = fopen(path, "r");
-    if (!f) return BB_OK; /* a run of bbsim before checkpoint format 3, or a bare ckpt/: no record */
+    if (!f && errno != ENOENT) return bb_fail(err, BB_EINPUT, "cannot read %s: %s", path, strerror(errno));
+    if (!f) { /* a run of bbsim before checkpoint format 3, or a bare ckpt/: no record; but a run
+               * with recorded inputs whose config.txt is gone must not read the original tables */
+        for (int i = 0; ckpt_input_names[i]; i++) {
+            char copy[BB_STRLEN + 64];
+            snprintf(copy, sizeof copy, "%s/" RUN_INPUTS_DIR "/%s.txt", dir, ckpt_input_names[i]);
+            if (access(copy, F_OK) == 0)
+                return bb_fail(err, BB_EINPUT,
+                               "%s is missing, but the run recorded its inputs in %s/" RUN_INPUTS_DIR "/ (config.txt "
+                               "holds their hashes and the run identity): restore it from a copy of the run",
+                               path, dir);
+        }
+        return BB_OK;
+    }
     while (fgets(line, sizeof line, f)) {
         unsigned long long h;
         char name[32];
