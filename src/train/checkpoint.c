@@ -5,6 +5,7 @@
 #include "bbsim/checkpoint.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,8 +168,8 @@ static int read_header(HashFile *hf, const char *path, TrainConfig *cfg, uint32_
 
 int ckpt_peek(const char *path, CkptInfo *info, BbError *err) {
     memset(info, 0, sizeof *info);
-    FILE *f = fopen(path, "rb");
-    if (!f) return bb_fail(err, BB_EINPUT, "cannot open checkpoint %s: %s", path, strerror(errno));
+    FILE *f; /* a regular file only: a FIFO named step_N.bbck would block the reader */
+    if (bb_open_input(&f, path, "checkpoint", LLONG_MAX, err)) return BB_EINPUT;
     HashFile hf = {f, 0xcbf29ce484222325ULL, 0};
     TrainConfig cfg;
     uint32_t version, okind, has_optim = 1;
@@ -217,8 +218,8 @@ static int verify_checksum(FILE *f, const char *path, BbError *err) {
 
 int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *cfg, Task *task, Model *m, Optim *o,
                      long *step, BbError *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return bb_fail(err, BB_EINPUT, "cannot open checkpoint %s: %s", path, strerror(errno));
+    FILE *f; /* a regular file only: a FIFO named step_N.bbck would block the reader */
+    if (bb_open_input(&f, path, "checkpoint", LLONG_MAX, err)) return BB_EINPUT;
     HashFile hf = {f, 0xcbf29ce484222325ULL, 0};
     uint32_t version, okind, has_optim = 1; /* version 1 always holds it */
     uint64_t ustep, n, t;
