@@ -298,12 +298,40 @@ static void test_figures_one_checkpoint(void **state) {
     remove_tempdir(d);
 }
 
+/* Runs without a backcopy position (--task markov, --k 0, --seq 2): the dynamics figure
+ * (its first curve is the backcopy risk, NaN throughout) is skipped with a message naming
+ * the reason, instead of a gnuplot error; every other figure is drawn. */
+static void test_figures_without_triggers(void **state) {
+    (void)state;
+    char *d = make_tempdir(), run[1200], pdf[1400], *out = NULL;
+    const char *flags[] = {"--task markov", "--k 0", "--seq 2"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(run, sizeof run, "%s/r%d", d, k);
+        assert_int_equal(run_bbsim(&out, "train " TINY " %s --steps 4 --ckpt 2,10,1 --out %s", flags[k], run), 0);
+        free(out);
+        const int rc = run_bbsim(&out, "figures %s --quiet", run);
+        if (rc != 0 || !strstr(out, "no backcopy (trigger) positions") || !strstr(out, "no dynamics figures"))
+            fail_msg("figures of a run with %s: exit %d, output '%s'", flags[k], rc, out);
+        free(out);
+        struct stat st;
+        const char *drawn[] = {"attention", "values", "layers", "resid"};
+        for (int i = 0; i < 4; i++) {
+            snprintf(pdf, sizeof pdf, "%s/figures/%s.pdf", run, drawn[i]);
+            if (stat(pdf, &st) != 0) fail_msg("%s: no %s.pdf", flags[k], drawn[i]);
+        }
+        snprintf(pdf, sizeof pdf, "%s/figures/dynamics_l0h0.pdf", run);
+        assert_int_not_equal(stat(pdf, &st), 0);
+    }
+    remove_tempdir(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_and_flaglike_paths), cmocka_unit_test(test_nonregular_and_oversize),
         cmocka_unit_test(test_control_and_nul_bytes),    cmocka_unit_test(test_exit_statuses),
         cmocka_unit_test(test_control_paths_ranges_fifos),
         cmocka_unit_test(test_diverged_checkpoints),     cmocka_unit_test(test_figures_one_checkpoint),
+        cmocka_unit_test(test_figures_without_triggers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
