@@ -12,6 +12,8 @@ set -euo pipefail
 bbsim=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 command -v strace > /dev/null && strace -f -o /dev/null true 2> /dev/null \
     || { echo "faults_rundir: no working strace (apt-get install strace): skipped"; exit 77; }
+# LeakSanitizer cannot run under ptrace (an ASan build under strace would exit 1)
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bbsim-rundir.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "faults_rundir: $*" >&2; exit 1; }
