@@ -18,17 +18,21 @@ AM_DIR = ARG2
 AM_NAMES_ARG = ARG3
 AM_LAYERS_ARG = ARG4
 AM_MAXPOS_ARG = ARGC >= 5 ? ARG5 : ""
+bb_rpos(s, c) = strstrt(s, c) ? strstrt(s, c) + bb_rpos(s[strstrt(s, c) + 1:], c) : 0   # last c in s
+if (!exists("PLOTS")) PLOTS = bb_rpos(ARG0, "/") ? ARG0[1:bb_rpos(ARG0, "/") - 1] : "."
+load PLOTS."/shell.gp"
+AM_DIR = bb_file(AM_DIR)
 AM_MAXPOS = strlen(AM_MAXPOS_ARG) == 0 ? 32 : \
-    (int(system("case '".AM_MAXPOS_ARG."' in *[!0-9]*) echo 0;; *) echo 1;; esac")) ? int(AM_MAXPOS_ARG) : 0)
+    (bb_isnat(AM_MAXPOS_ARG) ? int(AM_MAXPOS_ARG) : 0)
 if (AM_MAXPOS < 2) {
     print "usage: gnuplot -c attention_map.gp OUT.pdf DIR NAMES LAYERS [MAXPOS]   (MAXPOS: an integer >= 2)"
     exit status 2
 }
-if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
 call PLOTS."/seq_common.gp" "init"
 SC_SCRIPT = "attention_map.gp"
 AM_NAMES = sc_words(AM_NAMES_ARG)
 AM_LAYERS = sc_words(AM_LAYERS_ARG)
+do for [b = 1:words(AM_LAYERS)] { if (!bb_isnat(word(AM_LAYERS, b))) { print "attention_map.gp: LAYERS must be layer numbers, not ".AM_LAYERS_ARG; exit status 2 } }
 AM_NN = words(AM_NAMES)
 AM_NL = words(AM_LAYERS)
 if (AM_NN < 1 || AM_NL < 1) {

@@ -33,7 +33,10 @@ PW = 0.45 + 0.8 * maxbars                   # inches per panel
 PW = PW < 2.2 ? 2.2 : PW
 FIG_W = 0.5 + np * PW; FIG_W = FIG_W < 4.0 ? 4.0 : FIG_W
 FIG_H = 3.4
-if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
+bb_rpos(s, c) = strstrt(s, c) ? strstrt(s, c) + bb_rpos(s[strstrt(s, c) + 1:], c) : 0   # last c in s
+if (!exists("PLOTS")) PLOTS = bb_rpos(ARG0, "/") ? ARG0[1:bb_rpos(ARG0, "/") - 1] : "."
+load PLOTS."/shell.gp"
+f = bb_file(f)
 load PLOTS."/style.gp"
 if (!exists("C_BAR")) C_BAR = '#8c8c8c'
 

@@ -10,7 +10,10 @@ if (ARGC < 2) { print "usage: gnuplot -c claims_table.gp OUT.pdf CLAIMS.tsv"; ex
 OUTPUT = ARG1
 f = ARG2
 FIG_W = 11; FIG_H = 8.5
-if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
+bb_rpos(s, c) = strstrt(s, c) ? strstrt(s, c) + bb_rpos(s[strstrt(s, c) + 1:], c) : 0   # last c in s
+if (!exists("PLOTS")) PLOTS = bb_rpos(ARG0, "/") ? ARG0[1:bb_rpos(ARG0, "/") - 1] : "."
+load PLOTS."/shell.gp"
+f = bb_file(f)
 load PLOTS."/style.gp"
 # the page in inches: the report's page (the driver may set REPORT_W / REPORT_H) or ours
 PAGE_W = IN_REPORT ? (exists("REPORT_W") ? REPORT_W : 8.5) : FIG_W

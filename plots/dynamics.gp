@@ -22,7 +22,10 @@ INPUT = ARG2
 HEAD = ARGC >= 3 && strlen(ARG3) > 0 ? ARG3 : 'l0h0'
 TITLE = ARGC >= 4 ? ARG4 : sprintf('training dynamics, head %s', HEAD)
 FIG_W = 6.5; FIG_H = 3.8
-if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
+bb_rpos(s, c) = strstrt(s, c) ? strstrt(s, c) + bb_rpos(s[strstrt(s, c) + 1:], c) : 0   # last c in s
+if (!exists("PLOTS")) PLOTS = bb_rpos(ARG0, "/") ? ARG0[1:bb_rpos(ARG0, "/") - 1] : "."
+load PLOTS."/shell.gp"
+INPUT = bb_file(INPUT)
 load PLOTS."/style.gp"
 call PLOTS."/replicates.gp" INPUT
 f = REP_FILE[1]

@@ -4,9 +4,12 @@
 if (ARGC < 2) { print "usage: gnuplot -c explanations.gp OUT.pdf CLAIMS.tsv"; exit status 2 }
 OUTPUT = ARG1
 f = ARG2
-if (system("test -r '".f."' && echo 1 || echo 0") eq "0") { print "explanations.gp: cannot read ".f; exit status 1 }
 FIG_W = 11; FIG_H = 8.5
-if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
+bb_rpos(s, c) = strstrt(s, c) ? strstrt(s, c) + bb_rpos(s[strstrt(s, c) + 1:], c) : 0   # last c in s
+if (!exists("PLOTS")) PLOTS = bb_rpos(ARG0, "/") ? ARG0[1:bb_rpos(ARG0, "/") - 1] : "."
+load PLOTS."/shell.gp"
+f = bb_file(f)
+if (system("test -r ".bb_shq(f)." && echo 1 || echo 0") eq "0") { print "explanations.gp: cannot read ".f; exit status 1 }
 load PLOTS."/style.gp"
 PAGE_W = IN_REPORT ? (exists("REPORT_W") ? REPORT_W : 8.5) : FIG_W
 PAGE_H = IN_REPORT ? (exists("REPORT_H") ? REPORT_H : 6.5) : FIG_H
@@ -14,7 +17,7 @@ PAGE_H = IN_REPORT ? (exists("REPORT_H") ? REPORT_H : 6.5) : FIG_H
 # verdict counts of claim ID: "pass fail notrun undecided" (fail counts MIXED rows too: not
 # every seed passed; undecided: a rate whose interval straddles its threshold); the
 # verdict column found by its name
-counts(id) = system(sprintf("awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == \"verdict\") v = i; next } $1 == \"%s\" { p += $v == \"PASS\"; x += ($v == \"FAIL\" || $v == \"MIXED\"); n += $v == \"NOT RUN\"; u += $v == \"UNDECIDED\" } END { print p + 0, x + 0, n + 0, u + 0 }' '%s'", id, f))
+counts(id) = system(sprintf("awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == \"verdict\") v = i; next } $1 == \"%s\" { p += $v == \"PASS\"; x += ($v == \"FAIL\" || $v == \"MIXED\"); n += $v == \"NOT RUN\"; u += $v == \"UNDECIDED\" } END { print p + 0, x + 0, n + 0, u + 0 }' %s", id, bb_shq(f)))
 verdict_text(id) = (vc_ = counts(id), vp_ = int(word(vc_, 1)), vx_ = int(word(vc_, 2)), vn_ = int(word(vc_, 3)), \
     vu_ = int(word(vc_, 4)), vn_ > 0 && vp_ + vx_ + vu_ == 0 ? "NOT RUN" : vx_ + vu_ == 0 ? sprintf("PASS (%d rows)", vp_) : \
     vu_ == 0 ? sprintf("FAIL/MIXED: %d of %d rows", vx_, vp_ + vx_) : \
@@ -52,8 +55,8 @@ do for [col = 1:3] {
     y = PAGE_H - 1.1
     set label k t at x0, y left font "Sans:Bold,10" noenhanced; k = k + 1
     y = y - 0.3
-    do for [i = 1:int(system("echo '".m."' | tr '|' '\n' | wc -l"))] {
-        line = system(sprintf("echo '%s' | tr '|' '\n' | sed -n %dp", m, i))
+    do for [i = 1:int(system("echo ".bb_shq(m)." | tr '|' '\n' | wc -l"))] {
+        line = system(sprintf("echo %s | tr '|' '\n' | sed -n %dp", bb_shq(m), i))
         set label k line at x0, y left font "Sans:Italic,8" noenhanced; k = k + 1
         y = y - 0.2
     }
@@ -62,11 +65,11 @@ do for [col = 1:3] {
     set label k + 1 "measured" at x0 + COLW - 0.25, y right font "Sans:Bold,8" tc rgb C_OTHER noenhanced
     k = k + 2
     y = y - 0.3
-    n = int(system(sprintf("echo '%s' | tr ';' '\n' | wc -l", plist)))
+    n = int(system(sprintf("echo %s | tr ';' '\n' | wc -l", bb_shq(plist))))
     do for [i = 1:n] {
-        item = system(sprintf("echo '%s' | tr ';' '\n' | sed -n %dp", plist, i))
-        id = system(sprintf("echo '%s' | cut -d'|' -f1", item))
-        what = system(sprintf("echo '%s' | cut -d'|' -f2", item))
+        item = system(sprintf("echo %s | tr ';' '\n' | sed -n %dp", bb_shq(plist), i))
+        id = system(sprintf("echo %s | cut -d'|' -f1", bb_shq(item)))
+        what = system(sprintf("echo %s | cut -d'|' -f2", bb_shq(item)))
         set label k id at x0, y left font "Sans:Bold,8" noenhanced; k = k + 1
         set label k verdict_text(id) at x0 + COLW - 0.25, y right font "Sans:Bold,8" tc rgb verdict_colour(id) noenhanced
         k = k + 1

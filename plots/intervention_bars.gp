@@ -13,7 +13,10 @@ if (ARGC < 2) { print "usage: gnuplot -c intervention_bars.gp OUT.pdf INTERVENTI
 OUTPUT = ARG1
 INPUT = ARG2
 FIG_W = 5.5; FIG_H = 3.8
-if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
+bb_rpos(s, c) = strstrt(s, c) ? strstrt(s, c) + bb_rpos(s[strstrt(s, c) + 1:], c) : 0   # last c in s
+if (!exists("PLOTS")) PLOTS = bb_rpos(ARG0, "/") ? ARG0[1:bb_rpos(ARG0, "/") - 1] : "."
+load PLOTS."/shell.gp"
+INPUT = bb_file(INPUT)
 load PLOTS."/style.gp"
 call PLOTS."/replicates.gp" INPUT
 f = REP_FILE[1]

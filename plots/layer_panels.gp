@@ -21,21 +21,25 @@ LP_DIR = ARG2
 LP_NAME = ARG3
 LP_LAYERS_ARG = ARG4
 LP_MAXPOS_ARG = ARGC >= 5 ? ARG5 : ""
-LP_MAXPOS = strlen(LP_MAXPOS_ARG) == 0 ? 32 : \
-    (int(system("case '".LP_MAXPOS_ARG."' in *[!0-9]*) echo 0;; *) echo 1;; esac")) ? int(LP_MAXPOS_ARG) : 0)
-if (LP_MAXPOS < 2) {
-    print "usage: gnuplot -c layer_panels.gp OUT.pdf DIR NAME LAYERS [MAXPOS [sinktype]]   (MAXPOS: an integer >= 2)"
-    exit status 2
-}
 LP_SINKTYPE = ARGC >= 6 && ARG6 eq "sinktype"
 if (ARGC >= 6 && !LP_SINKTYPE) {
     print "usage: gnuplot -c layer_panels.gp OUT.pdf DIR NAME LAYERS [MAXPOS [sinktype]]"
     exit status 2
 }
-if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
+bb_rpos(s, c) = strstrt(s, c) ? strstrt(s, c) + bb_rpos(s[strstrt(s, c) + 1:], c) : 0   # last c in s
+if (!exists("PLOTS")) PLOTS = bb_rpos(ARG0, "/") ? ARG0[1:bb_rpos(ARG0, "/") - 1] : "."
+load PLOTS."/shell.gp"
+LP_DIR = bb_file(LP_DIR)
+LP_MAXPOS = strlen(LP_MAXPOS_ARG) == 0 ? 32 : \
+    (bb_isnat(LP_MAXPOS_ARG) ? int(LP_MAXPOS_ARG) : 0)
+if (LP_MAXPOS < 2) {
+    print "usage: gnuplot -c layer_panels.gp OUT.pdf DIR NAME LAYERS [MAXPOS [sinktype]]   (MAXPOS: an integer >= 2)"
+    exit status 2
+}
 call PLOTS."/seq_common.gp" "init"
 SC_SCRIPT = "layer_panels.gp"
 LP_LAYERS = sc_words(LP_LAYERS_ARG)
+do for [b = 1:words(LP_LAYERS)] { if (!bb_isnat(word(LP_LAYERS, b))) { print "layer_panels.gp: LAYERS must be layer numbers, not ".LP_LAYERS_ARG; exit status 2 } }
 LP_NL = words(LP_LAYERS)
 if (LP_NL < 1 || strlen(LP_NAME) < 1) {
     print "usage: gnuplot -c layer_panels.gp OUT.pdf DIR NAME LAYERS [MAXPOS]"

@@ -13,7 +13,7 @@ if (rep_head eq "replicate") {
     stats ARG1 using 0 nooutput
     REP_N = int(STATS_records)
     array REP_FILE[REP_N]
-    stats ARG1 using (REP_FILE[int($0) + 1] = strcol("path"), 0) nooutput
+    stats ARG1 using (REP_FILE[int($0) + 1] = bb_file(strcol("path")), 0) nooutput
 } else {
     REP_N = 1
     array REP_FILE[1]

@@ -16,7 +16,10 @@ array LAB[NR]
 array DYN[NR]
 do for [i = 1:NR] { LAB[i] = ARGV[2 * i]; DYN[i] = ARGV[2 * i + 1] }
 FIG_W = 6.0; FIG_H = 3.8
-if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
+bb_rpos(s, c) = strstrt(s, c) ? strstrt(s, c) + bb_rpos(s[strstrt(s, c) + 1:], c) : 0   # last c in s
+if (!exists("PLOTS")) PLOTS = bb_rpos(ARG0, "/") ? ARG0[1:bb_rpos(ARG0, "/") - 1] : "."
+load PLOTS."/shell.gp"
+do for [i = 1:NR] { DYN[i] = bb_file(DYN[i]) }
 load PLOTS."/style.gp"
 
 array COL[NR]

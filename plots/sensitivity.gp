@@ -11,7 +11,10 @@ OUTPUT = ARG1
 dir = ARG2
 LABEL = ARGC >= 3 ? ARG3 : ""
 FIG_W = 7.0; FIG_H = 3.6
-if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
+bb_rpos(s, c) = strstrt(s, c) ? strstrt(s, c) + bb_rpos(s[strstrt(s, c) + 1:], c) : 0   # last c in s
+if (!exists("PLOTS")) PLOTS = bb_rpos(ARG0, "/") ? ARG0[1:bb_rpos(ARG0, "/") - 1] : "."
+load PLOTS."/shell.gp"
+dir = bb_file(dir)
 load PLOTS."/style.gp"
 fsp = dir.'/spread.tsv'
 fj = dir.'/jacobian.tsv'

@@ -21,8 +21,9 @@ if (ARG1 eq "init") {
     sc_max(a, b) = a > b ? a : b
     sc_min(a, b) = a < b ? a : b
     sc_clamp(x, lo, hi) = x < lo ? lo : (x > hi ? hi : x)
-    sc_readable(f) = int(system("test -r '".f."' && echo 1 || echo 0"))
-    sc_words(s) = system("printf '%s' '".s."' | tr ',' ' '")
+    # every file name reaches the shell as one quoted word (bb_shq, plots/shell.gp)
+    sc_readable(f) = int(system("test -r ".bb_shq(f)." && echo 1 || echo 0"))
+    sc_words(s) = bb_subst(s, ",", " ")
     # width in inches of a token label of n characters at p points (rotated: its height)
     sc_textw(n, p) = n * 0.55 * p / 72.0
     # size in points of a gnuplot font spec such as ',9' or 'Sans,9'
@@ -52,7 +53,7 @@ if (ARG1 eq "init") {
     # values/norms file -> "position value class" of layer L (and head H unless H < 0), first M
     # positions; class 2 = <s> or position 0, 1 = trigger, 0 = other token
     SC_AWK_BARS = 'BEGIN { print "p\tv\tk" } '.SC_HEAD.'{ p = $(c["position"]) + 0; if (p >= M || $(c["layer"]) + 0 != L) next; if (H >= 0 && ("head" in c) && $(c["head"]) + 0 != H) next; k = (p == 0 || $(c["label"]) == "<s>") ? 2 : ($(c["trigger"]) + 0 ? 1 : 0); print p "\t" $(c[V]) "\t" k }'
-    sc_awk(prog, vars, f) = "awk -F'\t' ".vars." '".prog."' ".f
+    sc_awk(prog, vars, f) = "awk -F'\t' ".vars." ".bb_shq(prog)." ".bb_shq(f)
     # "N maxlen ntrig s0 nbos" of the first m positions of a values/norms file
     sc_info(f, m) = system(sc_awk(SC_AWK_INFO, sprintf("-v M=%d", m), f))
     # SC_CBLO, SC_CBHI: the colour range of the maps, widened to the weights of attention file f
@@ -68,8 +69,8 @@ if (ARG1 eq "init") {
     SC_CLEAR = 'do for [sc_k = 0:SC_M] { unset label 1000 + sc_k; unset label 2000 + sc_k }; unset label 1998; unset label 1999'
     # label stride of the token labels: every position unless the cells are very small
     sc_stride(cellpt) = cellpt >= 3.0 ? 1 : (cellpt >= 1.5 ? 2 : 4)
-    sc_labels(axis, f) = system(sc_awk(SC_AWK_LABELS, sprintf("-v A=%s -v M=%d -v S=%d -v F=%.1f -v T='%s' -v B='%s'", \
-                                axis, SC_M, sc_stride(72.0 * (axis eq "x" ? SC_PW : SC_PH) / SC_M), SC_FPT, SC_TRIG, SC_BOS), f))
+    sc_labels(axis, f) = system(sc_awk(SC_AWK_LABELS, sprintf("-v A=%s -v M=%d -v S=%d -v F=%.1f -v T=%s -v B=%s", \
+                                axis, SC_M, sc_stride(72.0 * (axis eq "x" ? SC_PW : SC_PH) / SC_M), SC_FPT, bb_shq(SC_TRIG), bb_shq(SC_BOS)), f))
     # height in inches under a panel with token labels: labels, gap, axis title (F_TEXT)
     sc_gutter(p) = sc_textw(SC_LABN, p) + 0.36
     # page of the report (style.gp: 8.5 x 6.5 in); the foot kept free for the caption
@@ -155,7 +156,7 @@ if (ARG1 eq "bars") {
     unset xlabel
     set ylabel ARG7 noenhanced font SC_F_TEXT offset 0, 0
     set title ARG6 noenhanced font SC_F_TITLE offset 0, -0.4
-    sc_cmd = sc_awk(SC_AWK_BARS, sprintf("-v M=%d -v L=%d -v H=%d -v V=%s", SC_M, int(ARG4), int(ARG5), ARG3), sc_f)
+    sc_cmd = sc_awk(SC_AWK_BARS, sprintf("-v M=%d -v L=%d -v H=%d -v V=%s", SC_M, int(ARG4), int(ARG5), bb_shq(ARG3)), sc_f)
     sc_n = int(system(sc_cmd." | awk 'END { print NR - 1 }'"))
     if (sc_n < 1) {
         print sprintf("%s: no rows of layer %s in %s", SC_SCRIPT, ARG4, sc_f)

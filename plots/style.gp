@@ -80,7 +80,7 @@ if (!exists("FIG_W")) FIG_W = 6.5
 if (!exists("FIG_H")) FIG_H = 4.2
 if (!exists("REPORT")) {
     set terminal pdfcairo enhanced color size FIG_W, FIG_H font 'Sans,9' linewidth 1
-    set output OUTPUT
+    set output bb_file(OUTPUT)   # plots/shell.gp: never a pipe
 }
 # In the report the caption sits at the page foot: CAP_H (screen fraction) is kept free
 # below every plot. Single plots get it from the bmargin set here; multiplot scripts add

@@ -11,7 +11,10 @@ OUTPUT = ARG1
 f = ARG2
 FIG_W = 8.0
 FIG_H = 3.0
-if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
+bb_rpos(s, c) = strstrt(s, c) ? strstrt(s, c) + bb_rpos(s[strstrt(s, c) + 1:], c) : 0   # last c in s
+if (!exists("PLOTS")) PLOTS = bb_rpos(ARG0, "/") ? ARG0[1:bb_rpos(ARG0, "/") - 1] : "."
+load PLOTS."/shell.gp"
+f = bb_file(f)
 load PLOTS."/style.gp"
 
 stats f using 0 nooutput

@@ -14,7 +14,10 @@ MODE = ARGC >= 4 ? ARG4 : "lin"
 if (MODE ne "lin" && MODE ne "log" && MODE ne "cat") { print "sweep_lines.gp: MODE must be lin, log or cat, not ".MODE; exit status 2 }
 FIG_W = 7.5
 FIG_H = 2.8
-if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
+bb_rpos(s, c) = strstrt(s, c) ? strstrt(s, c) + bb_rpos(s[strstrt(s, c) + 1:], c) : 0   # last c in s
+if (!exists("PLOTS")) PLOTS = bb_rpos(ARG0, "/") ? ARG0[1:bb_rpos(ARG0, "/") - 1] : "."
+load PLOTS."/shell.gp"
+f = bb_file(f)
 load PLOTS."/style.gp"
 
 stats f using 0 nooutput

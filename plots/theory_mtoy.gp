@@ -6,7 +6,10 @@ if (ARGC < 2) { print "usage: gnuplot -c theory_mtoy.gp OUT.pdf THEORY_OUT_DIR";
 OUTPUT = ARG1
 dir = ARG2
 FIG_W = 5.0; FIG_H = 4.2
-if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
+bb_rpos(s, c) = strstrt(s, c) ? strstrt(s, c) + bb_rpos(s[strstrt(s, c) + 1:], c) : 0   # last c in s
+if (!exists("PLOTS")) PLOTS = bb_rpos(ARG0, "/") ? ARG0[1:bb_rpos(ARG0, "/") - 1] : "."
+load PLOTS."/shell.gp"
+dir = bb_file(dir)
 load PLOTS."/style.gp"
 f = dir.'/mtoy.tsv'
 st(x) = x > 0 ? x : NaN

@@ -7,7 +7,10 @@ if (ARGC < 2) { print "usage: gnuplot -c theory_simple.gp OUT.pdf THEORY_OUT_DIR
 OUTPUT = ARG1
 dir = ARG2
 FIG_W = 6.5; FIG_H = 4.6
-if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
+bb_rpos(s, c) = strstrt(s, c) ? strstrt(s, c) + bb_rpos(s[strstrt(s, c) + 1:], c) : 0   # last c in s
+if (!exists("PLOTS")) PLOTS = bb_rpos(ARG0, "/") ? ARG0[1:bb_rpos(ARG0, "/") - 1] : "."
+load PLOTS."/shell.gp"
+dir = bb_file(dir)
 load PLOTS."/style.gp"
 f = dir.'/simple_dynamics.tsv'
 sel(o) = (strcol("optim") eq o && column("step") > 0) ? column("step") : NaN

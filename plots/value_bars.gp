@@ -14,16 +14,20 @@ VB_DIR = ARG2
 VB_NAME = ARG3
 VB_LAYERS_ARG = ARG4
 VB_MAXPOS_ARG = ARGC >= 5 ? ARG5 : ""
+bb_rpos(s, c) = strstrt(s, c) ? strstrt(s, c) + bb_rpos(s[strstrt(s, c) + 1:], c) : 0   # last c in s
+if (!exists("PLOTS")) PLOTS = bb_rpos(ARG0, "/") ? ARG0[1:bb_rpos(ARG0, "/") - 1] : "."
+load PLOTS."/shell.gp"
+VB_DIR = bb_file(VB_DIR)
 VB_MAXPOS = strlen(VB_MAXPOS_ARG) == 0 ? 32 : \
-    (int(system("case '".VB_MAXPOS_ARG."' in *[!0-9]*) echo 0;; *) echo 1;; esac")) ? int(VB_MAXPOS_ARG) : 0)
+    (bb_isnat(VB_MAXPOS_ARG) ? int(VB_MAXPOS_ARG) : 0)
 if (VB_MAXPOS < 2) {
     print "usage: gnuplot -c value_bars.gp OUT.pdf DIR NAME LAYERS [MAXPOS]   (MAXPOS: an integer >= 2)"
     exit status 2
 }
-if (!exists("PLOTS")) PLOTS = system("dirname ".ARG0)
 call PLOTS."/seq_common.gp" "init"
 SC_SCRIPT = "value_bars.gp"
 VB_LAYERS = sc_words(VB_LAYERS_ARG)
+do for [b = 1:words(VB_LAYERS)] { if (!bb_isnat(word(VB_LAYERS, b))) { print "value_bars.gp: LAYERS must be layer numbers, not ".VB_LAYERS_ARG; exit status 2 } }
 VB_NL = words(VB_LAYERS)
 if (VB_NL < 1 || strlen(VB_NAME) < 1) {
     print "usage: gnuplot -c value_bars.gp OUT.pdf DIR NAME LAYERS [MAXPOS]"

@@ -92,6 +92,50 @@ static void test_empty_and_flaglike_paths(void **state) {
     remove_tempdir(d);
 }
 
+/* 1b. A newline or other control byte in a path is refused (it was written raw into the
+ * '# command' line of every TSV, which then no longer loaded); a number beyond the range of
+ * its type is a range error, not LONG_MAX; a FIFO named like a checkpoint or config.txt is
+ * refused instead of blocking the reader. */
+static void test_control_paths_ranges_fifos(void **state) {
+    (void)state;
+    char *d = make_tempdir(), run[1200], cwd[4096], *out = NULL;
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(run, sizeof run, "%s/run", d);
+    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 2 --ckpt 1,10,1 --out %s", run), 0);
+    free(out);
+    char *here = make_tempdir();
+    assert_int_equal(chdir(here), 0);
+    expect_fail(2, "bbsim train: --out 'a\\x0ab': holds a control character", "train " TINY " --out \"$(printf 'a\\nb')\"%s%s", "", "");
+    expect_fail(2, "bbsim train: --corpus 'c\\x09x': holds a control character", "train " TINY " --corpus \"$(printf 'c\\tx')\" --out r%s%s", "", "");
+    expect_fail(2, "holds a control character", "analyze \"$(printf '%%s\\nx' %s)\"%s", run, "");
+    expect_fail(2, "bbsim export: --out 'e\\x0ax.npz': holds a control character", "export %s --out \"$(printf 'e\\nx.npz')\"%s", run, "");
+    assert_int_equal(count_entries(here), 0);
+    expect_fail(2, "bbsim analyze: --ckpt 9999999999999999999999: out of range", "analyze %s --ckpt 9999999999999999999999%s", run, "");
+    expect_fail(2, "bbsim train: --steps: 99999999999999999999 is out of range", "train " TINY " --steps 99999999999999999999 --out r%s%s", "", "");
+    expect_fail(2, "bbsim train: --ckpt-every: 9999999999999999999999 is out of range", "train " TINY " --ckpt 9999999999999999999999,50,1 --out r%s%s", "", "");
+    expect_fail(2, "bbsim train: --seed: 99999999999999999999999 is out of range", "train " TINY " --seed 99999999999999999999999 --out r%s%s", "", "");
+    assert_int_equal(count_entries(here), 0);
+    assert_int_equal(chdir(cwd), 0);
+    /* FIFOs where a checkpoint and config.txt belong: refused within the timeout, not hung */
+    char fifo[1300], cmd[4096];
+    snprintf(fifo, sizeof fifo, "%s/ckpt/step_000000005.bbck", run);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(cmd, sizeof cmd, "timeout 20 %s analyze %s --ckpt all --out %s/an --quiet 2>&1", BBSIM_EXE, run, d);
+    assert_int_equal(run_capture(&out, cmd), 2);
+    assert_non_null(strstr(out, "step_000000005.bbck is a FIFO (named pipe), not a regular file"));
+    free(out);
+    unlink(fifo);
+    snprintf(fifo, sizeof fifo, "%s/config.txt", run);
+    assert_int_equal(unlink(fifo), 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(cmd, sizeof cmd, "timeout 20 %s analyze %s --out %s/an --quiet 2>&1", BBSIM_EXE, run, d);
+    assert_int_equal(run_capture(&out, cmd), 2);
+    assert_non_null(strstr(out, "config.txt is a FIFO (named pipe), not a regular file"));
+    free(out);
+    remove_tempdir(here);
+    remove_tempdir(d);
+}
+
 /* 2. Devices, FIFOs and directories are refused before a byte is read; so are files over
  * the limits (sparse files made with ftruncate). */
 static void test_nonregular_and_oversize(void **state) {
@@ -254,11 +298,40 @@ static void test_figures_one_checkpoint(void **state) {
     remove_tempdir(d);
 }
 
+/* Runs without a backcopy position (--task markov, --k 0, --seq 2): the dynamics figure
+ * (its first curve is the backcopy risk, NaN throughout) is skipped with a message naming
+ * the reason, instead of a gnuplot error; every other figure is drawn. */
+static void test_figures_without_triggers(void **state) {
+    (void)state;
+    char *d = make_tempdir(), run[1200], pdf[1400], *out = NULL;
+    const char *flags[] = {"--task markov", "--k 0", "--seq 2"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(run, sizeof run, "%s/r%d", d, k);
+        assert_int_equal(run_bbsim(&out, "train " TINY " %s --steps 4 --ckpt 2,10,1 --out %s", flags[k], run), 0);
+        free(out);
+        const int rc = run_bbsim(&out, "figures %s --quiet", run);
+        if (rc != 0 || !strstr(out, "no backcopy (trigger) positions") || !strstr(out, "no dynamics figures"))
+            fail_msg("figures of a run with %s: exit %d, output '%s'", flags[k], rc, out);
+        free(out);
+        struct stat st;
+        const char *drawn[] = {"attention", "values", "layers", "resid"};
+        for (int i = 0; i < 4; i++) {
+            snprintf(pdf, sizeof pdf, "%s/figures/%s.pdf", run, drawn[i]);
+            if (stat(pdf, &st) != 0) fail_msg("%s: no %s.pdf", flags[k], drawn[i]);
+        }
+        snprintf(pdf, sizeof pdf, "%s/figures/dynamics_l0h0.pdf", run);
+        assert_int_not_equal(stat(pdf, &st), 0);
+    }
+    remove_tempdir(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_and_flaglike_paths), cmocka_unit_test(test_nonregular_and_oversize),
         cmocka_unit_test(test_control_and_nul_bytes),    cmocka_unit_test(test_exit_statuses),
+        cmocka_unit_test(test_control_paths_ranges_fifos),
         cmocka_unit_test(test_diverged_checkpoints),     cmocka_unit_test(test_figures_one_checkpoint),
+        cmocka_unit_test(test_figures_without_triggers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -160,6 +160,24 @@ static void test_recorded_inputs(void **state) {
     assert_int_equal(cmp_files(a, b), 0);
     assert_int_equal(shell(&out, "cd %s && %s analyze c", d, BBSIM_EXE), 0);
     free(out);
+    /* --config c/config.txt trains on the recorded copy, not on the edited corpus.txt of the
+     * current directory (the relative path the config names), nor fails elsewhere */
+    assert_int_equal(shell(&out, "cd %s && %s train --config c/config.txt --steps 40 --out g", d, BBSIM_EXE), 0);
+    free(out);
+    assert_int_equal(shell(&out, "cd / && %s train --config %s/c/config.txt --steps 40 --out %s/h", BBSIM_EXE, d, d), 0);
+    free(out);
+    assert_int_equal(shell(&out, "cd %s && cmp -s c/inputs/corpus.txt g/inputs/corpus.txt && "
+                                 "cmp -s c/inputs/corpus.txt h/inputs/corpus.txt && "
+                                 "diff <(grep -v ^# c/metrics.tsv | cut -f1-6) <(grep -v ^# g/metrics.tsv | cut -f1-6)",
+                           d), 0);
+    free(out);
+    /* config.txt removed: the recorded copies are not bypassed for the edited original */
+    assert_int_equal(shell(&out, "cd %s && cp -r c nc && rm nc/config.txt", d), 0);
+    free(out);
+    assert_int_equal(shell(&out, "cd %s && %s analyze nc", d, BBSIM_EXE), 2);
+    expect(out, "nc/config.txt is missing", "recorded its inputs");
+    assert_int_equal(shell(&out, "cd %s && %s train --resume nc --steps 60", d, BBSIM_EXE), 2);
+    expect(out, "nc/config.txt is missing", "recorded its inputs");
     /* the copy edited: refused */
     f = fopen(copy, "a");
     fputs("zebra\n", f);

@@ -654,6 +654,68 @@ static void test_ctrl_c_saves(void **state) {
     remove_tempdir(d);
 }
 
+/* The run_id of DIR/config.txt ("# run-id HEX"), 0 when absent. */
+static unsigned long long config_run_id(const char *dir) {
+    char path[1200], line[512];
+    snprintf(path, sizeof path, "%s/config.txt", dir);
+    FILE *f = fopen(path, "r");
+    unsigned long long id = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "# run-id ", 9)) id = strtoull(line + 9, NULL, 16);
+    if (f) fclose(f);
+    return id;
+}
+
+/* --cosine decays over --steps: two cosine runs of 40 and 80 steps are two runs (another
+ * identity, so a swapped checkpoint is refused), and a resume may not change the horizon
+ * (it once joined two schedules: lr 4.6e-6 at step 40, 0.0015 at 41). Without --cosine the
+ * steps stay out of the identity and a resume may extend the run. */
+static void test_cosine_horizon(void **state) {
+    (void)state;
+    char *d = make_tempdir(), *out = NULL, a[1100], b[1100], c[1100], e[1100];
+    snprintf(a, sizeof a, "%s/a", d);
+    snprintf(b, sizeof b, "%s/b", d);
+    snprintf(c, sizeof c, "%s/c", d);
+    snprintf(e, sizeof e, "%s/e", d);
+    assert_int_equal(run_bbsim(&out, "train " TINY " --cosine --steps 40 --out %s", a), 0);
+    free(out);
+    assert_int_equal(run_bbsim(&out, "train " TINY " --cosine --steps 80 --out %s", b), 0);
+    free(out);
+    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 40 --out %s", c), 0);
+    free(out);
+    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 80 --out %s", e), 0);
+    free(out);
+    assert_true(config_run_id(a) != 0 && config_run_id(a) != config_run_id(b));
+    assert_true(config_run_id(c) != 0 && config_run_id(c) == config_run_id(e));
+    /* a longer resume of the 40-step cosine run: refused, nothing written */
+    char step40[1200], step80[1200];
+    snprintf(step40, sizeof step40, "%s/ckpt/step_000000040.bbck", a);
+    snprintf(step80, sizeof step80, "%s/ckpt/step_000000080.bbck", a);
+    const long before = file_size(step40);
+    assert_int_equal(run_bbsim(&out, "train --resume %s --steps 80 --quiet", a), 2);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "decays over its 40 steps (--cosine)"));
+    assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1); /* one line */
+    free(out);
+    assert_int_equal(file_size(step80), -1);
+    assert_int_equal(file_size(step40), before);
+    /* the same horizon is fine, and so is a longer plain run */
+    assert_int_equal(run_bbsim(&out, "train --resume %s --steps 40 --quiet", a), 0);
+    free(out);
+    assert_int_equal(run_bbsim(&out, "train --resume %s --steps 80 --quiet", c), 0);
+    free(out);
+    /* a step file of the 80-step cosine run in the 40-step one's ckpt/: another run */
+    char from[1200];
+    snprintf(from, sizeof from, "%s/ckpt/step_000000020.bbck", b);
+    snprintf(step40, sizeof step40, "%s/ckpt/step_000000020.bbck", a);
+    copy_file(from, step40);
+    assert_int_equal(run_bbsim(&out, "analyze %s --ckpt all --out %s/an --quiet", a, d), 2);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "checkpoint of another run"));
+    free(out);
+    remove_tempdir(d);
+}
+
 static void test_nonfinite_stops(void **state) {
     (void)state;
     char *d = make_tempdir(), *out = NULL;
@@ -777,6 +839,7 @@ int main(void) {
         cmocka_unit_test(test_chunks_and_grad_norm),
         cmocka_unit_test(test_bad_checkpoints),
         cmocka_unit_test(test_ctrl_c_saves),
+        cmocka_unit_test(test_cosine_horizon),
         cmocka_unit_test(test_nonfinite_stops),
         cmocka_unit_test(test_smoke_learns_backcopy),
     };

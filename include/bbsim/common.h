@@ -209,6 +209,11 @@ void bb_install_gsl_handler(void);
 double bb_now(void);
 /* Number of OpenMP threads that parallel regions will use. */
 int bb_threads(void);
+/* The bytes this process may still allocate (src/core/memory.c): the smallest of the
+ * address-space limit less what is mapped, and the cgroup's limit less its use (without a
+ * cgroup limit: MemAvailable). what gets how the number came about ("the address-space limit
+ * "left by the address-space limit (ulimit -v N KiB)"). 0 when nothing is known (then *room is 0). */
+int bb_memory_room(unsigned long long *room, char *what, size_t len);
 /* The thread count --threads 0 stands for, given the environment: 0 (= leave OpenMP's
  * own default) when OMP_NUM_THREADS is set and not empty (OpenMP reads it itself), else
  * SLURM_CPUS_PER_TASK when it is a whole number 1..1024 (the cores Slurm gave this task,

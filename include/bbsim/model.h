@@ -105,6 +105,8 @@ typedef struct Model {
 /* Validate the configuration (clear message on bad combinations), allocate and
  * initialise the parameters from cfg->init_seed (PyTorch-default initialisation). */
 int model_build(Model *m, const ModelConfig *cfg, BbError *err);
+/* The checks model_build makes of cfg (BB_EINPUT naming the flag), without building. */
+int model_validate(const ModelConfig *cfg, BbError *err);
 /* The same without the initialisation (parameters zero): for weights about to be read. */
 int model_alloc(Model *m, const ModelConfig *cfg, BbError *err);
 void model_free(Model *m);
@@ -178,6 +180,10 @@ Workspace *workspace_alloc(const Model *m, int Bmax, int T);
 void workspace_free(Workspace *ws);
 /* Bytes held by a workspace (for the memory report). */
 size_t workspace_bytes(const Workspace *ws);
+/* The same before allocating: what workspace_alloc would hold for a model of cfg. */
+size_t workspace_bytes_for(const ModelConfig *cfg, int Bmax, int T);
+/* The parameter count of a model of cfg (model_build's nparams), without building it. */
+size_t model_param_count(const ModelConfig *cfg);
 
 /* Forward B <= Bmax sequences. targets may be NULL (no loss). iv may be NULL.
  * Returns the mean loss over the B*T positions (0 when targets is NULL).

@@ -26,6 +26,8 @@ typedef struct {
 } RunMeta;
 /* The "# run-id" and "# input" lines of DIR/config.txt (none: all zero). */
 int run_meta_read(const char *dir, RunMeta *m, BbError *err);
+/* The same lines of the config file path, whose run directory (where inputs/ is) is dir. */
+int run_meta_read_file(const char *path, const char *dir, RunMeta *m, BbError *err);
 void run_meta_write(FILE *f, const RunMeta *m);
 /* Copy each table tc reads into dir/inputs/NAME.txt and record its FNV-1a hash in m. */
 int run_inputs_record(const char *dir, const TaskConfig *tc, RunMeta *m, BbError *err);

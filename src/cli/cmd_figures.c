@@ -3,6 +3,7 @@
  * OUT/data/, then draws attention maps, value norms, per-layer panels, the training
  * dynamics and the residual norms with the same gnuplot scripts (plots/) as make repro. */
 #include <errno.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 #include "bbsim/analysis.h"
 #include "bbsim/cli.h"
+#include "bbsim/tsv.h"
 
 extern char **environ;
 
@@ -84,6 +86,23 @@ static int analyze(const char *dir, const char *out, const char *ckpt, int threa
     snprintf(th, sizeof th, "%d", threads);
     char *argv[] = {(char *)dir, "--out", (char *)out, "--ckpt", (char *)ckpt, "--threads", th, "--quiet", NULL};
     return cmd_analyze(8, argv);
+}
+
+/* 1 when column `name` of the TSV at path has a finite number in some row. */
+static int column_has_number(const char *path, const char *name) {
+    Tsv t;
+    BbError ignore;
+    int found = 0;
+    if (tsv_read(path, &t, &ignore) == BB_OK)
+        for (int j = 0; j < t.ncols; j++)
+            if (!strcmp(t.names[j], name))
+                for (int i = 0; i < t.nrows && !found; i++) {
+                    char *end;
+                    const double v = strtod(t.cells[(size_t)i * t.ncols + j], &end);
+                    found = end != t.cells[(size_t)i * t.ncols + j] && isfinite(v);
+                }
+    tsv_free(&t);
+    return found;
 }
 
 static void usage(const Opt *t, int n) {
@@ -171,8 +190,17 @@ int cmd_figures(int argc, char **argv) {
             (resid && (rc = draw(&o, outdir, "layers", "layer_panels", 3, a2, &err))))
             return fail(rc, &err);
     }
+    int draw_dynamics = !o.no_dynamics;
+    if (draw_dynamics && !column_has_number(dyntsv, "backcopy_risk")) {
+        /* --task markov, --k 0, or sequences too short for a backcopy: the dynamics figure's
+         * first curve is undefined at every checkpoint (the residual curves are not) */
+        bb_say(stderr, "bbsim figures: %s has no backcopy (trigger) positions (--task markov, --k 0, or --seq too "
+                       "short): the backcopy risk is undefined, so no dynamics figures (the data is in %s)\n",
+               dir, dyntsv);
+        draw_dynamics = 0;
+    }
     if (!o.no_dynamics) {
-        for (int l = 0; l < L; l++) {
+        for (int l = 0; l < L && draw_dynamics; l++) {
             if (!has_attn[l]) continue; /* only layers with attention have a head */
             char head[16], name[32];
             snprintf(head, sizeof head, "l%dh0", l);

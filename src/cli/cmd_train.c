@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bbsim/checkpoint.h"
 #include "bbsim/cli.h"
+#include "bbsim/run.h"
 #include "bbsim/train.h"
 
 /* The flags that say where the configuration starts from, and --seed; they are not part
@@ -122,7 +124,10 @@ static int expand_ckpt(int argc, char **argv, char **out, char parts[][3][64], i
 }
 
 /* --config FILE onto c. Where and how that run ran (out, resume, threads, quiet) is not
- * part of the experiment and is not taken. */
+ * part of the experiment and is not taken. A run's config.txt names the tables it recorded
+ * ("# input NAME HASH inputs/NAME.txt"): those copies, next to FILE and checked against
+ * their hashes, are what the new run reads, not the original paths (which may be relative
+ * to another directory, or edited since). A flag such as --corpus still wins. */
 static int read_config_file(const char *path, TrainConfig *c, BbError *err) {
     FILE *f;
     int rc = bb_open_input(&f, path, "--config file", BB_MAX_CONFIG_BYTES, err);
@@ -130,6 +135,14 @@ static int read_config_file(const char *path, TrainConfig *c, BbError *err) {
     const TrainConfig before = *c;
     rc = train_config_read(f, c, path, err);
     fclose(f);
+    char dir[BB_STRLEN], copies[CKPT_NINPUTS][BB_STRLEN];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1, slash ? path : ".");
+    RunMeta meta;
+    const char *inputs[CKPT_NINPUTS];
+    if (!rc && !(rc = run_meta_read_file(path, dir, &meta, err)) && !(rc = run_inputs_paths(dir, &meta, copies, inputs, err)))
+        for (int i = 0; i < CKPT_NINPUTS; i++)
+            if (inputs[i]) snprintf(ckpt_input_path(&c->task, i), BB_STRLEN, "%s", inputs[i]);
     memcpy(c->out, before.out, sizeof c->out);
     memcpy(c->resume, before.resume, sizeof c->resume);
     c->threads = before.threads;

@@ -96,6 +96,8 @@ int parse_intlist(const char *s, BbIntList *out, int lo, int hi, BbError *err) {
         char *end;
         errno = 0;
         long v = strtol(p, &end, 10);
+        if (end != p && errno == ERANGE && (*end == ',' || *end == '\0'))
+            return bb_fail(err, BB_EINPUT, "%.*s in '%s' is out of range [%d, %d]", (int)(end - p), p, s, lo, hi);
         if (end == p || errno || (*end != ',' && *end != '\0'))
             return bb_fail(err, BB_EINPUT, "'%s' is not a comma-separated list of integers", s);
         if (v < lo || v > hi)
@@ -115,6 +117,8 @@ static int set_value(const Opt *o, const char *value, BbError *err) {
     case OPT_INT:
     case OPT_LONG: {
         long long v = strtoll(value, &end, 10);
+        if (end != value && !*end && errno == ERANGE) /* strtoll's LONG_MAX, never taken as a value */
+            return bb_fail(err, BB_EINPUT, "--%s: %s is out of range [%.0f, %.0f]", o->name, value, o->lo, o->hi);
         if (end == value || *end || errno)
             return bb_fail(err, BB_EINPUT, "--%s: '%s' is not an integer", o->name, value);
         if ((double)v < o->lo || (double)v > o->hi)
@@ -128,6 +132,9 @@ static int set_value(const Opt *o, const char *value, BbError *err) {
         if (*value == '-')
             return bb_fail(err, BB_EINPUT, "--%s: '%s' must be a non-negative integer", o->name, value);
         unsigned long long v = strtoull(value, &end, 10);
+        if (end != value && !*end && errno == ERANGE)
+            return bb_fail(err, BB_EINPUT, "--%s: %s is out of range (at most %llu)", o->name, value,
+                           (unsigned long long)UINT64_MAX);
         if (end == value || *end || errno)
             return bb_fail(err, BB_EINPUT, "--%s: '%s' is not a non-negative integer", o->name, value);
         *(uint64_t *)o->dest = (uint64_t)v;
@@ -198,6 +205,17 @@ int opts_set(const Opt *opts, int nopts, const char *name, const char *value, Bb
     return set_value(o, value, err);
 }
 
+/* 1 when s holds a control byte (below 0x20, or 0x7f): a newline in a path was written raw
+ * into the '# command' and '# run' lines of every TSV, which then no longer loaded. */
+static int has_control(const char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 1;
+    return 0;
+}
+
+#define CONTROL_MSG "holds a control character (newline, tab, ...), which would break the '# command' lines " \
+                    "of config.txt and every TSV; rename it"
+
 /* A path given on the command line: "" would mean "here" or "/" (--out "" once wrote a
  * run into /), and "--quiet" is a flag the value swallowed (--out --quiet). */
 static int check_path_arg(const Opt *o, const char *value, BbError *err) {
@@ -205,6 +223,7 @@ static int check_path_arg(const Opt *o, const char *value, BbError *err) {
     if (value[0] == '-')
         return bb_fail(err, BB_EINPUT, "--%s '%s': looks like a flag; write ./%s if you mean it", o->name, value,
                        value);
+    if (has_control(value)) return bb_fail(err, BB_EINPUT, "--%s '%s': " CONTROL_MSG, o->name, value);
     return BB_OK;
 }
 
@@ -218,6 +237,7 @@ int opts_parse(const Opt *opts, int nopts, int argc, char **argv, char **pos, in
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
             if (*npos >= maxpos)
                 return bb_fail(err, BB_EINPUT, "unexpected argument '%s' (see --help)", a);
+            if (has_control(a)) return bb_fail(err, BB_EINPUT, "argument '%s' " CONTROL_MSG, a);
             pos[(*npos)++] = argv[i];
             continue;
         }

@@ -59,7 +59,7 @@ static int check_layer_list(const BbIntList *list, const char *flag, int L, BbEr
     return BB_OK;
 }
 
-static int model_validate(const ModelConfig *c, BbError *err) {
+int model_validate(const ModelConfig *c, BbError *err) {
     if (c->kind != MODEL_TRANSFORMER && c->kind != MODEL_SIMPLE)
         return bb_fail(err, BB_EINPUT, "unknown model kind %d", c->kind);
     if (c->attn < ATTN_SOFTMAX || c->attn > ATTN_SOFTMAX1)
@@ -388,6 +388,19 @@ void workspace_free(Workspace *ws) {
 size_t workspace_bytes(const Workspace *ws) {
     return sizeof *ws + (ws->acts_size + ws->grad_size + ws->scratch_size) * sizeof(float) +
            4 * (size_t)ws->Bmax * ws->T * sizeof(int);
+}
+
+size_t workspace_bytes_for(const ModelConfig *cfg, int Bmax, int T) {
+    Workspace ws = {0};
+    GradBufs g;
+    const size_t floats = ws_layout_acts(cfg, &ws, NULL, Bmax, T) + ws_layout_grads(cfg, &g, NULL, Bmax, T) +
+                          ws_scratch_size(cfg, T);
+    return sizeof ws + floats * sizeof(float) + 4 * (size_t)Bmax * T * sizeof(int);
+}
+
+size_t model_param_count(const ModelConfig *cfg) {
+    int nt;
+    return param_walk(cfg, NULL, NULL, NULL, &nt, NULL);
 }
 
 /* ------------------------------------------------------------ forward */

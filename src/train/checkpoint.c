@@ -5,6 +5,7 @@
 #include "bbsim/checkpoint.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,10 +66,12 @@ int ckpt_resume_prev_path(char *buf, size_t len, const char *dir) {
 }
 
 uint64_t ckpt_identity(const TrainConfig *c, const uint64_t *input_hash) {
-    /* what --resume may change (steps, eval-every) is left out; chunks 0 is what runs made
-     * before 0.2 recorded, and resume reads it as the rule of then (train.c) */
+    /* what --resume may change (steps, eval-every) is left out; but --cosine decays over
+     * --steps, so there the steps are the schedule and stay in (a resume may not change
+     * them). chunks 0 is what runs made before 0.2 recorded, and resume reads it as the
+     * rule of then (train.c) */
     TrainConfig k = *c;
-    k.steps = 0;
+    if (!k.optim.cosine) k.steps = 0;
     k.eval_every = 0;
     if (k.chunks == 0) k.chunks = k.batch < 8 ? k.batch : 8;
     char *text = NULL;
@@ -165,8 +168,8 @@ static int read_header(HashFile *hf, const char *path, TrainConfig *cfg, uint32_
 
 int ckpt_peek(const char *path, CkptInfo *info, BbError *err) {
     memset(info, 0, sizeof *info);
-    FILE *f = fopen(path, "rb");
-    if (!f) return bb_fail(err, BB_EINPUT, "cannot open checkpoint %s: %s", path, strerror(errno));
+    FILE *f; /* a regular file only: a FIFO named step_N.bbck would block the reader */
+    if (bb_open_input(&f, path, "checkpoint", LLONG_MAX, err)) return BB_EINPUT;
     HashFile hf = {f, 0xcbf29ce484222325ULL, 0};
     TrainConfig cfg;
     uint32_t version, okind, has_optim = 1;
@@ -215,8 +218,8 @@ static int verify_checksum(FILE *f, const char *path, BbError *err) {
 
 int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *cfg, Task *task, Model *m, Optim *o,
                      long *step, BbError *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return bb_fail(err, BB_EINPUT, "cannot open checkpoint %s: %s", path, strerror(errno));
+    FILE *f; /* a regular file only: a FIFO named step_N.bbck would block the reader */
+    if (bb_open_input(&f, path, "checkpoint", LLONG_MAX, err)) return BB_EINPUT;
     HashFile hf = {f, 0xcbf29ce484222325ULL, 0};
     uint32_t version, okind, has_optim = 1; /* version 1 always holds it */
     uint64_t ustep, n, t;

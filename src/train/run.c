@@ -19,11 +19,33 @@
 static void meta_clear(RunMeta *m) { memset(m, 0, sizeof *m); }
 
 int run_meta_read(const char *dir, RunMeta *m, BbError *err) {
-    meta_clear(m);
-    char path[BB_STRLEN + 16], line[BB_STRLEN + 256];
+    char path[BB_STRLEN + 16];
     snprintf(path, sizeof path, "%s/config.txt", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return BB_OK; /* a run of bbsim before checkpoint format 3, or a bare ckpt/: no record */
+    return run_meta_read_file(path, dir, m, err);
+}
+
+int run_meta_read_file(const char *path, const char *dir, RunMeta *m, BbError *err) {
+    meta_clear(m);
+    char line[BB_STRLEN + 256];
+    FILE *f = NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 || errno != ENOENT) { /* a regular file only (a FIFO would block) */
+        int rc = bb_open_input(&f, path, "run configuration", BB_MAX_CONFIG_BYTES, err);
+        if (rc) return rc;
+    }
+    if (!f) { /* a run of bbsim before checkpoint format 3, or a bare ckpt/: no record; but a run
+               * with recorded inputs whose config.txt is gone must not read the original tables */
+        for (int i = 0; ckpt_input_names[i]; i++) {
+            char copy[BB_STRLEN + 64];
+            snprintf(copy, sizeof copy, "%s/" RUN_INPUTS_DIR "/%s.txt", dir, ckpt_input_names[i]);
+            if (access(copy, F_OK) == 0)
+                return bb_fail(err, BB_EINPUT,
+                               "%s is missing, but the run recorded its inputs in %s/" RUN_INPUTS_DIR "/ (config.txt "
+                               "holds their hashes and the run identity): restore it from a copy of the run",
+                               path, dir);
+        }
+        return BB_OK;
+    }
     while (fgets(line, sizeof line, f)) {
         unsigned long long h;
         char name[32];
@@ -55,10 +77,10 @@ void run_meta_write(FILE *f, const RunMeta *m) {
 
 /* FNV-1a of a file's bytes, copying them to `to` (atomically) when to != NULL. */
 static int hash_file(const char *path, const char *to, uint64_t *h, BbError *err) {
-    FILE *in = fopen(path, "rb");
-    if (!in) return bb_fail(err, BB_EINPUT, "cannot open %s: %s", path, strerror(errno));
+    FILE *in;
+    int rc = bb_open_input(&in, path, "input table", BB_MAX_CORPUS_BYTES, err);
+    if (rc) return rc;
     AtomicFile af;
-    int rc;
     if (to && (rc = afile_open(&af, to, err))) {
         fclose(in);
         return rc;
@@ -331,7 +353,11 @@ int run_ckpt_arg(const char *arg, long *step, const char *choices, BbError *err)
     *step = -1;
     if (!strcmp(arg, "last")) return BB_OK;
     char *end;
+    errno = 0;
     *step = strtol(arg, &end, 10);
     if (end == arg || *end || *step < 0) return bb_fail(err, BB_EINPUT, "--ckpt '%s': expected %s", arg, choices);
+    if (errno == ERANGE || *step > 1000000000000L) /* strtol's LONG_MAX is no step: --steps is at most 1e12 */
+        return bb_fail(err, BB_EINPUT, "--ckpt %s: out of range (a step is at most 1000000000000, the largest --steps)",
+                       arg);
     return BB_OK;
 }

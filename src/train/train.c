@@ -389,6 +389,15 @@ static int state_resume(TrainConfig *c, RunMeta *meta, Task *task, Model *model,
         return rc;
     }
     if (saved.chunks == 0) saved.chunks = saved.batch < 8 ? saved.batch : 8; /* the rule of runs made before 0.2 */
+    if (c->steps >= 0 && c->steps != saved.steps && saved.optim.cosine) {
+        optim_free(opt);
+        model_free(model);
+        task_free(task);
+        return bb_fail(err, BB_EINPUT,
+                       "%s: --steps %ld: the run's learning rate decays over its %ld steps (--cosine), which a resume "
+                       "cannot change; resume without --steps, or train a new run with --steps %ld",
+                       c->resume, c->steps, saved.steps, c->steps);
+    }
     if (c->steps >= 0) saved.steps = c->steps;
     saved.threads = c->threads;
     saved.quiet = c->quiet;
@@ -408,12 +417,44 @@ static int state_resume(TrainConfig *c, RunMeta *meta, Task *task, Model *model,
     return BB_OK;
 }
 
+/* The bytes a run of c allocates (docs/method.md#memory): the parameters and the optimizer
+ * moments (with_state), and what loop_alloc takes: the per-chunk gradient buffers, one
+ * workspace (activations and their gradients, trainer_alloc's chunk of Bc sequences) per
+ * thread, the training and evaluation batches. */
+static double train_footprint(const TrainConfig *c, const ModelConfig *mc, int with_state, int *seqs) {
+    const double n = (double)model_param_count(mc), T = c->task.seq;
+    int nchunk = c->chunks > 0 ? c->chunks : trainer_chunks_auto(c->batch, c->task.seq);
+    if (nchunk > c->batch) nchunk = c->batch;
+    const int Bc = (c->batch + nchunk - 1) / nchunk, nws = bb_threads() < nchunk ? bb_threads() : nchunk;
+    *seqs = Bc;
+    const double moments = c->optim.kind == OPTIM_SGD ? 1 : 2;
+    const double eval_B = c->eval_every > 0 ? c->task.eval_batch : 0;
+    return (with_state ? (1 + moments) * n * sizeof(float) : 0) + (double)nchunk * n * sizeof(float) +
+           (double)nws * (double)workspace_bytes_for(mc, Bc, c->task.seq) +
+           2.0 * ((double)c->batch + eval_B) * T * sizeof(int);
+}
+
+/* Refuse a run that needs more memory than the process may take (bb_memory_room), before
+ * it allocates or writes anything: the number and the limit in the message. */
+static int memory_check(const TrainConfig *c, const ModelConfig *mc, int with_state, BbError *err) {
+    unsigned long long room;
+    char what[160];
+    int seqs;
+    const double need = train_footprint(c, mc, with_state, &seqs);
+    if (!bb_memory_room(&room, what, sizeof what) || need <= (double)room) return BB_OK;
+    return bb_fail(err, BB_ENOMEM,
+                   "this run needs %.0f MiB of memory (the weights, the optimizer state, and on each of %d threads the "
+                   "activations of %d sequences of %d tokens), more than the %.0f MiB %s; lower --batch, --seq, "
+                   "--dim or --threads, or raise --chunks",
+                   need / 1048576.0, bb_threads(), seqs, c->task.seq, (double)room / 1048576.0, what);
+}
+
 static int state_fresh(const TrainConfig *c, Task *task, Model *model, Optim *opt, BbError *err) {
     int rc;
     if ((rc = task_build(task, &c->task, err))) return rc;
     ModelConfig mc = c->model;
     train_model_config_from_task(&mc, task);
-    if ((rc = model_build(model, &mc, err))) {
+    if ((rc = model_validate(&mc, err)) || (rc = memory_check(c, &mc, 1, err)) || (rc = model_build(model, &mc, err))) {
         task_free(task);
         return rc;
     }
@@ -421,20 +462,64 @@ static int state_fresh(const TrainConfig *c, Task *task, Model *model, Optim *op
     return BB_OK;
 }
 
-/* 1 when dir/ckpt holds a step file (a run started there; resume.bbck is always written
- * after one). A directory with config.txt and metrics.tsv but no checkpoint is a run whose
- * first checkpoint could not be written: not started, a fresh run may take it over. */
-static int run_started(const char *dir) {
+/* What a run directory holds, for a fresh run (docs/format.md#write-errors):
+ *   DIR_FREE     no checkpoint: nothing, or a run whose first checkpoint could not be written
+ *   DIR_DIED     only the step-0 weights (step_000000000.bbck without optimizer state) and no
+ *                resume file: a run killed before its first full checkpoint, which --resume
+ *                cannot continue
+ *   DIR_STARTED  a run --resume continues: a step file beyond step 0, a resume file next to
+ *                a step file, or a step file with the optimizer state (--ckpt-optim all).
+ * A fresh run takes over the first two and refuses the third. */
+typedef enum { DIR_FREE, DIR_DIED, DIR_STARTED } DirState;
+static DirState run_dir_state(const char *dir) {
     char path[BB_STRLEN + 64];
     snprintf(path, sizeof path, "%s/ckpt", dir);
     DIR *d = opendir(path);
-    if (!d) return 0;
+    if (!d) return DIR_FREE;
     struct dirent *e;
-    int found = 0;
-    while (!found && (e = readdir(d))) found = !strncmp(e->d_name, "step_", 5) && strstr(e->d_name, ".bbck") &&
-                                               !strstr(e->d_name, ".tmp");
+    int step0 = 0, later = 0;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "step_", 5) || !strstr(e->d_name, ".bbck") || strstr(e->d_name, ".tmp")) continue;
+        if (!strcmp(e->d_name, "step_000000000.bbck")) step0 = 1;
+        else later = 1;
+    }
     closedir(d);
-    return found;
+    if (later) return DIR_STARTED;
+    if (!step0) return DIR_FREE;
+    for (int i = 0; i < 2; i++) {
+        (i ? ckpt_resume_prev_path : ckpt_resume_path)(path, sizeof path, dir);
+        if (access(path, F_OK) == 0) return DIR_STARTED;
+    }
+    CkptInfo info;
+    BbError ignore;
+    ckpt_path(path, sizeof path, dir, 0);
+    return ckpt_peek(path, &info, &ignore) == BB_OK && info.has_optim ? DIR_STARTED : DIR_DIED;
+}
+
+/* A fresh run replaces DIR/NAME (config.txt, metrics.tsv) only when bbsim wrote it: its
+ * first line is bbsim's provenance (or metrics.tsv's column names), or it is empty.
+ * Anything else there is not a run's, and refused rather than overwritten. */
+static int check_own_file(const char *dir, const char *name, const char *first_line, BbError *err) {
+    char path[BB_STRLEN + 32], line[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat st;
+    if (lstat(path, &st) != 0 ? errno == ENOENT : S_ISREG(st.st_mode) && st.st_size == 0)
+        return BB_OK; /* absent, or empty: a run killed before its first lines reached the file */
+    FILE *f;
+    int ours = 0;
+    BbError ignore;
+    if (bb_open_input(&f, path, name, BB_MAX_TSV_BYTES, &ignore) == BB_OK) {
+        if (fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\n")] = '\0';
+            ours = !strncmp(line, "# bbsim ", 8) || (first_line && !strcmp(line, first_line));
+        }
+        fclose(f);
+    }
+    if (ours) return BB_OK;
+    return bb_fail(err, BB_EINPUT,
+                   "%s is not a bbsim run, but holds a %s that bbsim did not write; choose another --out "
+                   "(a fresh run would replace it)",
+                   dir, path);
 }
 
 /* The run directory (locked by the caller): refuse to train over another run, record the
@@ -446,11 +531,23 @@ static int run_dir_prepare(TrainConfig *c, RunMeta *meta, long step, const char 
     char ckdir[BB_STRLEN + 16];
     snprintf(ckdir, sizeof ckdir, "%s/ckpt", c->out);
     int rc;
-    if (!c->resume[0] && run_started(c->out))
+    const DirState state = c->resume[0] ? DIR_STARTED : run_dir_state(c->out);
+    if (!c->resume[0] && state == DIR_STARTED)
         return bb_fail(err, BB_EINPUT,
                        "%s already holds a run (ckpt/ holds checkpoints): continue it with --resume %s, or choose "
                        "another --out",
                        c->out, c->out);
+    if (!c->resume[0] && ((rc = check_own_file(c->out, "config.txt", NULL, err)) ||
+                          (rc = check_own_file(c->out, "metrics.tsv", METRICS_COLUMNS, err))))
+        return rc;
+    if (state == DIR_DIED) { /* its step-0 weights may be another configuration's: they go too */
+        char step0[BB_STRLEN + 64];
+        ckpt_path(step0, sizeof step0, c->out, 0);
+        bb_say(stderr, "bbsim train: %s holds a run stopped before its first full checkpoint (no %s/%s): "
+                       "starting it over\n", c->out, ckdir, CKPT_RESUME_FILE);
+        if (unlink(step0) != 0 && errno != ENOENT)
+            return bb_fail(err, BB_EIO, "cannot remove %s: %s", step0, strerror(errno));
+    }
     if ((rc = bb_mkdirs(ckdir, err))) return rc;
     if (!c->resume[0]) {
         if ((rc = run_inputs_record(c->out, &c->task, meta, err))) return rc;
@@ -583,13 +680,31 @@ int train_run(TrainConfig *c, BbError *err) {
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
     sigaction(SIGXFSZ, &ign, &old_xfsz);
+    /* Ctrl-C and SIGTERM only set a flag, from before the first byte is written: the run
+     * stops at the next checkpoint (step 0 included), never in the middle of one */
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    g_interrupted = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     if (!c->resume[0] && c->chunks == 0) c->chunks = trainer_chunks_auto(c->batch, c->task.seq); /* recorded */
     if (c->resume[0]) { /* the run's directory exists: lock it before reading its state */
         struct stat st;
         const int bad = stat(c->resume, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
         rc = bad ? bb_fail(err, BB_EINPUT, "%s: not a run directory (%s)", c->resume, strerror(bad))
                  : run_lock(c->resume, &lock, err);
+        if (!rc && run_dir_state(c->resume) == DIR_DIED)
+            rc = bb_fail(err, BB_EINPUT,
+                         "%s: the run was stopped before its first full checkpoint (no %s/ckpt/%s): nothing to resume; "
+                         "start it over with the command that started it (config.txt, line '# command')",
+                         c->resume, c->resume, CKPT_RESUME_FILE);
         if (!rc) rc = state_resume(c, &meta, &task, &model, &opt, &step, err);
+        if (!rc && (rc = memory_check(c, &model.cfg, 0, err))) { /* --threads may have changed */
+            optim_free(&opt);
+            model_free(&model);
+            task_free(&task);
+        }
     } else {
         rc = state_fresh(c, &task, &model, &opt, err);
         if (!rc && ((rc = bb_mkdirs(c->out, err)) || (rc = run_lock(c->out, &lock, err)))) {
@@ -598,8 +713,16 @@ int train_run(TrainConfig *c, BbError *err) {
             task_free(&task);
         }
     }
+    if (!rc && g_interrupted) { /* before anything was written */
+        optim_free(&opt);
+        model_free(&model);
+        task_free(&task);
+        rc = bb_fail(err, BB_EINTR, "interrupted before the first checkpoint; nothing to resume: run the same command again");
+    }
     if (rc) {
         run_unlock(lock);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
         sigaction(SIGXFSZ, &old_xfsz, NULL);
         return rc;
     }
@@ -611,22 +734,23 @@ int train_run(TrainConfig *c, BbError *err) {
     if (step == 0) {
         if ((rc = checkpoint_save(c, &model, &opt, 0, 1, path, sizeof path, err))) {
             /* without its full state the step-0 file is no run to resume: leave the
-             * directory not started (run_started), so the same command runs again */
+             * directory not started (run_dir_state), so the same command runs again */
             if (!c->resume[0]) unlink(path);
             rc = write_failed(err, rc, c, c->resume[0] ? 0 : -1);
+            fclose(metrics);
+            goto out_model;
+        }
+        if (g_interrupted) { /* during the step-0 checkpoint, which is now whole */
+            rc = bb_fail(err, BB_EINTR,
+                         "interrupted at step 0; checkpoint saved to %s; continue with: bbsim train --resume %s "
+                         "--steps %ld",
+                         path, c->out, c->steps);
             fclose(metrics);
             goto out_model;
         }
     }
     Loop lp;
     loop_alloc(&lp, c, &task, &model);
-
-    struct sigaction sa = {0}, old_int, old_term;
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    g_interrupted = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
     const int tty = isatty(fileno(stderr)) && !c->quiet;
     const long plain_every = c->steps >= 20 ? c->steps / 20 : 1;
     Phases ph = {0};
@@ -679,8 +803,6 @@ int train_run(TrainConfig *c, BbError *err) {
             break;
         }
     }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
     ph.total = bb_now() - t_start;
     if (rc == BB_OK && !c->quiet && ph.steps > 0) phases_print(&ph);
     if (fclose(metrics) != 0 && rc == BB_OK) rc = bb_fail(err, BB_EIO, "cannot write %s: %s", mpath, strerror(errno));
@@ -690,6 +812,8 @@ out_model:
     model_free(&model);
     task_free(&task);
     run_unlock(lock);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGXFSZ, &old_xfsz, NULL);
     return rc;
 }
