@@ -30,5 +30,16 @@ $(foreach k,$(call seed_list,theory),$(eval $(call theory_rep,$(k))))
 
 $(eval $(call figure,C10_residual_peak_toy,theory_mtoy,$(OUT)/theory/done,$(OUT)/theory,Residual-peak toy: m over steps for Adam and SGD with the closed form of continuous ascent))
 $(eval $(call figure,C11_reduced_dynamics,theory_reduced,$(OUT)/theory/done,$(OUT)/theory,Reduced model: y_v vs log t with the 1/2 log t line; |s_perp| and excess loss on log-log axes; ODE vs GD))
-$(eval $(call figure,C12_simplified_model,theory_simple,$(OUT)/theory/done,$(OUT)/theory,Simplified model: BOS logit a_v against log step; |Wo b|; Attn<s>; excess risks; AdamW vs SGD))
+# C12 shows every seed (docs/figures.md#seeds): the first seed's lines, and behind each a
+# band (min to max over the seeds at each step) from the replicate list of
+# simple_dynamics.tsv, written as the Makefile's replicates writes a run's (no name passes
+# through a shell; replaced only when its content changes).
+THEORY_SEEDS_TSV := $(OUT)/theory.seeds.tsv
+theory_rep_rows = $(foreach k,$(call seed_list,theory),$(k)$(tab)$(call rep_root,$(k))/theory/simple_dynamics.tsv)
+$(THEORY_SEEDS_TSV): $(foreach k,$(call seed_list,theory),$(call rep_root,$(k))/theory/done) FORCE
+	@$(file >$@.new,replicate$(tab)path$(newline)$(hash) the replicates of the theory checks (docs/figures.md$(hash)seeds): theory/simple_dynamics.tsv of each seed$(comma) the first seed first$(newline)$(subst $(space),$(newline),$(theory_rep_rows)))
+	@if cmp -s '$@.new' '$@'; then rm -f '$@.new'; else mv -f '$@.new' '$@'; fi
+THEORY_OVER_SEEDS := $(filter-out 1,$(SEEDS_theory))
+C12_SEEDS := $(if $(THEORY_OVER_SEEDS),; lines: first seed$(comma) light bands: range over $(SEEDS_theory) seeds)
+$(eval $(call figure,C12_simplified_model,theory_simple,$(THEORY_SEEDS_TSV) $(foreach k,$(call seed_list,theory),$(call rep_root,$(k))/theory/done),$(OUT)/theory $(THEORY_SEEDS_TSV),Simplified model: BOS logit a_v against log step; |Wo b|; Attn<s>; excess risks; AdamW vs SGD$(C12_SEEDS)))
 CLAIM_SECTIONS += theory
