@@ -33,15 +33,16 @@ $(eval $(call dynamics,1L_relu))
 
 A1 := $(RUNS)/1L/analysis
 $(eval $(call figure,C1_attention_maps,attention_map,$(A1)/done,$(A1) active$(comma)dormant 0,One layer: attention of an active sequence (with triggers) and a dormant one; triggers marked))
-$(eval $(call figure,C2_value_norms,value_bars,$(A1)/done,$(A1) active 0,One layer: value-state norms |Wo v_j| of one sequence; the <s> value is drained))
-# C3, C4 and C5 show every seed (docs/figures.md#seeds): they read replicate lists (the
+# C2, C3, C4 and C5 show every seed (docs/figures.md#seeds): they read replicate lists (the
 # Makefile's replicates), the first seed's numbers as bars and lines, every seed's as dots on
-# the bars or as a band (min to max over the seeds) behind each line.
-$(foreach f,intervene/interventions.tsv dynamics/dynamics.tsv,$(eval $(call replicates,1L,$(f))))
+# the bars or as a band (min to max over the seeds) behind each line. C2's list names each
+# seed's analysis directory (the seeds are evaluated on the same sequence).
+$(foreach f,analysis intervene/interventions.tsv dynamics/dynamics.tsv,$(eval $(call replicates,1L,$(f))))
 $(eval $(call replicates,1L_relu,dynamics/dynamics.tsv))
 ONELAYER_OVER_SEEDS := $(filter-out 1,$(SEEDS_onelayer))
 C3_SEEDS := $(if $(ONELAYER_OVER_SEEDS),; bars: first seed$(comma) dots: each of $(SEEDS_onelayer) seeds)
 C4_SEEDS := $(if $(ONELAYER_OVER_SEEDS),; lines: first seed$(comma) light bands: range over $(SEEDS_onelayer) seeds)
+$(eval $(call figure,C2_value_norms,value_bars,$(call replicates_deps,1L,analysis),$(call replicates_tsv,1L,analysis) active 0,One layer: value-state norms |Wo v_j| of one sequence; the <s> value is drained$(C3_SEEDS)))
 $(eval $(call figure,C3_interventions,intervention_bars,$(call replicates_deps,1L,intervene/interventions.tsv),$(call replicates_tsv,1L,intervene/interventions.tsv),One layer: excess risk with the MLP or the attention removed; dashed: random guess$(C3_SEEDS)))
 $(eval $(call figure,C4_dynamics,dynamics,$(call replicates_deps,1L,dynamics/dynamics.tsv),$(call replicates_tsv,1L,dynamics/dynamics.tsv) l0h0,One layer softmax: training dynamics normalised to their maxima; band: dlogit 10-90% over token types$(C4_SEEDS)))
 $(eval $(call figure,C5_relu_dynamics,dynamics,$(call replicates_deps,1L_relu,dynamics/dynamics.tsv),$(call replicates_tsv,1L_relu,dynamics/dynamics.tsv) l0h0,One layer ReLU attention: the same dynamics; no sink forms$(C4_SEEDS)))

@@ -3,6 +3,8 @@
 # values_<name>.tsv, norms_<name>.tsv). Not a figure itself; used with `call`:
 #
 #   call PLOTS."/seq_common.gp" "init"     before style.gp: functions, awk programs
+#   call PLOTS."/seq_common.gp" "seeds" DIR   after init: DIR is an analysis directory or a
+#                                             replicate list of them (below: "over seeds")
 #   call PLOTS."/seq_common.gp" "style"    after style.gp: colours and fonts (style.gp's names)
 #   call PLOTS."/seq_common.gp" "attn" VALUES ATTN TITLE CBOX               an attention map
 #   call PLOTS."/seq_common.gp" "bars" FILE COLUMN LAYER HEAD TITLE YLABEL XLABELS   bars
@@ -16,6 +18,16 @@
 # their own colour, bold; they and the axis titles (1998, 1999) are cleared before every
 # panel. The caption (label 999 of style.gp) is drawn with the first panel only. The inputs
 # are read through awk, which looks the columns up by their header names.
+#
+# Over seeds (docs/figures.md#seeds): "seeds" reads DIR, either one analysis directory or a
+# replicate list of make repro (plots/replicates.gp; rows: each seed's analysis directory,
+# the first seed first), into SC_NSEED and SC_SEEDDIR[1 .. SC_NSEED] (SC_SEEDDIR[1] is the
+# directory the figure draws). The bars are the first seed's; with SC_NSEED > 1 and
+# SC_SEEDNAME set to the file's name inside each directory (values_active.tsv), "bars" puts
+# a small dot per seed on each bar (every seed's value at that position, the first seed's
+# too, spread across the bar in seed order) and the legend says so. The seeds are evaluated
+# on the same sequences (the evaluation batch does not depend on the seed); "seeds" checks
+# that each seed's values file has the first seed's tokens at every position.
 
 if (ARG1 eq "init") {
     sc_max(a, b) = a > b ? a : b
@@ -34,7 +46,20 @@ if (ARG1 eq "init") {
     SC_LEG_TRIG = 'trigger token'
     SC_LEG_TOK = 'other token'
     # width in inches of the legend (swatch 0.14, gap 0.05, text, 0.22 between entries)
-    sc_legendw(bosname, p) = 3 * 0.19 + 2 * 0.22 + (strlen(bosname) + strlen(SC_LEG_TRIG) + strlen(SC_LEG_TOK)) * 0.47 * p / 72.0
+    sc_legendw(bosname, p) = 3 * 0.19 + 2 * 0.22 + (strlen(bosname) + strlen(SC_LEG_TRIG) + strlen(SC_LEG_TOK)) * 0.47 * p / 72.0 \
+                             + (SC_NSEED > 1 ? 0.19 + 0.22 + strlen(sc_leg_seeds(SC_NSEED)) * 0.47 * p / 72.0 : 0)
+    # one seed unless "seeds" reads a replicate list
+    SC_NSEED = 1
+    SC_SEEDNAME = ""
+    sc_leg_seeds(n) = sprintf('each of %d seeds', n)
+    sc_isdir(f) = int(system("test -d ".bb_shq(f)." && echo 1 || echo 0"))
+    # seed r's dot: spread over half the bar's width (0.8), in seed order
+    sc_xdot(r) = ((r - 1.0) / (SC_NSEED - 1) - 0.5) * 0.4
+    # seed r's rows of column col, layer l, head h (as SC_AWK_BARS) of its SC_SEEDNAME
+    sc_seedcmd(r, col, l, h) = sc_awk(SC_AWK_BARS, sprintf("-v M=%d -v L=%d -v H=%d -v V=%s", SC_M, int(l), int(h), bb_shq(col)), SC_SEEDDIR[r]."/".SC_SEEDNAME)
+    # two values/norms files -> the first position whose token differs (-1: none), or -2 when
+    # the second has positions the first has not
+    SC_AWK_SAMESEQ = 'BEGIN { bad = -1 } FNR == 1 { h = 0 } /^#/ { next } !h { delete c; for (k = 1; k <= NF; k++) c[$k] = k; h = 1; next } { p = $(c["position"]) + 0; t = $(c["token"]) } NR == FNR { tok[p] = t; next } !(p in tok) { bad = -2; exit } tok[p] != t && (bad < 0 || p < bad) { bad = p } END { print bad }'
     SC_HEAD = '/^#/ { next } !h { for (k = 1; k <= NF; k++) c[$k] = k; h = 1; next } '
     # values/norms file -> "N maxlen ntrig s0 nbos": positions, longest label among the first M
     # (at most 7), triggers among them, 1 if position 0 is <s>, number of <s> among the first M
@@ -79,6 +104,40 @@ if (ARG1 eq "init") {
     SC_KEY = 0
     SC_SCRIPT = "seq_common.gp"   # the figure's script, for messages
     SC_XTITLE = 1           # the x axis title under the panel (0: none, the caller saves the room)
+}
+
+if (ARG1 eq "seeds") {
+    # ARG2: an analysis directory, or a replicate list of them (plots/replicates.gp reads it
+    # with the datafile settings that style.gp sets later: the same, so nothing changes)
+    if (sc_isdir(ARG2)) {
+        SC_NSEED = 1
+        array SC_SEEDDIR[1]
+        SC_SEEDDIR[1] = ARG2
+    } else {
+        set datafile separator "\t"
+        set datafile commentschars "#"
+        set datafile columnheaders
+        call PLOTS."/replicates.gp" ARG2
+        SC_NSEED = REP_N
+        array SC_SEEDDIR[SC_NSEED]
+        do for [sc_r = 1:SC_NSEED] { SC_SEEDDIR[sc_r] = bb_file(REP_FILE[sc_r]) }
+        if (!sc_isdir(SC_SEEDDIR[1])) { print sprintf("%s: %s is neither an analysis directory nor a replicate list of them", SC_SCRIPT, ARG2); exit status 1 }
+    }
+}
+
+if (ARG1 eq "sameseq") {
+    # ARG2: the file's name inside each seed's directory: every seed must have the first
+    # seed's token at every position (the dots of a bar are the same token's)
+    do for [sc_r = 2:SC_NSEED] {
+        sc_a = SC_SEEDDIR[1]."/".ARG2; sc_b = SC_SEEDDIR[sc_r]."/".ARG2
+        if (!sc_readable(sc_b)) { print sprintf("%s: cannot read %s", SC_SCRIPT, sc_b); exit status 1 }
+        sc_bad = int(system("awk -F'\t' ".bb_shq(SC_AWK_SAMESEQ)." ".bb_shq(sc_a)." ".bb_shq(sc_b)))
+        if (sc_bad != -1) {
+            print sprintf("%s: %s is not the sequence of %s (%s): every seed must be evaluated on the same sequences", \
+                          SC_SCRIPT, sc_b, sc_a, sc_bad == -2 ? "more positions" : sprintf("position %d", sc_bad))
+            exit status 1
+        }
+    }
 }
 
 if (ARG1 eq "style") {
@@ -136,6 +195,11 @@ if (ARG1 eq "attn") {
     unset label 999
 }
 
+# The seeds' dots of "bars" (a macro, empty with one seed: the single-seed figure). Set here,
+# outside the block: gnuplot reads a { } block as one line and expands its macros then.
+SC_DOTS = (SC_NSEED < 2 || strlen(SC_SEEDNAME) == 0) ? "" : ", for [sc_r = 1:SC_NSEED] ('< '.sc_seedcmd(sc_r, ARG3, ARG4, ARG5)) \
+    using ($1 + sc_xdot(sc_r)):2 with points pt 7 ps 0.22 lc rgb '#000000' notitle"
+
 if (ARG1 eq "bars") {
     # ARG2 values/norms file, ARG3 column (value_norm|resid_norm), ARG4 layer, ARG5 head (-1: the
     # file has none), ARG6 title, ARG7 y label, ARG8 "1": token labels under the bars.
@@ -179,12 +243,17 @@ if (ARG1 eq "bars") {
             sc_kx = sc_kx + 0.19 + strlen(sc_kt) * 0.47 * sc_kp / 72.0 + 0.22
             sc_kn = sc_kn + 1
         }
+        if (SC_NSEED > 1) {
+            eval sprintf('set object %d circle at screen %.5f, screen %.5f size screen %.5f fillcolor rgb "#000000" fillstyle solid 1.0 noborder front', \
+                         990 + sc_kn, sc_sx(sc_kx + 0.07), sc_sy(SC_KY), sc_sx(0.03))
+            set label 990 + sc_kn sc_leg_seeds(SC_NSEED) at screen sc_sx(sc_kx + 0.19), screen sc_sy(SC_KY) left font SC_F_KEY noenhanced
+        }
     }
     plot '< '.sc_cmd using 1:($3 == 0 ? $2 : NaN) with boxes lc rgb SC_TOK notitle, \
          '< '.sc_cmd using 1:($3 == 1 ? $2 : NaN) with boxes lc rgb SC_TRIG notitle, \
-         '< '.sc_cmd using 1:($3 == 2 ? $2 : NaN) with boxes lc rgb SC_BOS notitle
+         '< '.sc_cmd using 1:($3 == 2 ? $2 : NaN) with boxes lc rgb SC_BOS notitle @SC_DOTS
     if (SC_KEY) {
-        do for [sc_k = 0:2] { unset object 990 + sc_k; unset label 990 + sc_k }
+        do for [sc_k = 0:3] { unset object 990 + sc_k; unset label 990 + sc_k }
         SC_KEY = 0
     }
     unset label 999

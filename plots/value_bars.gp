@@ -1,8 +1,11 @@
 # Value-state drain: bars of the value norm |Wo v_j| (head 0) per position of one sequence,
 # one panel per layer; token labels under the bars (triggers bold in colour), the <s> bar
 # (position 0, and any other <s>) in its own colour.
+# Over seeds (docs/figures.md#seeds) the bars are the first seed's and a small dot on each
+# bar marks every seed's value at that position (seq_common.gp, "over seeds").
 # Usage: gnuplot -c plots/value_bars.gp OUT.pdf DIR NAME LAYERS [MAXPOS]
-#   DIR: a `bbsim analyze` output directory (values_<name>.tsv); NAME: active or dormant
+#   DIR: a `bbsim analyze` output directory (values_<name>.tsv), or a replicate list of make
+#   repro naming one per seed (plots/replicates.gp); NAME: active or dormant
 #   LAYERS: comma list (0 or 0,1,2); MAXPOS: show the first MAXPOS positions (default 32)
 # Shared code: seq_common.gp.
 if (ARGC < 4) {
@@ -26,6 +29,8 @@ if (VB_MAXPOS < 2) {
 }
 call PLOTS."/seq_common.gp" "init"
 SC_SCRIPT = "value_bars.gp"
+call PLOTS."/seq_common.gp" "seeds" VB_DIR
+VB_DIR = SC_SEEDDIR[1]
 VB_LAYERS = sc_words(VB_LAYERS_ARG)
 do for [b = 1:words(VB_LAYERS)] { if (!bb_isnat(word(VB_LAYERS, b))) { print "value_bars.gp: LAYERS must be layer numbers, not ".VB_LAYERS_ARG; exit status 2 } }
 VB_NL = words(VB_LAYERS)
@@ -35,6 +40,8 @@ if (VB_NL < 1 || strlen(VB_NAME) < 1) {
 }
 VB_VF = VB_DIR."/values_".VB_NAME.".tsv"
 if (!sc_readable(VB_VF)) { print "value_bars.gp: cannot read ".VB_VF; exit status 1 }
+SC_SEEDNAME = "values_".VB_NAME.".tsv"
+call PLOTS."/seq_common.gp" "sameseq" SC_SEEDNAME
 do for [b = 1:VB_NL] {
     if (sc_nrows(VB_VF, int(word(VB_LAYERS, b)), 0) < 1) { print "value_bars.gp: no rows of layer ".word(VB_LAYERS, b)." head 0 in ".VB_VF; exit status 1 }
 }
