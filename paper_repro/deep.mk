@@ -89,7 +89,14 @@ $(FIGS)/C9_bars.tsv: $(foreach a,$(C9_ARCHS),$(RUNS)/$(word 1,$(subst :, ,$(a)))
 	        { print "residual gap after layer 0", label, $$4 }' OFS='\t' \
 	        $(RUNS)/$(word 1,$(subst :, ,$(a)))/analysis/metrics.tsv;) } > $@.tmp && mv -f $@.tmp $@
 
-$(eval $(call figure,C6_layers,layer_panels,$(A3)/done,$(A3) active 0$(comma)1$(comma)2,Three layers: attention$(comma) value norms and residual norms of one sequence per layer; the <s> residual peaks after layer 0))
+# The figures show every seed (docs/figures.md#seeds; with SEEDS_deep > 1): the first seed's
+# numbers as bars and lines, every seed's as dots on the bars (C6, C7, C9) or as a band (min
+# to max over the seeds) behind each |Res<s>| line (C8). C6 reads the replicate list of the
+# 3L analysis directories (the seeds are evaluated on the same sequence).
+DEEP_OVER_SEEDS := $(filter-out 1,$(SEEDS_deep))
+DEEP_DOTS := $(if $(DEEP_OVER_SEEDS),; bars: first seed$(comma) dots: each of $(SEEDS_deep) seeds)
+$(eval $(call replicates,3L,analysis))
+$(eval $(call figure,C6_layers,layer_panels,$(call replicates_deps,3L,analysis),$(call replicates_tsv,3L,analysis) active 0$(comma)1$(comma)2,Three layers: attention$(comma) value norms and residual norms of one sequence per layer; the <s> residual peaks after layer 0$(DEEP_DOTS)))
 $(eval $(call figure,C7_layer0_removed,bars,$(FIGS)/C7_bars.tsv,$(FIGS)/C7_bars.tsv,Three layers: residual gap$(comma) layer-1 sink logit and layer-1 |Val<s>| with layer 0 removed; the first seed))
 $(eval $(call figure,C8_resid_growth,resid_curves,$(RUNS)/3L/dynamics/done $(RUNS)/3L_sgd/dynamics/done $(RUNS)/3L_relu/dynamics/done,AdamW $(RUNS)/3L/dynamics/dynamics.tsv SGD $(RUNS)/3L_sgd/dynamics/dynamics.tsv ReLU $(RUNS)/3L_relu/dynamics/dynamics.tsv,|Res<s>| after layer 0 over training (solid; dashed: mean of the other tokens) for AdamW and SGD with softmax and AdamW with ReLU attention (lr 3e-4$(comma) the plotted setting of the paper)))
 $(eval $(call figure,C8_relu_lr,resid_curves,$(foreach r,$(RELU_SWEEP),$(RUNS)/$(r)/dynamics/done),lr_3e-4 $(RUNS)/3L_relu/dynamics/dynamics.tsv lr_1e-3 $(RUNS)/3L_relu_lr1e-3/dynamics/dynamics.tsv lr_3e-3 $(RUNS)/3L_relu_lr3e-3/dynamics/dynamics.tsv,ReLU attention (3 layers$(comma) AdamW): |Res<s>| after layer 0 over training for lr 3e-4 (the C8 run) and 1e-3$(comma) 3e-3 (a reported finding: the weight of row 0 is unbounded)))

@@ -2,10 +2,13 @@
 # value norms |Wo v_j| of head 0 and the residual norms |h_i| after the layer (the <s> bar in
 # its own colour: the value-state drain and the residual-state peak). Token labels on every
 # axis, triggers bold in colour.
+# Over seeds (docs/figures.md#seeds) the maps and bars are the first seed's and a small dot
+# on each bar marks every seed's value at that position (seq_common.gp, "over seeds").
 # Usage: gnuplot -c plots/layer_panels.gp OUT.pdf DIR NAME LAYERS [MAXPOS [sinktype]]
 #   DIR: a `bbsim analyze` output directory (attention_<name>_l<L>h0.tsv, values_<name>.tsv,
 #   norms_<name>.tsv; without norms_<name>.tsv, e.g. the simplified model, the third panel
-#   says so); NAME: active or dormant; LAYERS: comma list (0 or 0,1,2);
+#   says so), or a replicate list of make repro naming one per seed (plots/replicates.gp);
+#   NAME: active or dormant; LAYERS: comma list (0 or 0,1,2);
 #   MAXPOS: show the first MAXPOS positions (default 32);
 #   sinktype: mark the sink on a token type (C13, no BOS; docs/method.md "sink on a token
 #   type"): the first token of the type sink_type (DIR/metrics.tsv, head 0 of the first layer
@@ -38,6 +41,8 @@ if (LP_MAXPOS < 2) {
 }
 call PLOTS."/seq_common.gp" "init"
 SC_SCRIPT = "layer_panels.gp"
+call PLOTS."/seq_common.gp" "seeds" LP_DIR
+LP_DIR = SC_SEEDDIR[1]
 LP_LAYERS = sc_words(LP_LAYERS_ARG)
 do for [b = 1:words(LP_LAYERS)] { if (!bb_isnat(word(LP_LAYERS, b))) { print "layer_panels.gp: LAYERS must be layer numbers, not ".LP_LAYERS_ARG; exit status 2 } }
 LP_NL = words(LP_LAYERS)
@@ -53,6 +58,8 @@ do for [b = 1:LP_NL] {
     if (!sc_readable(lp_af)) { print "layer_panels.gp: cannot read ".lp_af; exit status 1 }
 }
 LP_HAVE_NORMS = sc_readable(LP_NF)
+call PLOTS."/seq_common.gp" "sameseq" ("values_".LP_NAME.".tsv")
+if (LP_HAVE_NORMS) { call PLOTS."/seq_common.gp" "sameseq" ("norms_".LP_NAME.".tsv") }
 # the sink type: "token share rows" of the first layer's head 0 from metrics.tsv, then the
 # first position of that token in the sequence and its label (-1 / none when absent)
 LP_SINKPOS = -1
@@ -92,7 +99,8 @@ LP_GAP = 0.1                      # between rows
 LP_RG = 0.12
 LP_BL = 0.64                      # y tic labels and y label of a bar panel
 LP_CB = 0.62                      # colour box of the first row, right of its map
-LP_NOTE = 0.28
+LP_NOTE1 = 0.28                   # the line of the note (and of the legend with one seed)
+LP_NOTE = LP_NOTE1 + (SC_NSEED > 1 ? 0.2 : 0)   # over seeds the legend, longer, gets its own line
 LP_PAGEW = exists("REPORT") ? SC_REPORT_W : 9.5
 LP_PAGEH = exists("REPORT") ? SC_REPORT_H : 9.5
 LP_SPREF = exists("REPORT") ? 3.0 : sc_clamp(0.075 * SC_M, 1.6, 2.6)
@@ -128,9 +136,9 @@ if (LP_SINKTYPE) {
         sprintf("; sink type id %d (share %.3f) not in this sequence", LP_SINKTOK, LP_SINKSHARE))
 }
 set label 998 lp_note \
-    at screen sc_sx(LP_RL), screen sc_sy(SC_H - LP_NOTE / 2) left font SC_F_TEXT noenhanced
+    at screen sc_sx(LP_RL), screen sc_sy(SC_H - LP_NOTE1 / 2) left font SC_F_TEXT noenhanced
 SC_KEY = 1
-SC_KX = SC_W - LP_RG - sc_legendw(SC_BOSNAME, sc_pt(SC_F_KEY)); SC_KY = SC_H - LP_NOTE / 2
+SC_KX = SC_W - LP_RG - sc_legendw(SC_BOSNAME, sc_pt(SC_F_KEY)); SC_KY = SC_H - (SC_NSEED > 1 ? LP_NOTE1 + 0.1 : LP_NOTE1 / 2)
 set multiplot
 lp_top = LP_Y0 - LP_HD
 do for [b = 1:LP_NL] {
@@ -156,11 +164,13 @@ do for [b = 1:LP_NL] {
     # value norms
     SC_X = LP_XV; SC_PW = LP_BW
     SC_FPT = LP_FPT_BARS
+    SC_SEEDNAME = "values_".LP_NAME.".tsv"
     call PLOTS."/seq_common.gp" "bars" (LP_VF) "value_norm" (lp_l) "0" \
          (b == 1 ? "value norms |Wo v_j|" : "") "|Wo v_j|" "1"
     # residual norms after the layer
     SC_X = LP_XR
     if (LP_HAVE_NORMS) {
+        SC_SEEDNAME = "norms_".LP_NAME.".tsv"
         call PLOTS."/seq_common.gp" "bars" (LP_NF) "resid_norm" (lp_l) "-1" \
              (b == 1 ? "residual norms |h_i| after the layer" : "") "|h_i|" "1"
     } else {
