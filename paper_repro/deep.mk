@@ -68,26 +68,29 @@ $(foreach r,3L 3L_sgd $(RELU_SWEEP),$(eval $(call dynamics,$(r))))
 $(eval $(call intervene,3L,intervene,--set no_layer0 --no-layer 0))
 
 A3 := $(RUNS)/3L/analysis
-# The bars of C7 and C9 as (panel, label, value) rows, picked from the analyses.
-$(FIGS)/C7_bars.tsv: $(RUNS)/3L/intervene/done
+# The bars of C7 and C9 as (panel, label, value, replicate) rows, picked from the analyses of
+# every seed (replicate 1 = the first seed, whose bars bars.gp draws; every replicate a dot).
+$(FIGS)/C7_bars.tsv: $(call rep_files,3L,intervene/done)
 	@mkdir -p $(FIGS)
-	@awk -F'\t' 'BEGIN { OFS = "\t"; print "panel", "label", "value" } /^#/ || $$1 == "intervention" { next } \
+	@awk -F'\t' 'BEGIN { OFS = "\t"; print "panel", "label", "value", "replicate" } FNR == 1 { n++ } \
+	    /^#/ || $$1 == "intervention" { next } \
 	    { name = $$1 == "full" ? "full" : "layer 0 removed" } \
-	    $$2 == 0 && $$3 == -1 && $$4 == "resid_gap" { g[name] = $$5 } \
-	    $$2 == 1 && $$3 == 0 && $$4 == "dlogit_mean" { d[name] = $$5 } \
-	    $$2 == 1 && $$3 == 0 && $$4 == "val_bos" { v[name] = $$5 } \
-	    END { split("full;layer 0 removed", k, ";"); \
-	          for (i = 1; i <= 2; i++) print "residual gap after layer 0", k[i], g[k[i]]; \
-	          for (i = 1; i <= 2; i++) print "layer-1 sink logit dlogit<s>", k[i], d[k[i]]; \
-	          for (i = 1; i <= 2; i++) print "layer-1 |Val<s>|", k[i], v[k[i]] }' \
-	    $(RUNS)/3L/intervene/intervention_metrics.tsv > $@.tmp && mv -f $@.tmp $@
+	    $$2 == 0 && $$3 == -1 && $$4 == "resid_gap" { g[n, name] = $$5 } \
+	    $$2 == 1 && $$3 == 0 && $$4 == "dlogit_mean" { d[n, name] = $$5 } \
+	    $$2 == 1 && $$3 == 0 && $$4 == "val_bos" { v[n, name] = $$5 } \
+	    END { split("full;layer 0 removed", k, ";"); for (r = 1; r <= n; r++) { \
+	          for (i = 1; i <= 2; i++) print "residual gap after layer 0", k[i], g[r, k[i]], r; \
+	          for (i = 1; i <= 2; i++) print "layer-1 sink logit dlogit<s>", k[i], d[r, k[i]], r; \
+	          for (i = 1; i <= 2; i++) print "layer-1 |Val<s>|", k[i], v[r, k[i]], r } }' \
+	    $(call rep_files,3L,intervene/intervention_metrics.tsv) > $@.tmp && mv -f $@.tmp $@
 C9_ARCHS := 3xTF:3xTF 2xTF:2xTF TF_TF_MLP:TF+TF+MLP MLP_TF_MLP:MLP+TF+MLP Attn_TF_MLP:Attn+TF+MLP
-$(FIGS)/C9_bars.tsv: $(foreach a,$(C9_ARCHS),$(RUNS)/$(word 1,$(subst :, ,$(a)))/analysis/done)
+c9_run = $(word 1,$(subst :, ,$(1)))
+$(FIGS)/C9_bars.tsv: $(foreach a,$(C9_ARCHS),$(call rep_files,$(call c9_run,$(a)),analysis/done))
 	@mkdir -p $(FIGS)
-	@{ printf 'panel\tlabel\tvalue\n'; $(foreach a,$(C9_ARCHS),\
-	    awk -F'\t' -v label='$(word 2,$(subst :, ,$(a)))' '$$1 == 0 && $$2 == -1 && $$3 == "resid_gap" \
-	        { print "residual gap after layer 0", label, $$4 }' OFS='\t' \
-	        $(RUNS)/$(word 1,$(subst :, ,$(a)))/analysis/metrics.tsv;) } > $@.tmp && mv -f $@.tmp $@
+	@{ printf 'panel\tlabel\tvalue\treplicate\n'; $(foreach k,$(call seed_list,deep),$(foreach a,$(C9_ARCHS),\
+	    awk -F'\t' -v label='$(word 2,$(subst :, ,$(a)))' -v rep=$(k) '$$1 == 0 && $$2 == -1 && $$3 == "resid_gap" \
+	        { print "residual gap after layer 0", label, $$4, rep }' OFS='\t' \
+	        $(call rep_root,$(k))/runs/$(call c9_run,$(a))/analysis/metrics.tsv;)) } > $@.tmp && mv -f $@.tmp $@
 
 # The figures show every seed (docs/figures.md#seeds; with SEEDS_deep > 1): the first seed's
 # numbers as bars and lines, every seed's as dots on the bars (C6, C7, C9) or as a band (min
@@ -97,10 +100,10 @@ DEEP_OVER_SEEDS := $(filter-out 1,$(SEEDS_deep))
 DEEP_DOTS := $(if $(DEEP_OVER_SEEDS),; bars: first seed$(comma) dots: each of $(SEEDS_deep) seeds)
 $(eval $(call replicates,3L,analysis))
 $(eval $(call figure,C6_layers,layer_panels,$(call replicates_deps,3L,analysis),$(call replicates_tsv,3L,analysis) active 0$(comma)1$(comma)2,Three layers: attention$(comma) value norms and residual norms of one sequence per layer; the <s> residual peaks after layer 0$(DEEP_DOTS)))
-$(eval $(call figure,C7_layer0_removed,bars,$(FIGS)/C7_bars.tsv,$(FIGS)/C7_bars.tsv,Three layers: residual gap$(comma) layer-1 sink logit and layer-1 |Val<s>| with layer 0 removed; the first seed))
+$(eval $(call figure,C7_layer0_removed,bars,$(FIGS)/C7_bars.tsv,$(FIGS)/C7_bars.tsv,Three layers: residual gap$(comma) layer-1 sink logit and layer-1 |Val<s>| with layer 0 removed$(or $(DEEP_DOTS),; the first seed)))
 $(eval $(call figure,C8_resid_growth,resid_curves,$(RUNS)/3L/dynamics/done $(RUNS)/3L_sgd/dynamics/done $(RUNS)/3L_relu/dynamics/done,AdamW $(RUNS)/3L/dynamics/dynamics.tsv SGD $(RUNS)/3L_sgd/dynamics/dynamics.tsv ReLU $(RUNS)/3L_relu/dynamics/dynamics.tsv,|Res<s>| after layer 0 over training (solid; dashed: mean of the other tokens) for AdamW and SGD with softmax and AdamW with ReLU attention (lr 3e-4$(comma) the plotted setting of the paper)))
 $(eval $(call figure,C8_relu_lr,resid_curves,$(foreach r,$(RELU_SWEEP),$(RUNS)/$(r)/dynamics/done),lr_3e-4 $(RUNS)/3L_relu/dynamics/dynamics.tsv lr_1e-3 $(RUNS)/3L_relu_lr1e-3/dynamics/dynamics.tsv lr_3e-3 $(RUNS)/3L_relu_lr3e-3/dynamics/dynamics.tsv,ReLU attention (3 layers$(comma) AdamW): |Res<s>| after layer 0 over training for lr 3e-4 (the C8 run) and 1e-3$(comma) 3e-3 (a reported finding: the weight of row 0 is unbounded)))
-$(eval $(call figure,C9_architectures,bars,$(FIGS)/C9_bars.tsv,$(FIGS)/C9_bars.tsv,Residual gap after layer 0 for five architectures (TF = attention + MLP); the first seed (claims.tsv has every seed: the gaps vary between seeds)))
+$(eval $(call figure,C9_architectures,bars,$(FIGS)/C9_bars.tsv,$(FIGS)/C9_bars.tsv,Residual gap after layer 0 for five architectures (TF = attention + MLP)$(or $(DEEP_DOTS),; the first seed (claims.tsv has every seed: the gaps vary between seeds))))
 CLAIM_INPUTS += $(A3)/done $(RUNS)/3L/intervene/done $(foreach r,3L 3L_sgd $(RELU_SWEEP),$(RUNS)/$(r)/dynamics/done) \
                 $(foreach a,$(C9_ARCHS),$(RUNS)/$(word 1,$(subst :, ,$(a)))/analysis/done)
 CLAIM_SECTIONS += deep

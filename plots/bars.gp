@@ -4,6 +4,11 @@
 # its panel text; within a panel the bars keep the file order, each labelled on the x axis
 # and with its value on top. `#` lines are provenance. An optional TITLE goes above all.
 # The bars carry no colour meaning (C_BAR, grey): their labels say what they are.
+# Over seeds (docs/figures.md#seeds): SPEC_TSV may have a fourth column, replicate (1 = the
+# first seed, 2, ...), with every seed's rows. The bars and their numbers are then the first
+# seed's, a small dot on each bar marks every seed's value (the first seed's too, spread
+# across the bar in seed order), the numbers sit beyond the farthest dot, and a line above
+# the panels says so. Without the column, or with one seed, the single-seed figure.
 # Usage: gnuplot -c plots/bars.gp OUT.pdf SPEC_TSV [TITLE]
 if (ARGC < 2) { print "usage: gnuplot -c bars.gp OUT.pdf SPEC_TSV [TITLE]"; exit status 2 }
 OUTPUT = ARG1
@@ -13,7 +18,17 @@ set datafile separator "\t"
 set datafile commentschars "#"
 set datafile columnheaders
 
-# the panels in file order, each row's panel and place in it
+# the replicate column, if any (the header read by stats, not through a shell)
+hdrs(k) = (h = columnheader(k), strlen(h) > 0 && k < 10000 ? "\t".h.hdrs(k + 1) : "\t")
+hdr = ""
+stats f every ::0::0 using (hdr = hdrs(1), 0) nooutput
+HAS_REP = strstrt(hdr, "\treplicate\t") > 0
+rep(x) = HAS_REP ? int(column("replicate")) : 1     # x unused (gnuplot has no 0-argument functions)
+NSEED = 1
+if (HAS_REP) { stats f using (rep(0)) nooutput; NSEED = int(STATS_max) }
+
+# the panels in file order, each row's panel and place in it (from the first seed's rows; the
+# other seeds' rows take the place of the first seed's row with the same panel and label)
 stats f using 0 nooutput
 nrow = STATS_records
 array PN[nrow]
@@ -21,11 +36,40 @@ array PC[nrow]
 array RP[nrow]
 array RI[nrow]
 array LB[nrow]
+array FIRST[nrow]
+array RPAN[nrow]
+array VAL[nrow]
 np = 0; SEEN = "\t"
-stats f using (s = strcol("panel"), \
-               (strstrt(SEEN, "\t".s."\t") == 0 ? (np = np + 1, PN[np] = s, PC[np] = 0, SEEN = SEEN.s."\t") : 0), \
+stats f using (s = strcol("panel"), r = int(column(0)) + 1, FIRST[r] = (rep(0) == 1), \
+               RPAN[r] = s, LB[r] = strcol("label"), VAL[r] = column("value"), \
+               (FIRST[r] && strstrt(SEEN, "\t".s."\t") == 0 ? (np = np + 1, PN[np] = s, PC[np] = 0, SEEN = SEEN.s."\t") : 0), \
                p = sum [i = 1:np] (PN[i] eq s ? i : 0), \
-               PC[p] = PC[p] + 1, r = int(column(0)) + 1, RP[r] = p, RI[r] = PC[p], LB[r] = strcol("label"), 0) nooutput
+               (FIRST[r] ? (PC[p] = PC[p] + 1, RP[r] = p, RI[r] = PC[p]) : (RP[r] = 0, RI[r] = 0)), 0) nooutput
+# the extent of each bar's dots (TOPV: the farthest from zero on the side of the bar)
+array TOPV[nrow]
+do for [r = 1:nrow] { TOPV[r] = VAL[r] }
+if (NSEED > 1) {
+    do for [r = 1:nrow] {
+        if (!FIRST[r]) {
+            do for [j = 1:nrow] {
+                if (FIRST[j] && RPAN[j] eq RPAN[r] && LB[j] eq LB[r]) { RP[r] = RP[j]; RI[r] = RI[j] }
+            }
+            if (RP[r] == 0) { print sprintf("bars.gp: %s: replicate %d has a bar (%s, %s) that the first has not", f, int(r), RPAN[r], LB[r]); exit status 1 }
+        }
+    }
+    do for [j = 1:nrow] {
+        if (FIRST[j]) {
+            do for [r = 1:nrow] {
+                if (RP[r] == RP[j] && RI[r] == RI[j] && VAL[r] == VAL[r]) {
+                    TOPV[j] = VAL[j] >= 0 ? (VAL[r] > TOPV[j] ? VAL[r] : TOPV[j]) : (VAL[r] < TOPV[j] ? VAL[r] : TOPV[j])
+                }
+            }
+        }
+    }
+}
+# the line above the panels: TITLE, and what the dots are
+SEED_NOTE = NSEED > 1 ? sprintf("bars: first seed; dots: each of %d seeds", NSEED) : ""
+TITLE = (TITLE ne "" && SEED_NOTE ne "") ? TITLE." (".SEED_NOTE.")" : TITLE.SEED_NOTE
 maxbars = 1
 do for [i = 1:np] { maxbars = PC[i] > maxbars ? PC[i] : maxbars }
 
@@ -46,6 +90,7 @@ CHW = IN_REPORT ? 0.075 : 0.068
 slot = (IN_REPORT ? (exists("REPORT_W") ? REPORT_W : 8.5) / np : PW) / (maxbars + 0.5)
 maxlab = 1; nlines = 1
 do for [r = 1:nrow] {
+    if (!FIRST[r]) { continue }
     t = LB[r]; n = strlen(t)
     if (n * CHW > slot * 0.95) {
         best = 0
@@ -71,6 +116,11 @@ set boxwidth 0.6 relative
 set grid noxtics ytics
 set ytics nomirror
 unset key
+# seed k's dot: spread over half the bar's width (0.6 of a slot), in seed order
+xdot(k) = ((k - 1.0) / (NSEED - 1) - 0.5) * 0.3
+# The seeds' dots (a macro, empty with one seed: the single-seed figure).
+SEED_DOTS = NSEED < 2 ? "" : "for [k = 1:NSEED] f using (strcol('panel') eq PN[p] && rep(0) == k ? RI[int(column(0)) + 1] + xdot(k) : NaN):(column('value')) \
+        with points pt 7 ps 0.45 lc rgb '#000000' notitle,"
 fmt(v) = (abs(v) >= 1e4 || (abs(v) < 1e-2 && v != 0)) ? sprintf("%.2e", v) : sprintf("%.3g", v)
 do for [p = 1:np] {
     vmin = 0; vmax = 0
@@ -81,13 +131,15 @@ do for [p = 1:np] {
     if (vmax == vmin) { vmax = 1 }
     set yrange [vmin - (vmin < 0 ? 0.15 : 0) * (vmax - vmin) : vmax + 0.15 * (vmax - vmin)]
     set xrange [0.4 : PC[p] + 0.6]
-    lab_y(v) = v >= 0 ? v + 0.05 * (vmax - vmin) : v - 0.05 * (vmax - vmin)
+    lab_y(v, top) = v >= 0 ? top + 0.05 * (vmax - vmin) : top - 0.05 * (vmax - vmin)
     set xtics () nomirror noenhanced scale 0 font F_KEY
     if (rot) { set xtics rotate by 30 right offset 0.5, 0 } else { set xtics norotate center offset 0, 0 }
-    do for [r = 1:nrow] { if (RP[r] == p) { set xtics add (LB[r] RI[r]) } }
+    do for [r = 1:nrow] { if (RP[r] == p && FIRST[r]) { set xtics add (LB[r] RI[r]) } }
     set title PN[p] noenhanced
-    plot f using (strcol("panel") eq PN[p] ? RI[int(column(0)) + 1] : NaN):(column("value")) with boxes fc rgb C_BAR, \
-         f using (strcol("panel") eq PN[p] ? RI[int(column(0)) + 1] : NaN):(lab_y(column("value"))):(fmt(column("value"))) \
+    bar(x) = strcol("panel") eq PN[p] && FIRST[int(column(0)) + 1] ? RI[int(column(0)) + 1] : NaN
+    plot f using (bar(0)):(column("value")) with boxes fc rgb C_BAR, \
+         @SEED_DOTS \
+         f using (bar(0)):(lab_y(column("value"), TOPV[int(column(0)) + 1])):(fmt(column("value"))) \
             with labels center font F_KEY, \
          0 with lines lc rgb '#333333' lw 1
     unset label 998
