@@ -95,14 +95,20 @@ $(FIGS)/C9_bars.tsv: $(foreach a,$(C9_ARCHS),$(call rep_files,$(call c9_run,$(a)
 # The figures show every seed (docs/figures.md#seeds; with SEEDS_deep > 1): the first seed's
 # numbers as bars and lines, every seed's as dots on the bars (C6, C7, C9) or as a band (min
 # to max over the seeds) behind each |Res<s>| line (C8). C6 reads the replicate list of the
-# 3L analysis directories (the seeds are evaluated on the same sequence).
+# 3L analysis directories (the seeds are evaluated on the same sequence), C8 those of the
+# runs' dynamics, C7 and C9 a bars TSV with every seed's rows (below).
 DEEP_OVER_SEEDS := $(filter-out 1,$(SEEDS_deep))
 DEEP_DOTS := $(if $(DEEP_OVER_SEEDS),; bars: first seed$(comma) dots: each of $(SEEDS_deep) seeds)
 $(eval $(call replicates,3L,analysis))
 $(eval $(call figure,C6_layers,layer_panels,$(call replicates_deps,3L,analysis),$(call replicates_tsv,3L,analysis) active 0$(comma)1$(comma)2,Three layers: attention$(comma) value norms and residual norms of one sequence per layer; the <s> residual peaks after layer 0$(DEEP_DOTS)))
 $(eval $(call figure,C7_layer0_removed,bars,$(FIGS)/C7_bars.tsv,$(FIGS)/C7_bars.tsv,Three layers: residual gap$(comma) layer-1 sink logit and layer-1 |Val<s>| with layer 0 removed$(or $(DEEP_DOTS),; the first seed)))
-$(eval $(call figure,C8_resid_growth,resid_curves,$(RUNS)/3L/dynamics/done $(RUNS)/3L_sgd/dynamics/done $(RUNS)/3L_relu/dynamics/done,AdamW $(RUNS)/3L/dynamics/dynamics.tsv SGD $(RUNS)/3L_sgd/dynamics/dynamics.tsv ReLU $(RUNS)/3L_relu/dynamics/dynamics.tsv,|Res<s>| after layer 0 over training (solid; dashed: mean of the other tokens) for AdamW and SGD with softmax and AdamW with ReLU attention (lr 3e-4$(comma) the plotted setting of the paper)))
-$(eval $(call figure,C8_relu_lr,resid_curves,$(foreach r,$(RELU_SWEEP),$(RUNS)/$(r)/dynamics/done),lr_3e-4 $(RUNS)/3L_relu/dynamics/dynamics.tsv lr_1e-3 $(RUNS)/3L_relu_lr1e-3/dynamics/dynamics.tsv lr_3e-3 $(RUNS)/3L_relu_lr3e-3/dynamics/dynamics.tsv,ReLU attention (3 layers$(comma) AdamW): |Res<s>| after layer 0 over training for lr 3e-4 (the C8 run) and 1e-3$(comma) 3e-3 (a reported finding: the weight of row 0 is unbounded)))
+# C8: the replicate lists of the dynamics of 3L, 3L_sgd and the ReLU sweep
+$(foreach r,3L 3L_sgd $(RELU_SWEEP),$(eval $(call replicates,$(r),dynamics/dynamics.tsv)))
+c8_deps = $(foreach r,$(1),$(call replicates_deps,$(r),dynamics/dynamics.tsv))
+c8_list = $(call replicates_tsv,$(1),dynamics/dynamics.tsv)
+C8_SEEDS := $(if $(DEEP_OVER_SEEDS),; lines: first seed$(comma) light bands: range of |Res<s>| over $(SEEDS_deep) seeds)
+$(eval $(call figure,C8_resid_growth,resid_curves,$(call c8_deps,3L 3L_sgd 3L_relu),AdamW $(call c8_list,3L) SGD $(call c8_list,3L_sgd) ReLU $(call c8_list,3L_relu),|Res<s>| after layer 0 over training (solid; dashed: mean of the other tokens) for AdamW and SGD with softmax and AdamW with ReLU attention (lr 3e-4$(comma) the plotted setting of the paper)$(C8_SEEDS)))
+$(eval $(call figure,C8_relu_lr,resid_curves,$(call c8_deps,$(RELU_SWEEP)),lr_3e-4 $(call c8_list,3L_relu) lr_1e-3 $(call c8_list,3L_relu_lr1e-3) lr_3e-3 $(call c8_list,3L_relu_lr3e-3),ReLU attention (3 layers$(comma) AdamW): |Res<s>| after layer 0 over training for lr 3e-4 (the C8 run) and 1e-3$(comma) 3e-3 (a reported finding: the weight of row 0 is unbounded)$(C8_SEEDS)))
 $(eval $(call figure,C9_architectures,bars,$(FIGS)/C9_bars.tsv,$(FIGS)/C9_bars.tsv,Residual gap after layer 0 for five architectures (TF = attention + MLP)$(or $(DEEP_DOTS),; the first seed (claims.tsv has every seed: the gaps vary between seeds))))
 CLAIM_INPUTS += $(A3)/done $(RUNS)/3L/intervene/done $(foreach r,3L 3L_sgd $(RELU_SWEEP),$(RUNS)/$(r)/dynamics/done) \
                 $(foreach a,$(C9_ARCHS),$(RUNS)/$(word 1,$(subst :, ,$(a)))/analysis/done)
