@@ -1,4 +1,5 @@
-# Shared by the figures that show the spread over seeds (dynamics.gp, intervention_bars.gp);
+# Shared by the figures that show the spread over seeds (dynamics.gp, intervention_bars.gp,
+# resid_curves.gp, theory_simple.gp, and value_bars.gp and layer_panels.gp through seq_common.gp);
 # not a figure itself. Reads INPUT, either one run's TSV or a replicate list written by
 # make repro (paper_repro/Makefile, macro replicates: columns replicate and path, one row per
 # seed, the first seed first), and sets
