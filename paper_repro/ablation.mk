@@ -26,7 +26,7 @@ $(foreach r,noBOS induction dormant_markov,$(eval $(call analyze,$(r))))
 # maps and bars, every seed's value on each bar as a dot (the replicate list of the noBOS
 # analysis directories; the box and its share are the first seed's).
 $(eval $(call replicates,noBOS,analysis))
-C13_SEEDS := $(if $(filter-out 1,$(SEEDS_ablation)),; maps$(comma) bars and box: first seed$(comma) dots: each of $(SEEDS_ablation) seeds)
+C13_SEEDS := $(if $(filter-out 1,$(SEEDS_ablation)),; dots: each of $(SEEDS_ablation) seeds)
 $(eval $(call figure,C13_no_bos,layer_panels,$(call replicates_deps,noBOS,analysis),$(call replicates_tsv,noBOS,analysis) active 0 64 sinktype,No BOS: attention$(comma) value and residual norms of one sequence; box: the first token of the head's sink type (the paper's: the first newline)$(C13_SEEDS)))
 $(eval $(call figure,C14_induction,attention_map,$(RUNS)/induction/analysis/done,$(RUNS)/induction/analysis active 0$(comma)1$(comma)2,Induction task (3 layers): attention maps per layer))
 $(eval $(call figure,C14_dormant_markov,attention_map,$(RUNS)/dormant_markov/analysis/done,$(RUNS)/dormant_markov/analysis active$(comma)dormant 0,Dormant-markov task (1 layer): attention of an active and a dormant sequence))

@@ -106,9 +106,10 @@ $(eval $(call figure,C7_layer0_removed,bars,$(FIGS)/C7_bars.tsv,$(FIGS)/C7_bars.
 $(foreach r,3L 3L_sgd $(RELU_SWEEP),$(eval $(call replicates,$(r),dynamics/dynamics.tsv)))
 c8_deps = $(foreach r,$(1),$(call replicates_deps,$(r),dynamics/dynamics.tsv))
 c8_list = $(call replicates_tsv,$(1),dynamics/dynamics.tsv)
-C8_SEEDS := $(if $(DEEP_OVER_SEEDS),; lines: first seed$(comma) light bands: range of |Res<s>| over $(SEEDS_deep) seeds)
-$(eval $(call figure,C8_resid_growth,resid_curves,$(call c8_deps,3L 3L_sgd 3L_relu),AdamW $(call c8_list,3L) SGD $(call c8_list,3L_sgd) ReLU $(call c8_list,3L_relu),|Res<s>| after layer 0 over training (solid; dashed: mean of the other tokens) for AdamW and SGD with softmax and AdamW with ReLU attention (lr 3e-4$(comma) the plotted setting of the paper)$(C8_SEEDS)))
-$(eval $(call figure,C8_relu_lr,resid_curves,$(call c8_deps,$(RELU_SWEEP)),lr_3e-4 $(call c8_list,3L_relu) lr_1e-3 $(call c8_list,3L_relu_lr1e-3) lr_3e-3 $(call c8_list,3L_relu_lr3e-3),ReLU attention (3 layers$(comma) AdamW): |Res<s>| after layer 0 over training for lr 3e-4 (the C8 run) and 1e-3$(comma) 3e-3 (a reported finding: the weight of row 0 is unbounded)$(C8_SEEDS)))
+# (the captions kept short enough for one line of the report page)
+C8_SEEDS := $(if $(DEEP_OVER_SEEDS),; bands: range over $(SEEDS_deep) seeds)
+$(eval $(call figure,C8_resid_growth,resid_curves,$(call c8_deps,3L 3L_sgd 3L_relu),AdamW $(call c8_list,3L) SGD $(call c8_list,3L_sgd) ReLU $(call c8_list,3L_relu),|Res<s>| after layer 0 (dashed: other tokens' mean): AdamW$(comma) SGD$(comma) and ReLU attention at lr 3e-4 (the paper's plotted setting)$(C8_SEEDS)))
+$(eval $(call figure,C8_relu_lr,resid_curves,$(call c8_deps,$(RELU_SWEEP)),lr_3e-4 $(call c8_list,3L_relu) lr_1e-3 $(call c8_list,3L_relu_lr1e-3) lr_3e-3 $(call c8_list,3L_relu_lr3e-3),ReLU attention (3 layers$(comma) AdamW): |Res<s>| after layer 0 at lr 3e-4 (the C8 run)$(comma) 1e-3 and 3e-3 (a finding: row 0's weight is unbounded)$(C8_SEEDS)))
 $(eval $(call figure,C9_architectures,bars,$(FIGS)/C9_bars.tsv,$(FIGS)/C9_bars.tsv,Residual gap after layer 0 for five architectures (TF = attention + MLP)$(or $(DEEP_DOTS),; the first seed (claims.tsv has every seed: the gaps vary between seeds))))
 CLAIM_INPUTS += $(A3)/done $(RUNS)/3L/intervene/done $(foreach r,3L 3L_sgd $(RELU_SWEEP),$(RUNS)/$(r)/dynamics/done) \
                 $(foreach a,$(C9_ARCHS),$(RUNS)/$(word 1,$(subst :, ,$(a)))/analysis/done)
