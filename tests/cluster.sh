@@ -110,6 +110,9 @@ compare() {
                 cmp -s <(grep -v '^#' "$tmp/ref/$rel" | cut -f1-6,8-) <(grep -v '^#' "$f" | cut -f1-6,8-) || fail "$rel differs" ;;
             */config.txt) # without the provenance, the run's folder and the folder it was resumed from
                 cmp -s <(grep -v '^#\|^out \|^resume ' "$tmp/ref/$rel") <(grep -v '^#\|^out \|^resume ' "$f") || fail "$rel differs" ;;
+            ./plan.tsv) # make repro's plan: the same runs and FLOPs (not where, nor what was left to train)
+                n_tsv=$((n_tsv + 1))
+                cmp -s <(grep -v '^#' "$tmp/ref/$rel" | cut -f1,3,4) <(grep -v '^#' "$f" | cut -f1,3,4) || fail "$rel differs" ;;
             *.seeds.tsv) # the figures' lists of replicates: paths under OUT
                 n_tsv=$((n_tsv + 1))
                 cmp -s <(grep -v '^#' "$tmp/ref/$rel") <(grep -v '^#' "$f" | sed "s|$got|$tmp/ref|g") || fail "$rel differs" ;;
