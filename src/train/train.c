@@ -210,21 +210,66 @@ static void progress(const TrainConfig *c, long step, double loss, double bc, do
 static const char *METRICS_COLUMNS =
     "step\tloss\tbackcopy_loss\tbigram_loss\tgrad_norm\tlr\tms_per_step\teval_loss\teval_backcopy_loss\teval_bigram_loss";
 
-/* Keep the rows of metrics.tsv with step <= upto (after a resume), atomically. */
+/* On --resume: metrics.tsv holds one row per update, steps 1..upto in order (what the run
+ * wrote before the checkpoint it continues from; flushed before every checkpoint). A row
+ * missing, out of order, or the file gone is refused, naming the first missing step: the
+ * checkpoints are fine, but the loss curve would have a hole. The rows after upto are
+ * dropped, atomically. Opened through bb_open_input, so a FIFO or device named
+ * metrics.tsv is refused rather than waited on. */
+static int metrics_gap(const char *path, long missing, long upto, const char *found, BbError *err) {
+    return bb_fail(err, BB_EINPUT,
+                   "%s has no row for step %ld (%s), but the checkpoint resumed from is step %ld: the file is "
+                   "damaged, the checkpoints are not; restore metrics.tsv from a copy of the run, or train the run "
+                   "again into a new folder (bbsim train --config DIR/config.txt --out NEW gives the same bytes)",
+                   path, missing, found, upto);
+}
+
 static int metrics_truncate(const char *path, long upto, BbError *err) {
-    FILE *in = fopen(path, "r");
-    if (!in) return BB_OK; /* none yet */
+    struct stat st;
+    if (lstat(path, &st) != 0 && errno == ENOENT)
+        return upto > 0 ? metrics_gap(path, 1, upto, "the file is missing", err) : BB_OK;
+    FILE *in;
+    int rc = bb_open_input(&in, path, "metrics file", LLONG_MAX, err);
+    if (rc) return rc;
     AtomicFile af;
-    int rc = afile_open(&af, path, err);
-    if (rc) { fclose(in); return rc; }
-    char line[4096];
-    while (fgets(line, sizeof line, in)) {
-        char *end;
-        long s = strtol(line, &end, 10);
-        int complete = strchr(line, '\n') != NULL; /* a crash may have cut the last row */
-        if (complete && (line[0] == '#' || end == line || s <= upto)) fputs(line, af.f);
+    if ((rc = afile_open(&af, path, err))) {
+        fclose(in);
+        return rc;
     }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long expected = 1; /* the step of the next row */
+    int lineno = 0;
+    while ((len = getline(&line, &cap, in)) > 0) {
+        lineno++;
+        if ((rc = bb_check_text_line(line, (size_t)len, path, lineno, err))) break;
+        if (line[len - 1] != '\n') break; /* a crash may have cut the last row */
+        char *end;
+        const long s = strtol(line, &end, 10);
+        if (line[0] != '#' && end != line) { /* a row (not a comment, not the column names) */
+            if (s > upto) continue;
+            if (s != expected) {
+                char found[64];
+                snprintf(found, sizeof found, "line %d holds step %ld", lineno, s);
+                rc = metrics_gap(path, expected, upto, found, err);
+                break;
+            }
+            expected++;
+        }
+        fputs(line, af.f);
+    }
+    free(line);
     fclose(in);
+    if (!rc && expected <= upto) {
+        char found[64] = "the file has no rows";
+        if (expected > 1) snprintf(found, sizeof found, "the rows end at step %ld", expected - 1);
+        rc = metrics_gap(path, expected, upto, found, err);
+    }
+    if (rc) {
+        afile_abort(&af);
+        return rc;
+    }
     return afile_commit(&af, err);
 }
 
@@ -563,8 +608,9 @@ static int run_dir_prepare(TrainConfig *c, RunMeta *meta, long step, const char 
         if (unlink(mpath) != 0 && errno != ENOENT)
             return bb_fail(err, BB_EIO, "cannot remove %s: %s", mpath, strerror(errno));
     }
-    if ((rc = write_config_file(c, meta, err))) return rc;
+    /* metrics.tsv first: a resume it refuses leaves config.txt as it was */
     if (c->resume[0] && (rc = metrics_truncate(mpath, step, err))) return rc;
+    if ((rc = write_config_file(c, meta, err))) return rc;
     const int exists = access(mpath, F_OK) == 0;
     if (!(*metrics = fopen(mpath, "a"))) return bb_fail(err, BB_EIO, "cannot open %s: %s", mpath, strerror(errno));
     if (!exists) tsv_write_head(*metrics, METRICS_COLUMNS); /* the column names, then the provenance */
