@@ -572,7 +572,7 @@ static int check_own_file(const char *dir, const char *name, const char *first_l
  * (fresh runs), cut metrics.tsv back to the resumed step, open it for appending (header
  * when new). */
 static int run_dir_prepare(TrainConfig *c, RunMeta *meta, long step, const char *mpath, FILE **metrics,
-                           BbError *err) {
+                           int *ckpt_lock, BbError *err) {
     char ckdir[BB_STRLEN + 16];
     snprintf(ckdir, sizeof ckdir, "%s/ckpt", c->out);
     int rc;
@@ -594,6 +594,7 @@ static int run_dir_prepare(TrainConfig *c, RunMeta *meta, long step, const char 
             return bb_fail(err, BB_EIO, "cannot remove %s: %s", step0, strerror(errno));
     }
     if ((rc = bb_mkdirs(ckdir, err))) return rc;
+    if (*ckpt_lock < 0 && (rc = run_lock_ckpt(c->out, ckpt_lock, err))) return rc; /* made just now */
     if (!c->resume[0]) {
         if ((rc = run_inputs_record(c->out, &c->task, meta, err))) return rc;
         meta->have_id = 1;
@@ -716,7 +717,7 @@ int train_run(TrainConfig *c, BbError *err) {
     Optim opt;
     RunMeta meta = {0};
     long step = 0;
-    int rc, lock = -1;
+    int rc, lock = -1, ckpt_lock = -1; /* DIR/.lock, and DIR/ckpt itself (however it is reached) */
     if (c->threads > 0) omp_set_num_threads(c->threads);
     blas_set_threads(1);
     blas_warm(bb_threads()); /* blas.h: the library's state after small first calls */
@@ -740,6 +741,7 @@ int train_run(TrainConfig *c, BbError *err) {
         const int bad = stat(c->resume, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
         rc = bad ? bb_fail(err, BB_EINPUT, "%s: not a run directory (%s)", c->resume, strerror(bad))
                  : run_lock(c->resume, &lock, err);
+        if (!rc) rc = run_lock_ckpt(c->resume, &ckpt_lock, err);
         if (!rc && run_dir_state(c->resume) == DIR_DIED)
             rc = bb_fail(err, BB_EINPUT,
                          "%s: the run was stopped before its first full checkpoint (no %s/ckpt/%s): nothing to resume; "
@@ -753,7 +755,8 @@ int train_run(TrainConfig *c, BbError *err) {
         }
     } else {
         rc = state_fresh(c, &task, &model, &opt, err);
-        if (!rc && ((rc = bb_mkdirs(c->out, err)) || (rc = run_lock(c->out, &lock, err)))) {
+        if (!rc && ((rc = bb_mkdirs(c->out, err)) || (rc = run_lock(c->out, &lock, err)) ||
+                    (rc = run_lock_ckpt(c->out, &ckpt_lock, err)))) {
             optim_free(&opt);
             model_free(&model);
             task_free(&task);
@@ -766,7 +769,8 @@ int train_run(TrainConfig *c, BbError *err) {
         rc = bb_fail(err, BB_EINTR, "interrupted before the first checkpoint; nothing to resume: run the same command again");
     }
     if (rc) {
-        run_unlock(lock);
+        run_unlock(ckpt_lock);
+    run_unlock(lock);
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
         sigaction(SIGXFSZ, &old_xfsz, NULL);
@@ -776,7 +780,7 @@ int train_run(TrainConfig *c, BbError *err) {
     snprintf(ckdir, sizeof ckdir, "%s/ckpt", c->out);
     snprintf(mpath, sizeof mpath, "%s/metrics.tsv", c->out);
     FILE *metrics = NULL;
-    if ((rc = run_dir_prepare(c, &meta, step, mpath, &metrics, err))) goto out_model;
+    if ((rc = run_dir_prepare(c, &meta, step, mpath, &metrics, &ckpt_lock, err))) goto out_model;
     if (step == 0) {
         if ((rc = checkpoint_save(c, &model, &opt, 0, 1, path, sizeof path, err))) {
             /* without its full state the step-0 file is no run to resume: leave the
@@ -857,6 +861,7 @@ out_model:
     optim_free(&opt);
     model_free(&model);
     task_free(&task);
+    run_unlock(ckpt_lock);
     run_unlock(lock);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
