@@ -184,7 +184,7 @@ int outfolder_begin(OutFolder *o, const char *target, BbNameTest own, const char
             char real[PATH_MAX]; /* a link to a folder: replace the folder, keep the link */
             if (!realpath(target, real) || strlen(real) >= sizeof o->target)
                 return bb_fail(err, BB_EIO, "cannot resolve %s: %s", target, strerror(errno));
-            snprintf(o->target, sizeof o->target, "%s", real);
+            memcpy(o->target, real, strlen(real) + 1); /* fits: checked above */
         } else if (!S_ISDIR(st.st_mode)) {
             return bb_fail(err, BB_EINPUT, "%s exists and is not a folder", target);
         }
