@@ -7,12 +7,15 @@ shapes are in docs/format.md#exported-models.
 
     /usr/bin/python3 examples/load_bbsim.py RUN/export/step_1000.safetensors [--tol 1e-5]
 
+Exit status: 0 the losses agree, 1 they differ, 2 a malformed file (one line on stderr).
+
 As a library:  params, meta = load(path);  logits = forward(params, meta, tokens)
 """
 import argparse
 import json
 import struct
 import sys
+import zipfile
 
 import numpy as np
 
@@ -20,24 +23,83 @@ NAMING_VERSION = "1"  # the naming convention this loader knows (metadata naming
 ATTN_KINDS = ("softmax", "relu", "sigmoid", "sigmoid-norm", "softmax-keybias", "softmax1")
 
 
+class BadFile(ValueError):
+    """A file that is not a well-formed bbsim export (the message says why)."""
+
+
+DTYPES = {"F32": "<f4", "I32": "<i4", "U8": "u1"}
+
+
+def _safetensors_header(raw):
+    """(header, data): the JSON header and the data section of a safetensors file, each
+    tensor's dtype, shape and data_offsets checked: offsets non-negative, begin <= end,
+    inside the data section, dtype size x shape = end - begin, no two tensors overlapping."""
+    if len(raw) < 8:
+        raise BadFile(f"{len(raw)} bytes: too short for a safetensors file (8-byte header length)")
+    (n,) = struct.unpack("<Q", raw[:8])
+    if n > len(raw) - 8:
+        raise BadFile(f"header length {n} is beyond the end of the file ({len(raw)} bytes)")
+    try:
+        header = json.loads(raw[8:8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise BadFile(f"the header is not JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise BadFile("the header is not a JSON object")
+    meta = header.get("__metadata__", {})
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise BadFile("__metadata__ is not an object of strings")
+    data = memoryview(raw)[8 + n:]
+    spans = []
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(t, dict) or t.get("dtype") not in DTYPES:
+            raise BadFile(f"tensor {name!r}: dtype {t.get('dtype') if isinstance(t, dict) else t!r} is not one of "
+                          f"{', '.join(DTYPES)}")
+        shape, off = t.get("shape"), t.get("data_offsets")
+        if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+            raise BadFile(f"tensor {name!r}: shape {shape!r} is not a list of non-negative integers")
+        if not isinstance(off, list) or len(off) != 2 or not all(type(o) is int for o in off):
+            raise BadFile(f"tensor {name!r}: data_offsets {off!r} is not [begin, end]")
+        begin, end = off
+        if begin < 0 or begin > end or end > len(data):
+            raise BadFile(f"tensor {name!r}: data_offsets [{begin}, {end}] are not within the data section "
+                          f"[0, {len(data)}] (begin <= end, both non-negative)")
+        size = int(np.prod(shape, dtype=np.int64)) * np.dtype(DTYPES[t["dtype"]]).itemsize
+        if end - begin != size:
+            raise BadFile(f"tensor {name!r}: data_offsets [{begin}, {end}] hold {end - begin} bytes, but "
+                          f"{t['dtype']} {shape} needs {size}")
+        spans.append((begin, end, name))
+    spans.sort()
+    for (b0, e0, n0), (b1, e1, n1) in zip(spans, spans[1:]):
+        if b1 < e0:
+            raise BadFile(f"tensors {n0!r} [{b0}, {e0}] and {n1!r} [{b1}, {e1}] overlap")
+    return header, data
+
+
 def load(path):
-    """Return (params, meta): {name: np.ndarray} (float32 / int32) and {key: str}."""
+    """Return (params, meta): {name: np.ndarray} (float32 / int32) and {key: str}. Raises
+    BadFile (a ValueError) on a malformed file, OSError when it cannot be read."""
     if path.endswith(".npz"):
-        with np.load(path) as z:  # allow_pickle stays False: every entry is a plain array
-            params = {k: z[k] for k in z.files if k != "__metadata__"}
-            meta = json.loads(z["__metadata__"].tobytes().decode("utf-8"))
+        try:
+            with np.load(path) as z:  # allow_pickle stays False: every entry is a plain array
+                params = {k: z[k] for k in z.files if k != "__metadata__"}
+                if "__metadata__" not in z.files:
+                    raise BadFile("no __metadata__ entry")
+                meta = json.loads(z["__metadata__"].tobytes().decode("utf-8"))
+        except (zipfile.BadZipFile, EOFError, UnicodeDecodeError, ValueError) as e:
+            raise BadFile(e if isinstance(e, BadFile) else f"not a readable .npz ({e})") from None
+        if not isinstance(meta, dict):
+            raise BadFile("__metadata__ is not a JSON object")
         return params, meta
     with open(path, "rb") as f:  # safetensors: u64 header length, JSON header, raw data
         raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n].decode("utf-8"))
+    header, data = _safetensors_header(raw)
     meta = header.pop("__metadata__", {})
-    data = memoryview(raw)[8 + n:]
-    dtypes = {"F32": "<f4", "I32": "<i4", "U8": "u1"}
     params = {}
     for name, t in header.items():
         begin, end = t["data_offsets"]
-        params[name] = np.frombuffer(data[begin:end], dtype=dtypes[t["dtype"]]).reshape(t["shape"])
+        params[name] = np.frombuffer(data[begin:end], dtype=DTYPES[t["dtype"]]).reshape(t["shape"])
     return params, meta
 
 
@@ -125,16 +187,16 @@ def forward_simple(P, meta, tokens):
 def forward(params, meta, tokens):
     """Logits (B, T, V), float64, for int tokens (B, T)."""
     if meta.get("naming_version") != NAMING_VERSION:
-        raise SystemExit(f"load_bbsim: naming_version {meta.get('naming_version')!r}: this loader reads "
-                         f"version {NAMING_VERSION} (docs/format.md#exported-models)")
+        raise BadFile(f"naming_version {meta.get('naming_version')!r}: this loader reads "
+                      f"version {NAMING_VERSION} (docs/format.md#exported-models)")
     if meta["attn"] not in ATTN_KINDS:
-        raise SystemExit(f"load_bbsim: attention activation {meta['attn']!r} is not supported")
+        raise BadFile(f"attention activation {meta['attn']!r} is not supported")
     P = {k: v.astype(np.float64) for k, v in params.items() if v.dtype == np.float32}
     if meta["model"] == "transformer":
         return forward_transformer(P, meta, tokens)
     if meta["model"] == "simple":
         return forward_simple(P, meta, tokens)
-    raise SystemExit(f"load_bbsim: model kind {meta['model']!r} is not supported")
+    raise BadFile(f"model kind {meta['model']!r} is not supported")
 
 
 def mean_loss(logits, targets):
@@ -152,11 +214,24 @@ def main():
                     help="fail when |numpy - bbsim| > tol * max(1, |bbsim|), i.e. tol absolute below a "
                          "loss of 1 and relative above (default 1e-5)")
     args = ap.parse_args()
-    params, meta = load(args.file)
-    if meta.get("format") != "bbsim-export":
-        raise SystemExit(f"load_bbsim: {args.file} was not written by bbsim export (no metadata format=bbsim-export)")
-    loss = mean_loss(forward(params, meta, params["eval.inputs"]), params["eval.targets"])
-    ref = float(meta["eval_loss"])
+    try:
+        params, meta = load(args.file)
+        if meta.get("format") != "bbsim-export":
+            raise BadFile("not written by bbsim export (no metadata format=bbsim-export)")
+        loss = mean_loss(forward(params, meta, params["eval.inputs"]), params["eval.targets"])
+        ref = float(meta["eval_loss"])
+    except OSError as e:
+        print(f"load_bbsim: {args.file}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except KeyError as e:  # a tensor or metadata key the model needs
+        print(f"load_bbsim: {args.file}: malformed bbsim export: no {e.args[0]!r}", file=sys.stderr)
+        return 2
+    except BadFile as e:
+        print(f"load_bbsim: {args.file}: {e}", file=sys.stderr)
+        return 2
+    except (ValueError, IndexError) as e:  # shapes or values that do not fit the model
+        print(f"load_bbsim: {args.file}: malformed bbsim export: {e}", file=sys.stderr)
+        return 2
     diff = abs(loss - ref)
     ok = diff <= args.tol * max(1.0, abs(ref))
     B, T = params["eval.inputs"].shape

@@ -217,6 +217,11 @@ static void test_legacy_table(void **state) {
     snprintf(path, sizeof path, "%s/fuzz/corpus/checkpoint/resume.bbck", BBSIM_SOURCE_DIR);
     snprintf(p, sizeof p, "%s/old/ckpt/resume.bbck", d);
     copy_file(path, p);
+    /* its metrics.tsv: a resume needs a row for each step up to the checkpoint's (3) */
+    snprintf(p, sizeof p, "%s/old/metrics.tsv", d);
+    write_text(p, "step\tloss\tbackcopy_loss\tbigram_loss\tgrad_norm\tlr\tms_per_step\teval_loss\t"
+                  "eval_backcopy_loss\teval_bigram_loss\n1\t2\t2\t2\t1\t0.001\t1\tNaN\tNaN\tNaN\n"
+                  "2\t2\t2\t2\t1\t0.001\t1\tNaN\tNaN\tNaN\n3\t2\t2\t2\t1\t0.001\t1\tNaN\tNaN\tNaN\n");
     assert_int_equal(run_bbsim(&out, "train --config %s/old/config.txt --steps 2 --out %s/again --quiet", d, d), 0);
     free(out);
     assert_int_equal(run_bbsim(&out, "train --resume %s/old --steps 5 --quiet", d), 0);

@@ -177,6 +177,40 @@ int afile_open(AtomicFile *af, const char *path, BbError *err);
  * the temporary file is removed and the destination is left untouched. */
 int afile_commit(AtomicFile *af, BbError *err);
 void afile_abort(AtomicFile *af);
+/* Interrupts of a command that writes files (analyze, export): from bb_catch_interrupts,
+ * SIGINT and SIGTERM only set a flag (bb_interrupted); the command checks it between
+ * files, and afile_commit, seeing it, removes its temporary file and returns BB_EINTR
+ * ("interrupted") instead of renaming. bb_release_interrupts puts the previous handlers
+ * back. Nested calls (figures runs analyze) count: only the outermost pair acts.
+ * bbsim train has its own handler (a checkpoint is finished, not dropped). */
+void bb_catch_interrupts(void);
+void bb_release_interrupts(void);
+int bb_interrupted(void);
+
+/* ---- output folders replaced as a whole (bbsim analyze; docs/format.md#analysis-folders).
+ * The set of files is written into a fresh folder TARGET.tmp.XXXXXX beside the target
+ * (mkdtemp, same parent) and swapped in at commit (renameat2 RENAME_EXCHANGE, else two
+ * renames), so TARGET holds the old set or the new one, never a mix. A TARGET that holds
+ * anything `own` does not accept (a file the command did not write, a folder) is refused,
+ * not replaced. A symbolic link to a folder is followed: the folder it names is replaced. */
+typedef int (*BbNameTest)(const char *name);
+typedef struct OutFolder {
+    char target[BB_STRLEN];
+    char stage[BB_STRLEN + 48]; /* where the new set is written; "" once committed or removed */
+    BbNameTest own;
+    const char *cmd; /* "analyze": named in messages */
+} OutFolder;
+/* Check TARGET (absent, or a folder holding only own files and their .tmp leftovers),
+ * make its parents, and create the stage folder. */
+int outfolder_begin(OutFolder *o, const char *target, BbNameTest own, const char *cmd, BbError *err);
+/* Swap the stage in. The own files of the old TARGET for which keep() is true (the
+ * outputs of another mode, e.g. dynamics.tsv for one checkpoint's analysis) are hard-linked
+ * (or copied) into the new set first; the rest of the old set is removed. Checks
+ * bb_interrupted first. On failure the stage is removed and TARGET is as it was. */
+int outfolder_commit(OutFolder *o, BbNameTest keep, BbError *err);
+/* Remove the stage and what it holds (every error path); nothing when already committed. */
+void outfolder_abort(OutFolder *o);
+
 /* Create a directory (and parents); ok if it exists. */
 int bb_mkdirs(const char *path, BbError *err);
 /* The same, *made = 1 when it created path itself: a command that fails after making its

@@ -38,6 +38,11 @@ int run_inputs_paths(const char *dir, const RunMeta *m, char paths[][BB_STRLEN],
 /* Take dir/.lock (flock, non-blocking) for the lifetime of a trainer: BB_EINPUT "dir is
  * in use by another bbsim train (pid N)" when another process holds it. */
 int run_lock(const char *dir, int *fd, BbError *err);
+/* Take dir/ckpt itself (flock on the folder, no file in it) the same way, so two run
+ * folders whose ckpt/ is one folder (a symbolic link, a bind mount) cannot both train into
+ * it; *fd = -1 when dir/ckpt does not exist yet. BB_EINPUT "dir/ckpt is in use by another
+ * bbsim train ..." when another process holds it. Released with run_unlock. */
+int run_lock_ckpt(const char *dir, int *fd, BbError *err);
 void run_unlock(int fd);
 /* ckpt_read of path (a checkpoint of dir) with the run's recorded inputs, refused (BB_EINPUT,
  * naming the file) when its identity is not the run's or its step is not name_step (-1:

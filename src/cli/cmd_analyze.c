@@ -45,6 +45,30 @@ static int analyze_opts(AnalyzeOpts *o, Opt *t) {
 
 static int fail(int rc, const BbError *err) { return bb_report("analyze", rc, err); }
 
+/* The files of one checkpoint's analysis (analyze_one), and of --ckpt all (dynamics.tsv):
+ * what the output folder may hold (docs/format.md#analysis-folders). Each mode replaces
+ * its own set as a whole and keeps the other's. */
+static int checkpoint_file(const char *name) {
+    static const char *const fixed[] = {"risks.tsv", "metrics.tsv", "heads.tsv", "dlogit.tsv",
+                                        "keys.tsv",  "types.tsv",   "sink.tsv"};
+    static const char *const prefix[] = {"attention_", "values_", "norms_"};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        if (!strcmp(name, fixed[i])) return 1;
+    const size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof prefix / sizeof *prefix; i++)
+        if (!strncmp(name, prefix[i], strlen(prefix[i])) && n > 4 && !strcmp(name + n - 4, ".tsv")) return 1;
+    return 0;
+}
+static int dynamics_file(const char *name) { return !strcmp(name, "dynamics.tsv"); }
+static int analyze_file(const char *name) { return checkpoint_file(name) || dynamics_file(name); }
+
+/* rc, or BB_EINTR when an interrupt arrived (checked between files) */
+static int stop_check(int rc, const char *outdir, BbError *err) {
+    if (rc == BB_EINTR || (!rc && bb_interrupted()))
+        return bb_fail(err, BB_EINTR, "interrupted; %s left as it was", outdir);
+    return rc;
+}
+
 /* "3,7" -> token_set (V); "" -> NULL. */
 static int parse_tokens(const char *s, int V, unsigned char **set, BbError *err) {
     *set = NULL;
@@ -112,7 +136,7 @@ static int analyze_one(const char *dir, long step, const AnalyzeOpts *o, const c
     EvalBatch eb = {0};
     Analysis a = {0};
     Risks *removed = NULL;
-    int made = 0;
+    OutFolder of = {0};
     if ((rc = parse_tokens(o->tokens, run.task.V, &set, err))) goto out;
     if (o->ac.sink_key >= T) {
         rc = bb_fail(err, BB_EINPUT, "--sink-key %d: the run's sequences have %d positions (0..%d)", o->ac.sink_key,
@@ -125,7 +149,9 @@ static int analyze_one(const char *dir, long step, const AnalyzeOpts *o, const c
                          B - 1);
             goto out;
         }
-    if ((rc = bb_mkdirs_made(outdir, &made, err))) goto out;
+    /* the whole set goes into a fresh folder beside outdir, swapped in at the end */
+    if ((rc = outfolder_begin(&of, outdir, analyze_file, "analyze", err))) goto out;
+    const char *stage = of.stage;
     analysis_batch(&eb, &run.task, B, set);
     const int threads = bb_threads();
     analysis_collect(&a, &run.model, &run.task, &eb, NULL, &o->ac, ANALYSIS_ALL, threads);
@@ -134,14 +160,15 @@ static int analyze_one(const char *dir, long step, const AnalyzeOpts *o, const c
         removed = bb_calloc((size_t)a.L * a.H, sizeof *removed);
         analysis_head_removal(removed, &run.model, &run.task, &eb, &o->ac, threads);
     }
-    if ((rc = analysis_write_risks(outdir, &run, &eb, &o->ac, &a, err)) ||
-        (rc = analysis_write_metrics(outdir, &run, &eb, &o->ac, &a, err)) ||
-        (rc = analysis_write_dlogit(outdir, &run, &eb, &o->ac, &a, err)) ||
-        (rc = analysis_write_keys(outdir, &run, &eb, &o->ac, &a, err)) ||
-        (rc = analysis_write_types(outdir, &run, &eb, &o->ac, &a, err)) ||
-        (rc = analysis_write_sink(outdir, &run, &eb, &o->ac, &a, err)))
+    if ((rc = stop_check(analysis_write_risks(stage, &run, &eb, &o->ac, &a, err), outdir, err)) ||
+        (rc = stop_check(analysis_write_metrics(stage, &run, &eb, &o->ac, &a, err), outdir, err)) ||
+        (rc = stop_check(analysis_write_dlogit(stage, &run, &eb, &o->ac, &a, err), outdir, err)) ||
+        (rc = stop_check(analysis_write_keys(stage, &run, &eb, &o->ac, &a, err), outdir, err)) ||
+        (rc = stop_check(analysis_write_types(stage, &run, &eb, &o->ac, &a, err), outdir, err)) ||
+        (rc = stop_check(analysis_write_sink(stage, &run, &eb, &o->ac, &a, err), outdir, err)))
         goto out;
-    if (removed && (rc = analysis_write_heads(outdir, &run, &eb, &o->ac, &a, removed, err))) goto out;
+    if (removed && (rc = stop_check(analysis_write_heads(stage, &run, &eb, &o->ac, &a, removed, err), outdir, err)))
+        goto out;
     int active, dormant;
     analysis_pick_sequences(&eb, &active, &dormant);
     const int nseq = 2 + o->seqs.n;
@@ -153,16 +180,17 @@ static int analyze_one(const char *dir, long step, const AnalyzeOpts *o, const c
         else snprintf(name, sizeof name, "seq%d", b);
         SeqDump d;
         analysis_sequence(&d, &run.model, &eb, b, NULL);
-        rc = analysis_write_sequence(outdir, name, &run, &eb, &o->ac, &d, err);
+        rc = stop_check(analysis_write_sequence(stage, name, &run, &eb, &o->ac, &d, err), outdir, err);
         analysis_sequence_free(&d);
         if (rc) goto out;
     }
+    if ((rc = stop_check(outfolder_commit(&of, dynamics_file, err), outdir, err))) goto out;
     if (!o->quiet) {
         print_summary(&run, &eb, &o->ac, &a, removed, outdir);
         printf("figure sequences: active = %d, dormant = %d of the evaluation batch\n", active, dormant);
     }
 out:
-    if (rc) bb_rmdir_made(outdir, made); /* nothing written: no empty folder left */
+    outfolder_abort(&of); /* on any error: the stage goes, outdir is as it was */
     free(removed);
     free(set);
     analysis_free(&a);
@@ -186,13 +214,13 @@ static int analyze_all(const char *dir, const AnalyzeOpts *o, const char *outdir
     Analysis *res = NULL;
     int *status = NULL;
     BbError *errs = NULL;
-    int made = 0;
+    OutFolder of = {0};
     if ((rc = parse_tokens(o->tokens, first.task.V, &set, err))) goto out;
     if (o->ac.sink_key >= T) {
         rc = bb_fail(err, BB_EINPUT, "--sink-key %d: the run's sequences have %d positions", o->ac.sink_key, T);
         goto out;
     }
-    if ((rc = bb_mkdirs_made(outdir, &made, err))) goto out;
+    if ((rc = outfolder_begin(&of, outdir, analyze_file, "analyze", err))) goto out;
     analysis_batch(&eb, &first.task, B, set);
     res = bb_calloc((size_t)n, sizeof *res);
     status = bb_calloc((size_t)n, sizeof *status);
@@ -206,6 +234,10 @@ static int analyze_all(const char *dir, const AnalyzeOpts *o, const char *outdir
     int done = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (outer)
     for (int k = 0; k < n; k++) {
+        if (bb_interrupted()) { /* the rest is skipped; reported below */
+            status[k] = BB_EINTR;
+            continue;
+        }
         Run r;
         status[k] = run_load(&r, dir, steps[k], &errs[k]);
         if (!status[k]) {
@@ -224,18 +256,22 @@ static int analyze_all(const char *dir, const AnalyzeOpts *o, const char *outdir
             }
         }
     }
+    if ((rc = stop_check(BB_OK, outdir, err))) goto out;
     for (int k = 0; k < n; k++)
         if (status[k]) {
             rc = status[k];
             *err = errs[k];
             goto out;
         }
-    if ((rc = analysis_write_dynamics(outdir, &first, &eb, &o->ac, steps, res, n, err))) goto out;
+    /* dynamics.tsv replaces the old one; one checkpoint's analysis there stays */
+    if ((rc = stop_check(analysis_write_dynamics(of.stage, &first, &eb, &o->ac, steps, res, n, err), outdir, err)) ||
+        (rc = stop_check(outfolder_commit(&of, checkpoint_file, err), outdir, err)))
+        goto out;
     if (!o->quiet)
         bb_say(stdout, "bbsim analyze: %s: %d checkpoints (steps %ld..%ld), %d sequences -> %s/dynamics.tsv\n", dir, n,
                steps[0], steps[n - 1], B, outdir);
 out:
-    if (rc) bb_rmdir_made(outdir, made);
+    outfolder_abort(&of);
     if (res)
         for (int k = 0; k < n; k++) analysis_free(&res[k]);
     free(res);
@@ -284,6 +320,9 @@ int cmd_analyze(int argc, char **argv) {
     else snprintf(outdir, sizeof outdir, "%s/analysis", dir);
     if (o.threads > 0) omp_set_num_threads(o.threads);
     blas_set_threads(1); /* parallel over chunks, single-threaded GEMMs inside */
+    /* Ctrl-C and SIGTERM set a flag: the partial set is removed and the exit status is 130 */
+    bb_catch_interrupts();
     rc = all ? analyze_all(dir, &o, outdir, &err) : analyze_one(dir, step, &o, outdir, &err);
+    bb_release_interrupts();
     return rc ? fail(rc, &err) : 0;
 }

@@ -311,8 +311,11 @@ int cmd_export(int argc, char **argv) {
     tensor_add_int(ts, "eval.targets", eb.targets, (size_t)eb.B, (size_t)eb.T);
     ExportMeta meta = {0};
     model_meta(&meta, &run, &eb, loss);
+    /* Ctrl-C or SIGTERM while the file is written: its .tmp is removed, nothing replaced, exit 130 */
+    bb_catch_interrupts();
     rc = o.format == FORMAT_NPZ ? export_write_npz(path, ts->t, ts->n, &meta, &err)
                                 : export_write_safetensors(path, ts->t, ts->n, &meta, &err);
+    bb_release_interrupts();
     if (!rc && !o.quiet) {
         struct stat st;
         const long long bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;

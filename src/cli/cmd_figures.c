@@ -1,7 +1,7 @@
 /* bbsim figures RUN_DIR: the figures of `make repro` for any run a user trained by hand:
- * analyses the run (one checkpoint, and every checkpoint for the dynamics) into
- * OUT/data/, then draws attention maps, value norms, per-layer panels, the training
- * dynamics and the residual norms with the same gnuplot scripts (plots/) as make repro. */
+ * analyses the run (one checkpoint) into OUT/data/ and (every checkpoint, for the
+ * dynamics) into OUT/dynamics/, then draws attention maps, value norms, per-layer panels,
+ * the training dynamics and the residual norms with the same gnuplot scripts (plots/) as make repro. */
 #include <errno.h>
 #include <math.h>
 #include <spawn.h>
@@ -107,8 +107,8 @@ static int column_has_number(const char *path, const char *name) {
 
 static void usage(const Opt *t, int n) {
     printf("usage: bbsim figures RUN_DIR [flags]\n\n"
-           "The figures of make repro for one run: analyses it into OUT/data/ (the checkpoint --ckpt, and\n"
-           "every checkpoint for the dynamics), then draws with gnuplot (plots/*.gp):\n"
+           "The figures of make repro for one run: analyses it into OUT/data/ (the checkpoint --ckpt) and\n"
+           "OUT/dynamics/ (every checkpoint), then draws with gnuplot (plots/*.gp):\n"
            "  attention.pdf   attention maps of an active and a dormant sequence, every layer\n"
            "  values.pdf      value-state norms |Wo v_j| of the active sequence, every layer\n"
            "  layers.pdf      per layer: attention, value norms, residual norms (transformer only)\n"
@@ -161,7 +161,7 @@ int cmd_figures(int argc, char **argv) {
         return fail(BB_EINPUT, &err);
     }
     snprintf(data, sizeof data, "%s/data", outdir);
-    snprintf(dyn, sizeof dyn, "%s/dynamics", data);
+    snprintf(dyn, sizeof dyn, "%s/dynamics", outdir); /* beside data/: analyze replaces each folder whole */
     snprintf(dyntsv, sizeof dyntsv, "%s/dynamics.tsv", dyn);
     if (!o.no_dynamics) { /* a curve over training needs two checkpoints at least */
         long *steps;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -160,6 +161,25 @@ int run_lock(const char *dir, int *fd, BbError *err) {
     if (ftruncate(*fd, 0) != 0 || pwrite(*fd, pid, (size_t)len, 0) != len) { /* the pid only informs */
     }
     return BB_OK;
+}
+
+int run_lock_ckpt(const char *dir, int *fd, BbError *err) {
+    char path[BB_STRLEN + 16];
+    snprintf(path, sizeof path, "%s/ckpt", dir);
+    *fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd < 0) return errno == ENOENT ? BB_OK : bb_fail(err, BB_EIO, "cannot open %s: %s", path, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return BB_OK;
+    const int saved = errno;
+    close(*fd);
+    *fd = -1;
+    if (saved != EWOULDBLOCK) return bb_fail(err, BB_EIO, "cannot lock %s: %s", path, strerror(saved));
+    char target[PATH_MAX] = "";
+    const ssize_t n = readlink(path, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = '\0';
+    return bb_fail(err, BB_EINPUT,
+                   "%s is in use by another bbsim train: another run's ckpt/ is this folder too (%s%s); give %s a "
+                   "ckpt/ folder of its own",
+                   path, n > 0 ? "a symbolic link to " : "a symbolic link or a bind mount?", target, dir);
 }
 
 void run_unlock(int fd) {

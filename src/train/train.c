@@ -210,21 +210,66 @@ static void progress(const TrainConfig *c, long step, double loss, double bc, do
 static const char *METRICS_COLUMNS =
     "step\tloss\tbackcopy_loss\tbigram_loss\tgrad_norm\tlr\tms_per_step\teval_loss\teval_backcopy_loss\teval_bigram_loss";
 
-/* Keep the rows of metrics.tsv with step <= upto (after a resume), atomically. */
+/* On --resume: metrics.tsv holds one row per update, steps 1..upto in order (what the run
+ * wrote before the checkpoint it continues from; flushed before every checkpoint). A row
+ * missing, out of order, or the file gone is refused, naming the first missing step: the
+ * checkpoints are fine, but the loss curve would have a hole. The rows after upto are
+ * dropped, atomically. Opened through bb_open_input, so a FIFO or device named
+ * metrics.tsv is refused rather than waited on. */
+static int metrics_gap(const char *path, long missing, long upto, const char *found, BbError *err) {
+    return bb_fail(err, BB_EINPUT,
+                   "%s has no row for step %ld (%s), but the checkpoint resumed from is step %ld: the file is "
+                   "damaged, the checkpoints are not; restore metrics.tsv from a copy of the run, or train the run "
+                   "again into a new folder (bbsim train --config DIR/config.txt --out NEW gives the same bytes)",
+                   path, missing, found, upto);
+}
+
 static int metrics_truncate(const char *path, long upto, BbError *err) {
-    FILE *in = fopen(path, "r");
-    if (!in) return BB_OK; /* none yet */
+    struct stat st;
+    if (lstat(path, &st) != 0 && errno == ENOENT)
+        return upto > 0 ? metrics_gap(path, 1, upto, "the file is missing", err) : BB_OK;
+    FILE *in;
+    int rc = bb_open_input(&in, path, "metrics file", LLONG_MAX, err);
+    if (rc) return rc;
     AtomicFile af;
-    int rc = afile_open(&af, path, err);
-    if (rc) { fclose(in); return rc; }
-    char line[4096];
-    while (fgets(line, sizeof line, in)) {
-        char *end;
-        long s = strtol(line, &end, 10);
-        int complete = strchr(line, '\n') != NULL; /* a crash may have cut the last row */
-        if (complete && (line[0] == '#' || end == line || s <= upto)) fputs(line, af.f);
+    if ((rc = afile_open(&af, path, err))) {
+        fclose(in);
+        return rc;
     }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long expected = 1; /* the step of the next row */
+    int lineno = 0;
+    while ((len = getline(&line, &cap, in)) > 0) {
+        lineno++;
+        if ((rc = bb_check_text_line(line, (size_t)len, path, lineno, err))) break;
+        if (line[len - 1] != '\n') break; /* a crash may have cut the last row */
+        char *end;
+        const long s = strtol(line, &end, 10);
+        if (line[0] != '#' && end != line) { /* a row (not a comment, not the column names) */
+            if (s > upto) continue;
+            if (s != expected) {
+                char found[64];
+                snprintf(found, sizeof found, "line %d holds step %ld", lineno, s);
+                rc = metrics_gap(path, expected, upto, found, err);
+                break;
+            }
+            expected++;
+        }
+        fputs(line, af.f);
+    }
+    free(line);
     fclose(in);
+    if (!rc && expected <= upto) {
+        char found[64] = "the file has no rows";
+        if (expected > 1) snprintf(found, sizeof found, "the rows end at step %ld", expected - 1);
+        rc = metrics_gap(path, expected, upto, found, err);
+    }
+    if (rc) {
+        afile_abort(&af);
+        return rc;
+    }
     return afile_commit(&af, err);
 }
 
@@ -527,7 +572,7 @@ static int check_own_file(const char *dir, const char *name, const char *first_l
  * (fresh runs), cut metrics.tsv back to the resumed step, open it for appending (header
  * when new). */
 static int run_dir_prepare(TrainConfig *c, RunMeta *meta, long step, const char *mpath, FILE **metrics,
-                           BbError *err) {
+                           int *ckpt_lock, BbError *err) {
     char ckdir[BB_STRLEN + 16];
     snprintf(ckdir, sizeof ckdir, "%s/ckpt", c->out);
     int rc;
@@ -549,6 +594,7 @@ static int run_dir_prepare(TrainConfig *c, RunMeta *meta, long step, const char 
             return bb_fail(err, BB_EIO, "cannot remove %s: %s", step0, strerror(errno));
     }
     if ((rc = bb_mkdirs(ckdir, err))) return rc;
+    if (*ckpt_lock < 0 && (rc = run_lock_ckpt(c->out, ckpt_lock, err))) return rc; /* made just now */
     if (!c->resume[0]) {
         if ((rc = run_inputs_record(c->out, &c->task, meta, err))) return rc;
         meta->have_id = 1;
@@ -563,8 +609,9 @@ static int run_dir_prepare(TrainConfig *c, RunMeta *meta, long step, const char 
         if (unlink(mpath) != 0 && errno != ENOENT)
             return bb_fail(err, BB_EIO, "cannot remove %s: %s", mpath, strerror(errno));
     }
-    if ((rc = write_config_file(c, meta, err))) return rc;
+    /* metrics.tsv first: a resume it refuses leaves config.txt as it was */
     if (c->resume[0] && (rc = metrics_truncate(mpath, step, err))) return rc;
+    if ((rc = write_config_file(c, meta, err))) return rc;
     const int exists = access(mpath, F_OK) == 0;
     if (!(*metrics = fopen(mpath, "a"))) return bb_fail(err, BB_EIO, "cannot open %s: %s", mpath, strerror(errno));
     if (!exists) tsv_write_head(*metrics, METRICS_COLUMNS); /* the column names, then the provenance */
@@ -670,7 +717,7 @@ int train_run(TrainConfig *c, BbError *err) {
     Optim opt;
     RunMeta meta = {0};
     long step = 0;
-    int rc, lock = -1;
+    int rc, lock = -1, ckpt_lock = -1; /* DIR/.lock, and DIR/ckpt itself (however it is reached) */
     if (c->threads > 0) omp_set_num_threads(c->threads);
     blas_set_threads(1);
     blas_warm(bb_threads()); /* blas.h: the library's state after small first calls */
@@ -694,6 +741,7 @@ int train_run(TrainConfig *c, BbError *err) {
         const int bad = stat(c->resume, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
         rc = bad ? bb_fail(err, BB_EINPUT, "%s: not a run directory (%s)", c->resume, strerror(bad))
                  : run_lock(c->resume, &lock, err);
+        if (!rc) rc = run_lock_ckpt(c->resume, &ckpt_lock, err);
         if (!rc && run_dir_state(c->resume) == DIR_DIED)
             rc = bb_fail(err, BB_EINPUT,
                          "%s: the run was stopped before its first full checkpoint (no %s/ckpt/%s): nothing to resume; "
@@ -707,7 +755,8 @@ int train_run(TrainConfig *c, BbError *err) {
         }
     } else {
         rc = state_fresh(c, &task, &model, &opt, err);
-        if (!rc && ((rc = bb_mkdirs(c->out, err)) || (rc = run_lock(c->out, &lock, err)))) {
+        if (!rc && ((rc = bb_mkdirs(c->out, err)) || (rc = run_lock(c->out, &lock, err)) ||
+                    (rc = run_lock_ckpt(c->out, &ckpt_lock, err)))) {
             optim_free(&opt);
             model_free(&model);
             task_free(&task);
@@ -720,7 +769,8 @@ int train_run(TrainConfig *c, BbError *err) {
         rc = bb_fail(err, BB_EINTR, "interrupted before the first checkpoint; nothing to resume: run the same command again");
     }
     if (rc) {
-        run_unlock(lock);
+        run_unlock(ckpt_lock);
+    run_unlock(lock);
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
         sigaction(SIGXFSZ, &old_xfsz, NULL);
@@ -730,7 +780,7 @@ int train_run(TrainConfig *c, BbError *err) {
     snprintf(ckdir, sizeof ckdir, "%s/ckpt", c->out);
     snprintf(mpath, sizeof mpath, "%s/metrics.tsv", c->out);
     FILE *metrics = NULL;
-    if ((rc = run_dir_prepare(c, &meta, step, mpath, &metrics, err))) goto out_model;
+    if ((rc = run_dir_prepare(c, &meta, step, mpath, &metrics, &ckpt_lock, err))) goto out_model;
     if (step == 0) {
         if ((rc = checkpoint_save(c, &model, &opt, 0, 1, path, sizeof path, err))) {
             /* without its full state the step-0 file is no run to resume: leave the
@@ -811,6 +861,7 @@ out_model:
     optim_free(&opt);
     model_free(&model);
     task_free(&task);
+    run_unlock(ckpt_lock);
     run_unlock(lock);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
