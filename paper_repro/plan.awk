@@ -38,14 +38,20 @@ END {
             minutes(bound), minutes(bound * expect_x), expect_x
     } else if (what == "progress") {
         elapsed = now - t0
-        left = (done_tflop > 0) ? elapsed * (total - done_tflop) / done_tflop : bound * expect_x - elapsed
+        # the training left at the rate so far, but never less than the plan expects in all
+        # (the analyses after the last training are not in the FLOPs: a 1.5x plan covers them)
+        left = (done_tflop > 0) ? elapsed * (total - done_tflop) / done_tflop : 0
+        if (bound * expect_x - elapsed > left) left = bound * expect_x - elapsed
         pct = (total > 0) ? 100 * done_tflop / total : 100
-        printf "[%d s] progress: %d of %d trainings done, %.0f%% of the training FLOPs; about %s left at the rate so far\n",
+        printf "[%d s] progress: %d of %d trainings done, %.0f%% of the training FLOPs; about %s left\n",
             elapsed, done, todo, pct, minutes((left > 0) ? left : 0)
     } else if (what == "end") {
+        # the ceiling measured again now (ceiling_end): a plan measured while the machine was
+        # busy would understate it; the bound takes the higher of the two
         elapsed = now - t0
+        c = (ceiling_end > ceiling) ? ceiling_end : ceiling
         if (todo == 0) printf "repro: %d s; nothing was trained in this make (FLOP bound 0)\n", elapsed
-        else printf "repro: %d s wall for %.1f TFLOP of training; FLOP bound %d s at %.0f GFLOP/s (%d cores, measured in this run): %.2fx the bound\n",
-            elapsed, total, bound, ceiling, cores, elapsed / bound
+        else printf "repro: %d s wall for %.1f TFLOP of training; FLOP bound %d s at %.0f GFLOP/s (%d cores; measured %.0f before the first run, %.0f now): %.2fx the bound\n",
+            elapsed, total, total * 1000 / c, c, cores, ceiling, ceiling_end, elapsed / (total * 1000 / c)
     }
 }
