@@ -35,11 +35,12 @@ static void usage(FILE *f) {
 }
 
 /* OpenMP threads that finish their share of a step sleep at the region's end (passive
- * waiting) instead of spinning: with another process on one of the cores, libgomp's
- * default spinning made two threads 3-8x slower than one (README.md#speed has the
- * measurement); passive costs nothing measurable on a quiet machine. libgomp reads
- * OMP_WAIT_POLICY once, when it is loaded, before main: so bbsim sets it and starts
- * itself again, once. A policy the user set is kept. */
+ * waiting) instead of spinning: with other processes on the cores, libgomp's default
+ * spinning took the core a partner thread needed (two threads at 38-43 ms/step where
+ * passive gave 23-32; on a more loaded machine 52-92 against 11-28); on a quiet machine
+ * passive costs up to a quarter at the d 128 quick shapes (README.md#speed has the
+ * table). libgomp reads OMP_WAIT_POLICY once, when it is loaded, before main: so bbsim
+ * sets it and starts itself again, once. A policy the user set is kept. */
 static void wait_policy_passive(char **argv) {
     if (getenv("OMP_WAIT_POLICY")) return;
     if (setenv("OMP_WAIT_POLICY", "passive", 1) == 0) execv("/proc/self/exe", argv);
