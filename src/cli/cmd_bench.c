@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <gsl/gsl_cblas.h>
+#include <gsl/gsl_statistics_double.h>
 #include "bbsim/blas.h"
 #include "bbsim/cli.h"
 #include "bbsim/tsv.h"
@@ -67,6 +68,12 @@ static int parse_configs(const char *list, int *chosen, BbError *err) {
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* The median of x (n >= 1; x is sorted in place), as the PyTorch peer reports its steps. */
+static double median(double *x, size_t n) {
+    qsort(x, n, sizeof *x, cmp_double);
+    return gsl_stats_median_from_sorted_data(x, 1, n);
 }
 
 /* GFLOP/s of `threads` threads each running its own single-threaded sgemm
@@ -152,8 +159,7 @@ static int train_fresh(const BenchConfig *bc, int threads, long steps, double *m
             for (int i = 1; i < t.nrows; i++) ms[n++] = tsv_num(&t, i, col);
             if (n < 1) rc = bb_fail(err, BB_EINPUT, "%s: fewer than 2 steps", metrics);
             else {
-                qsort(ms, (size_t)n, sizeof *ms, cmp_double);
-                *median_ms = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+                *median_ms = median(ms, (size_t)n);
             }
             free(ms);
         }
@@ -200,10 +206,12 @@ int cmd_bench(int argc, char **argv) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: bbsim bench [flags]\n\nTimes full training steps (batch sampling, forward, backward, AdamW) at\n"
                    "the quick profile's shapes, two small ones and the paper's, and this machine's\n"
-                   "sgemm rate in the same run (README.md#speed). ms/step is the median step.\n\n"
+                   "sgemm rate in the same run (README.md#speed). Each shape twice: the median step\n"
+                   "in this process (step-ms) and the median step of `bbsim train` run as a user\n"
+                   "runs it, in a fresh process (train-ms); gap = train-ms / step-ms.\n\n"
                    "configurations:\n");
             for (int k = 0; k < NCONFIGS; k++)
-                printf("  %-14s %-6s L %d, d %d, N %d, B %d\n", configs[k].name, configs[k].group, configs[k].L,
+                printf("  %-18s %-6s L %d, d %d, N %d, B %d\n", configs[k].name, configs[k].group, configs[k].L,
                        configs[k].C, configs[k].T, configs[k].B);
             printf("\nflags:\n");
             opts_help(stdout, o, no);
@@ -309,8 +317,7 @@ int cmd_bench(int argc, char **argv) {
             step_ms[steps++] = 1000.0 * (bb_now() - ts);
             elapsed = bb_now() - t0;
         } while (elapsed < min_time || steps < 2);
-        qsort(step_ms, (size_t)steps, sizeof *step_ms, cmp_double); /* the median step, as the PyTorch peer reports */
-        double ms = steps % 2 ? step_ms[steps / 2] : 0.5 * (step_ms[steps / 2 - 1] + step_ms[steps / 2]);
+        double ms = median(step_ms, (size_t)steps);
         free(step_ms);
         double gflop = 3.0 * model_forward_flops(&model.cfg, bc->B, bc->T) / 1e9;
         double gflops = gflop / (ms / 1000.0);
