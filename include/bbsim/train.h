@@ -23,9 +23,17 @@ typedef struct {
     double train_flop;       /* steps x (forward + backward) of one batch */
     double eval_flop;        /* the evaluation batch's forwards, every eval_every steps */
     double step_flop;        /* one training step */
-    size_t nparams, bytes;   /* parameters; the trainer's buffers + weights, gradients, 2 moments */
+    size_t nparams;          /* parameters */
+    double bytes;            /* train_footprint: what the run allocates */
 } TrainPlan;
 int train_plan(const TrainConfig *c, TrainPlan *p, BbError *err);
+
+/* The bytes a run of c allocates (docs/method.md#memory), mc its model resolved for the
+ * task: the parameters and the optimizer moments (with_state), and what the loop takes:
+ * the per-chunk gradient buffers, one workspace (activations and their gradients, a chunk
+ * of *seqs sequences; seqs may be NULL) per thread, the training and evaluation batches.
+ * train_run refuses a run that needs more than the process may take; --plan prints it. */
+double train_footprint(const TrainConfig *c, const ModelConfig *mc, int with_state, int *seqs);
 
 /* The step engine that train_run (and bench) use: the batch is split into a fixed
  * number of chunks (chunks, 0 = trainer_chunks_auto); one Workspace per thread; each

@@ -222,7 +222,7 @@ static int print_plan(const TrainConfig *cfg, BbError *err) {
            "# forward as model_forward_flops counts it, a backward as two (README.md#speed)\n");
     printf("steps\tcheckpoints\tgflop_per_step\ttrain_tflop\teval_tflop\tparams\tmem_mb\n");
     printf("%ld\t%ld\t%.6g\t%.6g\t%.6g\t%zu\t%.1f\n", p.steps, p.ckpts, p.step_flop / 1e9, p.train_flop / 1e12,
-           p.eval_flop / 1e12, p.nparams, (double)p.bytes / 1048576.0);
+           p.eval_flop / 1e12, p.nparams, p.bytes / 1048576.0);
     return BB_OK;
 }
 

@@ -1,6 +1,6 @@
 /* bbsim train --plan and make repro's plan: what a run costs, from its configuration
- * alone (train.h). The task and the model are built (cheap), the trainer's buffers are
- * allocated but never touched, so that the memory figure is the one a run would need. */
+ * alone (train.h): the task and the model are built (cheap); the memory is
+ * train_footprint's, the figure train_run checks before it starts. */
 #include <omp.h>
 #include <string.h>
 #include "bbsim/train.h"
@@ -10,7 +10,7 @@ int train_plan(const TrainConfig *c, TrainPlan *p, BbError *err) {
     Model model;
     int rc;
     memset(p, 0, sizeof *p);
-    if (c->threads > 0) omp_set_num_threads(c->threads); /* one workspace per thread */
+    if (c->threads > 0) omp_set_num_threads(c->threads); /* one workspace per thread (train_footprint) */
     if ((rc = task_build(&task, &c->task, err))) return rc;
     ModelConfig mc = c->model;
     train_model_config_from_task(&mc, &task);
@@ -25,10 +25,8 @@ int train_plan(const TrainConfig *c, TrainPlan *p, BbError *err) {
     if (eval_B) p->eval_flop = (double)(c->steps / c->eval_every) * model_forward_flops(&model.cfg, eval_B, T);
     p->ckpts = 1; /* step 0 */
     for (long s = 1; s <= c->steps; s++) p->ckpts += train_ckpt_scheduled(c, s) || s == c->steps;
-    Trainer *tr = trainer_alloc(&task, &model, c->batch, c->chunks, eval_B);
     p->nparams = model.nparams;
-    p->bytes = trainer_bytes(tr) + 4 * model.nparams * sizeof(float);
-    trainer_free(tr);
+    p->bytes = train_footprint(c, &model.cfg, 1, NULL);
     model_free(&model);
     task_free(&task);
     return BB_OK;

@@ -462,16 +462,12 @@ static int state_resume(TrainConfig *c, RunMeta *meta, Task *task, Model *model,
     return BB_OK;
 }
 
-/* The bytes a run of c allocates (docs/method.md#memory): the parameters and the optimizer
- * moments (with_state), and what loop_alloc takes: the per-chunk gradient buffers, one
- * workspace (activations and their gradients, trainer_alloc's chunk of Bc sequences) per
- * thread, the training and evaluation batches. */
-static double train_footprint(const TrainConfig *c, const ModelConfig *mc, int with_state, int *seqs) {
+double train_footprint(const TrainConfig *c, const ModelConfig *mc, int with_state, int *seqs) {
     const double n = (double)model_param_count(mc), T = c->task.seq;
     int nchunk = c->chunks > 0 ? c->chunks : trainer_chunks_auto(c->batch, c->task.seq);
     if (nchunk > c->batch) nchunk = c->batch;
     const int Bc = (c->batch + nchunk - 1) / nchunk, nws = bb_threads() < nchunk ? bb_threads() : nchunk;
-    *seqs = Bc;
+    if (seqs) *seqs = Bc;
     const double moments = c->optim.kind == OPTIM_SGD ? 1 : 2;
     const double eval_B = c->eval_every > 0 ? c->task.eval_batch : 0;
     return (with_state ? (1 + moments) * n * sizeof(float) : 0) + (double)nchunk * n * sizeof(float) +
