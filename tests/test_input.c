@@ -42,17 +42,38 @@ static void expect_fail(int want, const char *needle, const char *fmt, const cha
     free(out);
 }
 
+/* A tiny trained run in d/run (with extra train flags), then the working directory moved
+ * into a fresh empty folder `here`, so that a test can check that refused commands wrote
+ * nothing there; empty_cwd_leave goes back, empty_cwd_free removes both folders. */
+typedef struct {
+    char *d, *here, run[1200], cwd[4096];
+} EmptyCwd;
+
+static void empty_cwd_enter(EmptyCwd *e, const char *train_flags) {
+    char *out = NULL;
+    e->d = make_tempdir();
+    assert_non_null(getcwd(e->cwd, sizeof e->cwd));
+    snprintf(e->run, sizeof e->run, "%s/run", e->d);
+    assert_int_equal(run_bbsim(&out, "train " TINY " %s --out %s", train_flags, e->run), 0);
+    free(out);
+    e->here = make_tempdir();
+    assert_int_equal(chdir(e->here), 0);
+}
+
+static void empty_cwd_leave(const EmptyCwd *e) { assert_int_equal(chdir(e->cwd), 0); }
+
+static void empty_cwd_free(EmptyCwd *e) {
+    remove_tempdir(e->here);
+    remove_tempdir(e->d);
+}
+
 /* 1. Empty and flag-like paths are refused and nothing is written: each command runs in
  * an empty working directory (--out "" once put a run into /). */
 static void test_empty_and_flaglike_paths(void **state) {
     (void)state;
-    char *d = make_tempdir(), cwd[4096], run[1200], *out = NULL;
-    assert_non_null(getcwd(cwd, sizeof cwd));
-    snprintf(run, sizeof run, "%s/run", d);
-    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 2 --out %s", run), 0);
-    free(out);
-    char *here = make_tempdir();
-    assert_int_equal(chdir(here), 0);
+    EmptyCwd e;
+    empty_cwd_enter(&e, "--steps 2");
+    char *d = e.d, *run = e.run, *here = e.here, *out = NULL;
     expect_fail(2, "bbsim train: --out: empty path", "train " TINY " --steps 2 --out ''%s%s", "", "");
     expect_fail(2, "bbsim train: --out: empty path", "train " TINY " --steps 2 --out=%s%s", "", "");
     expect_fail(2, "bbsim train: --out '--quiet': looks like a flag; write ./--quiet if you mean it",
@@ -87,9 +108,8 @@ static void test_empty_and_flaglike_paths(void **state) {
     assert_int_equal(run_bbsim(&out, "train " TINY " --steps 1 --out ./--quiet"), 0);
     free(out);
     assert_int_equal(stat("--quiet/config.txt", &st), 0);
-    assert_int_equal(chdir(cwd), 0);
-    remove_tempdir(here);
-    remove_tempdir(d);
+    empty_cwd_leave(&e);
+    empty_cwd_free(&e);
 }
 
 /* 1b. A newline or other control byte in a path is refused (it was written raw into the
@@ -98,13 +118,9 @@ static void test_empty_and_flaglike_paths(void **state) {
  * refused instead of blocking the reader. */
 static void test_control_paths_ranges_fifos(void **state) {
     (void)state;
-    char *d = make_tempdir(), run[1200], cwd[4096], *out = NULL;
-    assert_non_null(getcwd(cwd, sizeof cwd));
-    snprintf(run, sizeof run, "%s/run", d);
-    assert_int_equal(run_bbsim(&out, "train " TINY " --steps 2 --ckpt 1,10,1 --out %s", run), 0);
-    free(out);
-    char *here = make_tempdir();
-    assert_int_equal(chdir(here), 0);
+    EmptyCwd e;
+    empty_cwd_enter(&e, "--steps 2 --ckpt 1,10,1");
+    char *d = e.d, *run = e.run, *here = e.here, *out = NULL;
     expect_fail(2, "bbsim train: --out 'a\\x0ab': holds a control character", "train " TINY " --out \"$(printf 'a\\nb')\"%s%s", "", "");
     expect_fail(2, "bbsim train: --corpus 'c\\x09x': holds a control character", "train " TINY " --corpus \"$(printf 'c\\tx')\" --out r%s%s", "", "");
     expect_fail(2, "holds a control character", "analyze \"$(printf '%%s\\nx' %s)\"%s", run, "");
@@ -115,7 +131,7 @@ static void test_control_paths_ranges_fifos(void **state) {
     expect_fail(2, "bbsim train: --ckpt-every: 9999999999999999999999 is out of range", "train " TINY " --ckpt 9999999999999999999999,50,1 --out r%s%s", "", "");
     expect_fail(2, "bbsim train: --seed: 99999999999999999999999 is out of range", "train " TINY " --seed 99999999999999999999999 --out r%s%s", "", "");
     assert_int_equal(count_entries(here), 0);
-    assert_int_equal(chdir(cwd), 0);
+    empty_cwd_leave(&e);
     /* FIFOs where a checkpoint and config.txt belong: refused within the timeout, not hung */
     char fifo[1300], cmd[4096];
     snprintf(fifo, sizeof fifo, "%s/ckpt/step_000000005.bbck", run);
@@ -132,8 +148,7 @@ static void test_control_paths_ranges_fifos(void **state) {
     assert_int_equal(run_capture(&out, cmd), 2);
     assert_non_null(strstr(out, "config.txt is a FIFO (named pipe), not a regular file"));
     free(out);
-    remove_tempdir(here);
-    remove_tempdir(d);
+    empty_cwd_free(&e);
 }
 
 /* 2. Devices, FIFOs and directories are refused before a byte is read; so are files over
