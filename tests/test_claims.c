@@ -815,7 +815,7 @@ static void test_claims_ablation_sink_type(void **state) {
     remove_tempdir(d);
 }
 
-/* ---- C8 (section deep): the ReLU lr sweep row on hand-made dynamics */
+/* ---- C8 (sections deep and relu_lr): the ReLU rows on hand-made dynamics */
 
 /* dynamics.tsv with |Res<s>| after layer 0 = r10 at step 100 (10%), r_end at 1000, the
  * other tokens at `other` */
@@ -854,6 +854,7 @@ static void test_claims_deep_relu_lr_sweep(void **state) {
     ClaimList l = {0};
     BbError err;
     assert_int_equal(claims_deep(d, &l, &err), 0);
+    assert_int_equal(claims_relu_lr(d, &l, &err), 0);
     const Claim *c = find_row(&l, "ReLU attention (lr 3e-4)");
     assert_close(c->measured, 19 / 15.5, 0, 1e-12);
     assert_int_equal(c->pass, 1);
@@ -866,14 +867,17 @@ static void test_claims_deep_relu_lr_sweep(void **state) {
     /* the growth falling with lr fails the stated check */
     write_dyn(d, "3L_relu_lr3e-3", 15, 44, 44, 40);
     l.n = 0;
-    assert_int_equal(claims_deep(d, &l, &err), 0);
+    assert_int_equal(claims_relu_lr(d, &l, &err), 0);
     assert_int_equal(find_row(&l, "ReLU lr sweep (finding)")->pass, 0);
-    /* a sweep run missing is named */
+    /* a sweep run missing is named; C6-C9 (make repro, without the sweep) do not need it */
     snprintf(p, sizeof p, "%s/runs/3L_relu_lr1e-3/dynamics/dynamics.tsv", d);
     assert_int_equal(remove(p), 0);
     l.n = 0;
-    assert_int_not_equal(claims_deep(d, &l, &err), 0);
+    assert_int_not_equal(claims_relu_lr(d, &l, &err), 0);
     assert_non_null(strstr(err.msg, "3L_relu_lr1e-3/dynamics/dynamics.tsv"));
+    l.n = 0;
+    assert_int_equal(claims_deep(d, &l, &err), 0);
+    for (int i = 0; i < l.n; i++) assert_null(strstr(l.c[i].claim, "lr sweep"));
     remove_tempdir(d);
 }
 

@@ -122,6 +122,7 @@ int claims_column(const char *out, const char *run, const char *rel, const char 
 /* The section functions (one file each: src/claims/<name>.c). */
 int claims_onelayer(const char *out, ClaimList *l, BbError *err); /* C1-C5 */
 int claims_deep(const char *out, ClaimList *l, BbError *err);     /* C6-C9 */
+int claims_relu_lr(const char *out, ClaimList *l, BbError *err);  /* C8's finding: ReLU growth vs lr */
 int claims_theory(const char *out, ClaimList *l, BbError *err);   /* C10-C12: OUT/theory/theory.tsv */
 int claims_ablation(const char *out, ClaimList *l, BbError *err); /* C13-C14 */
 int claims_activations(const char *out, ClaimList *l, BbError *err); /* C15 */
