@@ -159,4 +159,33 @@ typedef struct MetricEntry {
 } MetricEntry;
 int analysis_metric_entries(const Analysis *a, const Model *m, int has_tokens, MetricEntry *out, int cap);
 
+/* ---- bbsim analyze's work on a run directory (src/analysis/analyze_run.c) ---- */
+
+/* --tokens "3,7" as a (V) membership table (*set, malloc'd); "" -> NULL. BB_EINPUT naming
+ * --tokens on a bad list or an id outside 0..V-1. */
+int analysis_token_set(const char *ids, int V, unsigned char **set, BbError *err);
+
+/* What to analyse, as `bbsim analyze`'s flags say it. */
+typedef struct AnalyzeRequest {
+    long step;              /* checkpoint: a step, or -1 = the last */
+    int all;                /* every checkpoint instead: dynamics.tsv (step unused) */
+    BbIntList seqs;         /* sequences of the evaluation batch dumped besides 'active' and 'dormant' */
+    int eval_batch;         /* sequences of the fixed evaluation batch (0 = the run's --eval-batch) */
+    char tokens[BB_STRLEN]; /* token ids of an extra domain, "3,7" ("" = none) */
+    int no_heads;           /* skip the head-removal passes (no heads.tsv) */
+    AnalysisConfig ac;
+} AnalyzeRequest;
+
+/* The last checkpoint, the run's batch, no extra domain or sequences, analysis_config_default. */
+void analyze_request_default(AnalyzeRequest *r);
+
+/* Analyse the run in dir into the folder outdir, replaced as a whole: one checkpoint's
+ * risks.tsv, metrics.tsv, heads.tsv, dlogit.tsv, keys.tsv, types.tsv, sink.tsv and the
+ * sequence files (a dynamics.tsv there stays), or with req->all every checkpoint's
+ * dynamics.tsv (one checkpoint's files there stay). Threads: bb_threads(), single-threaded
+ * GEMMs expected (blas_set_threads(1)). An interrupt (bb_catch_interrupts) between files
+ * gives BB_EINTR with outdir as it was. report (NULL: quiet): the summary table, and for
+ * req->all a progress line on stderr when it is a terminal. */
+int analyze_run(const char *dir, const char *outdir, const AnalyzeRequest *req, FILE *report, BbError *err);
+
 #endif
