@@ -149,6 +149,28 @@ int analysis_intervention_find(const char *flag);
 int analysis_intervention_add(Intervention *iv, const Model *m, InterventionKind kind, const char *value,
                               BbError *err);
 
+/* One named set of interventions of `bbsim intervene`, compared with the full model. */
+typedef struct InterventionSet {
+    char name[64];   /* letters, digits and -_.:,+ (a TSV field) */
+    char spec[1024]; /* the flags as given, "--no-attn 0.0 --no-mlp 0" */
+    Intervention iv;
+    int nflags;      /* intervention flags given into the set */
+} InterventionSet;
+
+/* The tables of bbsim intervene (src/analysis/intervene.c), res[0] the full model and
+ * res[s] (s = 1..nsets) the model under sets[s-1], each collected on the batch of B
+ * sequences; analysis_set_name(sets, s) names row s ("full" for 0).
+ * interventions.tsv in dir: per set and domain (the first ndom of metrics_domain_names),
+ * the risks with and without the set; intervention_metrics.tsv: every metric of
+ * analysis_metric_entries under each set. */
+const char *analysis_set_name(const InterventionSet *sets, int s);
+int analysis_write_interventions(const char *dir, const Run *run, int B, const AnalysisConfig *ac,
+                                 const InterventionSet *sets, int nsets, const Analysis *res, int ndom,
+                                 BbError *err);
+int analysis_write_intervention_metrics(const char *dir, const Run *run, int B, const AnalysisConfig *ac,
+                                        const InterventionSet *sets, int nsets, const Analysis *res, int has_tokens,
+                                        BbError *err);
+
 /* ---- the metric table as (name, value) pairs, shared by metrics.tsv, dynamics.tsv and
  * intervention_metrics.tsv: model-level scalars (layer = head = -1), per-layer (head = -1)
  * and per-head ones. Returns the number of entries written (at most cap). */
