@@ -2,19 +2,15 @@
  * analyses the run (one checkpoint) into OUT/data/ and (every checkpoint, for the
  * dynamics) into OUT/dynamics/, then draws attention maps, value norms, per-layer panels,
  * the training dynamics and the residual norms with the same gnuplot scripts (plots/) as make repro. */
-#include <errno.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "bbsim/analysis.h"
+#include "bbsim/blas.h"
 #include "bbsim/cli.h"
+#include "bbsim/process.h"
 #include "bbsim/tsv.h"
-
-extern char **environ;
 
 typedef struct {
     char ckpt[64];
@@ -38,54 +34,29 @@ static int figures_opts(FiguresOpts *o, Opt *t) {
 
 static int fail(int rc, const BbError *err) { return bb_report("figures", rc, err); }
 
-/* Run argv (argv[0] looked up in PATH) and wait; its exit status, or -1 if it could not
- * start (errno set). */
-static int run_process(char *const *argv) {
-    pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
-    if (rc) {
-        errno = rc;
-        return -1;
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-}
-
-/* One figure: gnuplot -c PLOTS/SCRIPT.gp OUT/NAME.pdf.tmp ARGS..., renamed on success. */
+/* One figure: PLOTS/SCRIPT.gp drawn into OUT/NAME.pdf (plot_render), its path listed. */
 static int draw(const FiguresOpts *o, const char *outdir, const char *name, const char *script, int nargs,
                 char *const *args, BbError *err) {
-    char gp[BB_STRLEN + 64], pdf[BB_STRLEN + 64], tmp[BB_STRLEN + 80];
+    char gp[BB_STRLEN + 64], pdf[BB_STRLEN + 64];
     snprintf(gp, sizeof gp, "%s/%s.gp", o->plots, script);
     snprintf(pdf, sizeof pdf, "%s/%s.pdf", outdir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", pdf);
-    char *argv[16] = {"gnuplot", "-c", gp, tmp};
-    BB_CHECK(nargs <= 11);
-    for (int i = 0; i < nargs; i++) argv[4 + i] = args[i];
-    argv[4 + nargs] = NULL;
-    int rc = run_process(argv);
-    if (rc < 0)
-        return bb_fail(err, BB_EIO, "cannot run gnuplot (%s): install it with apt-get install gnuplot-nox",
-                       strerror(errno));
-    if (rc != 0) {
-        unlink(tmp);
-        return bb_fail(err, BB_EIO, "gnuplot %s failed (exit %d) drawing %s", gp, rc, pdf);
-    }
-    if (rename(tmp, pdf) != 0) {
-        unlink(tmp);
-        return bb_fail(err, BB_EIO, "cannot rename %s: %s", tmp, strerror(errno));
-    }
-    if (!o->quiet) bb_say(stdout, "  %s\n", pdf);
-    return BB_OK;
+    int rc = plot_render(gp, pdf, nargs, args, err);
+    if (!rc && !o->quiet) bb_say(stdout, "  %s\n", pdf);
+    return rc;
 }
 
-/* bbsim analyze RUN_DIR --out DIR [--ckpt C] --threads N --quiet, in this process. */
-static int analyze(const char *dir, const char *out, const char *ckpt, int threads) {
-    char th[32];
-    snprintf(th, sizeof th, "%d", threads);
-    char *argv[] = {(char *)dir, "--out", (char *)out, "--ckpt", (char *)ckpt, "--threads", th, "--quiet", NULL};
-    return cmd_analyze(8, argv);
+/* bbsim analyze RUN_DIR --out DIR --quiet of checkpoint step, or of every checkpoint (all),
+ * as that command runs it: interrupts caught, failures reported as "bbsim analyze: ...". */
+static int analyze(const char *dir, const char *out, long step, int all) {
+    AnalyzeRequest req;
+    analyze_request_default(&req);
+    req.step = step;
+    req.all = all;
+    BbError err = {{0}};
+    bb_catch_interrupts();
+    int rc = analyze_run(dir, out, &req, NULL, &err);
+    bb_release_interrupts();
+    return rc ? bb_report("analyze", rc, &err) : 0;
 }
 
 /* 1 when column `name` of the TSV at path has a finite number in some row. */
@@ -177,10 +148,12 @@ int cmd_figures(int argc, char **argv) {
     }
     if ((rc = bb_mkdirs(outdir, &err))) return fail(rc, &err);
     if (!o.quiet) bb_say(stdout, "bbsim figures: analysing %s (checkpoint %s) into %s\n", dir, o.ckpt, data);
-    if ((rc = analyze(dir, data, o.ckpt, o.threads))) return rc;
+    if (o.threads > 0) bb_threads_apply(o.threads);
+    blas_set_threads(1); /* as bbsim analyze: parallel over chunks, single-threaded GEMMs inside */
+    if ((rc = analyze(dir, data, step, 0))) return rc;
     if (!o.no_dynamics) {
         if (!o.quiet) bb_say(stdout, "bbsim figures: analysing every checkpoint into %s\n", dyn);
-        if ((rc = analyze(dir, dyn, "all", o.threads))) return rc;
+        if ((rc = analyze(dir, dyn, -1, 1))) return rc;
     }
     if (!o.quiet) bb_say(stdout, "bbsim figures: drawing into %s\n", outdir);
     if (nattn) {
