@@ -13,7 +13,7 @@ header_module() {
         common.h | blas.h | tsv.h | export.h | parallel.h | process.h) echo core ;;
         task.h) echo tasks ;;
         kernels.h | model.h) echo model ;;
-        optim.h | train_config.h | checkpoint.h | run.h | train.h) echo train ;;
+        optim.h | train_config.h | checkpoint.h | run.h | train.h | bench.h) echo train ;;
         metrics.h | fit.h | analysis.h | sensitivity.h | collect.h) echo analysis ;;
         claims.h) echo claims ;;
         theory.h) echo theory ;;

@@ -11,9 +11,9 @@
 
 extern char **environ;
 
-int process_run(char *const *argv, int *status) {
+int process_run(const char *path, char *const *argv, int *status) {
     pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+    int rc = posix_spawnp(&pid, path, NULL, NULL, argv, environ);
     if (rc) return rc;
     while (waitpid(pid, status, 0) < 0)
         if (errno != EINTR) return errno;
@@ -28,7 +28,7 @@ int plot_render(const char *script, const char *pdf, int nargs, char *const *arg
     BB_CHECK(nargs <= 11);
     for (int i = 0; i < nargs; i++) argv[4 + i] = args[i];
     argv[4 + nargs] = NULL;
-    int status, e = process_run(argv, &status);
+    int status, e = process_run(argv[0], argv, &status);
     if (e)
         return bb_fail(err, BB_EIO, "cannot run gnuplot (%s): install it with apt-get install gnuplot-nox",
                        strerror(e));
