@@ -89,6 +89,85 @@ static void usage(const Opt *t, int n) {
     opts_help(stdout, t, n);
 }
 
+/* The model's shape as the figures need it: which layers have attention (and the list
+ * "0,1,2" of them), whether there is a residual stream. */
+typedef struct {
+    char layers[256];
+    int has_attn[BB_MAXL], nattn, resid, L;
+} FigureShape;
+
+static int figure_shape(const char *dir, long step, FigureShape *s, BbError *err) {
+    Run run;
+    int rc = run_load(&run, dir, step, err);
+    if (rc) return rc;
+    memset(s, 0, sizeof *s);
+    s->resid = analysis_has_resid(&run.model);
+    s->L = analysis_layers(&run.model);
+    for (int l = 0; l < s->L; l++)
+        if ((s->has_attn[l] = analysis_has_attn(&run.model, l))) {
+            size_t k = strlen(s->layers);
+            snprintf(s->layers + k, sizeof s->layers - k, "%s%d", k ? "," : "", l);
+            s->nattn++;
+        }
+    run_free(&run);
+    return BB_OK;
+}
+
+/* A curve over training needs two checkpoints at least: *one = 1 (and said) when the run has one. */
+static int one_checkpoint(const FiguresOpts *o, const char *dir, int *one, BbError *err) {
+    long *steps;
+    int n, rc = run_checkpoints(dir, &steps, &n, err);
+    if (rc) return rc;
+    *one = n < 2;
+    if (*one && !o->quiet)
+        bb_say(stdout, "bbsim figures: %s has one checkpoint (step %ld): no dynamics figures\n", dir, steps[0]);
+    free(steps);
+    return BB_OK;
+}
+
+/* The maps and bars of data/ (layers with attention only; the panels need a residual stream). */
+static int draw_checkpoint(const FiguresOpts *o, const char *outdir, char *data, FigureShape *s, BbError *err) {
+    if (!s->nattn) return BB_OK;
+    char *a1[] = {data, "active,dormant", s->layers}, *a2[] = {data, "active", s->layers};
+    int rc;
+    if ((rc = draw(o, outdir, "attention", "attention_map", 3, a1, err)) ||
+        (rc = draw(o, outdir, "values", "value_bars", 3, a2, err)))
+        return rc;
+    return s->resid ? draw(o, outdir, "layers", "layer_panels", 3, a2, err) : BB_OK;
+}
+
+/* The dynamics of each layer's head 0 (unless the backcopy risk is undefined throughout)
+ * and the residual curves, from dyntsv. */
+static int draw_dynamics(const FiguresOpts *o, const char *dir, const char *outdir, char *dyntsv,
+                         const FigureShape *s, BbError *err) {
+    int heads = 1, rc;
+    if (!column_has_number(dyntsv, "backcopy_risk")) {
+        /* --task markov, --k 0, or sequences too short for a backcopy: the dynamics figure's
+         * first curve is undefined at every checkpoint (the residual curves are not) */
+        bb_say(stderr, "bbsim figures: %s has no backcopy (trigger) positions (--task markov, --k 0, or --seq too "
+                       "short): the backcopy risk is undefined, so no dynamics figures (the data is in %s)\n",
+               dir, dyntsv);
+        heads = 0;
+    }
+    for (int l = 0; l < s->L && heads; l++) {
+        if (!s->has_attn[l]) continue; /* only layers with attention have a head */
+        char head[16], name[32];
+        snprintf(head, sizeof head, "l%dh0", l);
+        snprintf(name, sizeof name, "dynamics_%s", head);
+        char *a[] = {dyntsv, head};
+        if ((rc = draw(o, outdir, name, "dynamics", 2, a, err))) return rc;
+    }
+    if (!s->resid) return BB_OK;
+    const char *base = strrchr(dir, '/');
+    base = base && base[1] ? base + 1 : dir;
+    char label[128];
+    snprintf(label, sizeof label, "%s", base);
+    for (char *p = label; *p; p++)
+        if (*p == ' ') *p = '_';
+    char *a[] = {label, dyntsv};
+    return draw(o, outdir, "resid", "resid_curves", 2, a, err);
+}
+
 int cmd_figures(int argc, char **argv) {
     FiguresOpts o = {.ckpt = "last"};
     Opt table[8];
@@ -110,21 +189,9 @@ int cmd_figures(int argc, char **argv) {
         return fail(BB_EINPUT, &err);
     }
     long step;
-    if ((rc = run_ckpt_arg(o.ckpt, &step, "a step or 'last'", &err))) return fail(rc, &err);
-    /* the model's shape: which layers have attention, whether there is a residual stream */
-    Run run;
-    if ((rc = run_load(&run, dir, step, &err))) return fail(rc, &err);
-    char layers[256] = ""; /* "0,1,2": the layers with attention */
-    int has_attn[BB_MAXL] = {0}, nattn = 0;
-    const int resid = analysis_has_resid(&run.model), L = analysis_layers(&run.model);
-    for (int l = 0; l < L; l++)
-        if ((has_attn[l] = analysis_has_attn(&run.model, l))) {
-            size_t k = strlen(layers);
-            snprintf(layers + k, sizeof layers - k, "%s%d", k ? "," : "", l);
-            nattn++;
-        }
-    run_free(&run);
-
+    FigureShape shape;
+    if ((rc = run_ckpt_arg(o.ckpt, &step, "a step or 'last'", &err)) || (rc = figure_shape(dir, step, &shape, &err)))
+        return fail(rc, &err);
     char outdir[BB_STRLEN], data[BB_STRLEN + 16], dyn[BB_STRLEN + 32], dyntsv[BB_STRLEN + 64];
     if (o.out[0]) snprintf(outdir, sizeof outdir, "%s", o.out);
     else if ((size_t)snprintf(outdir, sizeof outdir, "%s/figures", dir) >= sizeof outdir) {
@@ -134,19 +201,10 @@ int cmd_figures(int argc, char **argv) {
     snprintf(data, sizeof data, "%s/data", outdir);
     snprintf(dyn, sizeof dyn, "%s/dynamics", outdir); /* beside data/: analyze replaces each folder whole */
     snprintf(dyntsv, sizeof dyntsv, "%s/dynamics.tsv", dyn);
-    if (!o.no_dynamics) { /* a curve over training needs two checkpoints at least */
-        long *steps;
-        int n;
-        if ((rc = run_checkpoints(dir, &steps, &n, &err))) return fail(rc, &err);
-        if (n < 2) {
-            o.no_dynamics = 1;
-            if (!o.quiet)
-                bb_say(stdout, "bbsim figures: %s has one checkpoint (step %ld): no dynamics figures\n", dir,
-                       steps[0]);
-        }
-        free(steps);
-    }
-    if ((rc = bb_mkdirs(outdir, &err))) return fail(rc, &err);
+    int one = 0;
+    if ((!o.no_dynamics && (rc = one_checkpoint(&o, dir, &one, &err))) || (rc = bb_mkdirs(outdir, &err)))
+        return fail(rc, &err);
+    o.no_dynamics |= one;
     if (!o.quiet) bb_say(stdout, "bbsim figures: analysing %s (checkpoint %s) into %s\n", dir, o.ckpt, data);
     if (o.threads > 0) bb_threads_apply(o.threads);
     blas_set_threads(1); /* as bbsim analyze: parallel over chunks, single-threaded GEMMs inside */
@@ -156,41 +214,8 @@ int cmd_figures(int argc, char **argv) {
         if ((rc = analyze(dir, dyn, -1, 1))) return rc;
     }
     if (!o.quiet) bb_say(stdout, "bbsim figures: drawing into %s\n", outdir);
-    if (nattn) {
-        char *a1[] = {data, "active,dormant", layers}, *a2[] = {data, "active", layers};
-        if ((rc = draw(&o, outdir, "attention", "attention_map", 3, a1, &err)) ||
-            (rc = draw(&o, outdir, "values", "value_bars", 3, a2, &err)) ||
-            (resid && (rc = draw(&o, outdir, "layers", "layer_panels", 3, a2, &err))))
-            return fail(rc, &err);
-    }
-    int draw_dynamics = !o.no_dynamics;
-    if (draw_dynamics && !column_has_number(dyntsv, "backcopy_risk")) {
-        /* --task markov, --k 0, or sequences too short for a backcopy: the dynamics figure's
-         * first curve is undefined at every checkpoint (the residual curves are not) */
-        bb_say(stderr, "bbsim figures: %s has no backcopy (trigger) positions (--task markov, --k 0, or --seq too "
-                       "short): the backcopy risk is undefined, so no dynamics figures (the data is in %s)\n",
-               dir, dyntsv);
-        draw_dynamics = 0;
-    }
-    if (!o.no_dynamics) {
-        for (int l = 0; l < L && draw_dynamics; l++) {
-            if (!has_attn[l]) continue; /* only layers with attention have a head */
-            char head[16], name[32];
-            snprintf(head, sizeof head, "l%dh0", l);
-            snprintf(name, sizeof name, "dynamics_%s", head);
-            char *a[] = {dyntsv, head};
-            if ((rc = draw(&o, outdir, name, "dynamics", 2, a, &err))) return fail(rc, &err);
-        }
-        if (resid) {
-            const char *base = strrchr(dir, '/');
-            base = base && base[1] ? base + 1 : dir;
-            char label[128];
-            snprintf(label, sizeof label, "%s", base);
-            for (char *p = label; *p; p++)
-                if (*p == ' ') *p = '_';
-            char *a[] = {label, dyntsv};
-            if ((rc = draw(&o, outdir, "resid", "resid_curves", 2, a, &err))) return fail(rc, &err);
-        }
-    }
+    if ((rc = draw_checkpoint(&o, outdir, data, &shape, &err)) ||
+        (!o.no_dynamics && (rc = draw_dynamics(&o, dir, outdir, dyntsv, &shape, &err))))
+        return fail(rc, &err);
     return 0;
 }
