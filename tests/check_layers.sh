@@ -10,10 +10,10 @@ src=$1 obj=$2
 ranks="core:0 tasks:1 model:2 train:3 analysis:4 claims:5 theory:6 cli:7"
 header_module() {
     case $1 in
-        common.h | blas.h | tsv.h | export.h) echo core ;;
+        common.h | blas.h | tsv.h | export.h | parallel.h | process.h) echo core ;;
         task.h) echo tasks ;;
         kernels.h | model.h) echo model ;;
-        optim.h | train_config.h | checkpoint.h | run.h | train.h) echo train ;;
+        optim.h | train_config.h | checkpoint.h | run.h | train.h | bench.h) echo train ;;
         metrics.h | fit.h | analysis.h | sensitivity.h | collect.h) echo analysis ;;
         claims.h) echo claims ;;
         theory.h) echo theory ;;

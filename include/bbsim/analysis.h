@@ -149,6 +149,28 @@ int analysis_intervention_find(const char *flag);
 int analysis_intervention_add(Intervention *iv, const Model *m, InterventionKind kind, const char *value,
                               BbError *err);
 
+/* One named set of interventions of `bbsim intervene`, compared with the full model. */
+typedef struct InterventionSet {
+    char name[64];   /* letters, digits and -_.:,+ (a TSV field) */
+    char spec[1024]; /* the flags as given, "--no-attn 0.0 --no-mlp 0" */
+    Intervention iv;
+    int nflags;      /* intervention flags given into the set */
+} InterventionSet;
+
+/* The tables of bbsim intervene (src/analysis/intervene.c), res[0] the full model and
+ * res[s] (s = 1..nsets) the model under sets[s-1], each collected on the batch of B
+ * sequences; analysis_set_name(sets, s) names row s ("full" for 0).
+ * interventions.tsv in dir: per set and domain (the first ndom of metrics_domain_names),
+ * the risks with and without the set; intervention_metrics.tsv: every metric of
+ * analysis_metric_entries under each set. */
+const char *analysis_set_name(const InterventionSet *sets, int s);
+int analysis_write_interventions(const char *dir, const Run *run, int B, const AnalysisConfig *ac,
+                                 const InterventionSet *sets, int nsets, const Analysis *res, int ndom,
+                                 BbError *err);
+int analysis_write_intervention_metrics(const char *dir, const Run *run, int B, const AnalysisConfig *ac,
+                                        const InterventionSet *sets, int nsets, const Analysis *res, int has_tokens,
+                                        BbError *err);
+
 /* ---- the metric table as (name, value) pairs, shared by metrics.tsv, dynamics.tsv and
  * intervention_metrics.tsv: model-level scalars (layer = head = -1), per-layer (head = -1)
  * and per-head ones. Returns the number of entries written (at most cap). */
@@ -158,5 +180,34 @@ typedef struct MetricEntry {
     double value;
 } MetricEntry;
 int analysis_metric_entries(const Analysis *a, const Model *m, int has_tokens, MetricEntry *out, int cap);
+
+/* ---- bbsim analyze's work on a run directory (src/analysis/analyze_run.c) ---- */
+
+/* --tokens "3,7" as a (V) membership table (*set, malloc'd); "" -> NULL. BB_EINPUT naming
+ * --tokens on a bad list or an id outside 0..V-1. */
+int analysis_token_set(const char *ids, int V, unsigned char **set, BbError *err);
+
+/* What to analyse, as `bbsim analyze`'s flags say it. */
+typedef struct AnalyzeRequest {
+    long step;              /* checkpoint: a step, or -1 = the last */
+    int all;                /* every checkpoint instead: dynamics.tsv (step unused) */
+    BbIntList seqs;         /* sequences of the evaluation batch dumped besides 'active' and 'dormant' */
+    int eval_batch;         /* sequences of the fixed evaluation batch (0 = the run's --eval-batch) */
+    char tokens[BB_STRLEN]; /* token ids of an extra domain, "3,7" ("" = none) */
+    int no_heads;           /* skip the head-removal passes (no heads.tsv) */
+    AnalysisConfig ac;
+} AnalyzeRequest;
+
+/* The last checkpoint, the run's batch, no extra domain or sequences, analysis_config_default. */
+void analyze_request_default(AnalyzeRequest *r);
+
+/* Analyse the run in dir into the folder outdir, replaced as a whole: one checkpoint's
+ * risks.tsv, metrics.tsv, heads.tsv, dlogit.tsv, keys.tsv, types.tsv, sink.tsv and the
+ * sequence files (a dynamics.tsv there stays), or with req->all every checkpoint's
+ * dynamics.tsv (one checkpoint's files there stay). Threads: bb_threads(), single-threaded
+ * GEMMs expected (blas_set_threads(1)). An interrupt (bb_catch_interrupts) between files
+ * gives BB_EINTR with outdir as it was. report (NULL: quiet): the summary table, and for
+ * req->all a progress line on stderr when it is a terminal. */
+int analyze_run(const char *dir, const char *outdir, const AnalyzeRequest *req, FILE *report, BbError *err);
 
 #endif

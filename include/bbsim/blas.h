@@ -24,4 +24,9 @@ void blas_describe(FILE *f, const char *prefix);
  * column (a fresh bbsim train) is the check on any machine (README.md#speed). */
 void blas_warm(int threads);
 
+/* GFLOP/s of `threads` OpenMP threads each running its own single-threaded sgemm
+ * C (M,N) = A (M,K) B (K,N)^T concurrently, as training does, for about `seconds`
+ * (src/core/blas_rate.c). bbsim bench's ceiling is the 2048^3 shape. */
+double blas_sgemm_rate(int threads, int M, int N, int K, double seconds);
+
 #endif

@@ -44,9 +44,17 @@ void collect_dirs_free(char **dirs, int ndirs);
  * region). Errors of run_load (naming dir). */
 int collect_run(CollectRun *r, const char *dir, const CollectConfig *cc, int threads, BbError *err);
 
+/* collect_run on every dirs[k] into runs[k] (parallel_for_each: one run per thread when
+ * there are enough of them, else the chunks of each run in parallel; the same numbers
+ * either way); progress: the "collect: i/n runs" line on a terminal's stderr. The first
+ * failure in argument order is returned. */
+int collect_runs(CollectRun *runs, char *const *dirs, int n, const CollectConfig *cc, int progress, BbError *err);
+
 /* The table: the column-name line first, then "#" lines (bb_write_provenance, the settings,
  * what the columns mean, "# config NAME VALUE" for the fields every run shares), then one
  * row per run. n >= 1. */
 void collect_write(FILE *f, const CollectRun *runs, int n, const CollectConfig *cc);
+/* The table into the file path, atomically (afile_open / afile_commit). */
+int collect_write_file(const char *path, const CollectRun *runs, int n, const CollectConfig *cc, BbError *err);
 
 #endif

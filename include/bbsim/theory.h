@@ -127,6 +127,11 @@ void reduced_gd(const ReducedModel *m, double *x, double eta, long steps, const 
 
 /* The C11 rows from the random-context run and the fixed-context run. */
 void reduced_decide(const ReducedConfig *c, const ReducedRun *rnd, const ReducedRun *fix, ClaimList *cl);
+/* The curve TSVs in dir (src/theory/report.c, each through theory_tsv_open with opts):
+ * reduced_y.tsv, reduced_state.tsv and reduced_odegd.tsv of the random-context run rr (ODE
+ * and GD), reduced_fixed.tsv of the fixed-context run. */
+int reduced_write(const char *dir, const ReducedRun *rr, const ReducedRun *fixed, const Opt *opts, int nopts,
+                  BbError *err);
 
 /* ---------------------------------------------------------- residual toy */
 
@@ -144,6 +149,9 @@ void mtoy_run(const MtoyConfig *c, double *m_sgd, double *m_adam);
 double mtoy_closed_form(const MtoyConfig *c, double t);
 /* The C10 rows. */
 void mtoy_decide(const MtoyConfig *c, const double *m_sgd, const double *m_adam, ClaimList *cl);
+/* mtoy.tsv in dir: both runs and the closed form per step (src/theory/report.c). */
+int mtoy_write(const char *dir, const MtoyConfig *c, const double *m_sgd, const double *m_adam, const Opt *opts,
+               int nopts, BbError *err);
 
 /* ------------------------------------------------------- simplified model */
 
@@ -187,5 +195,8 @@ int simple_run(const SimpleConfig *c, int use_sgd, const char *dir, SimpleRun *o
 void simple_run_free(SimpleRun *r);
 /* The C12 rows (from the AdamW run; the SGD run's numbers go in the fit text). */
 void simple_decide(const SimpleConfig *c, const SimpleRun *adamw, const SimpleRun *sgd, ClaimList *cl);
+/* simple_dynamics.tsv (one row per run and checkpoint) and simple_a.tsv (a_v per run,
+ * checkpoint and type) in dir (src/theory/report.c). */
+int simple_write(const char *dir, const SimpleRun *runs, int nruns, const Opt *opts, int nopts, BbError *err);
 
 #endif

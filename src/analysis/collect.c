@@ -2,6 +2,7 @@
  * final metrics from analysis_collect on its fixed evaluation batch, and the tidy table
  * (one row per run, the configuration fields that differ, fixed metric columns). */
 #include "bbsim/collect.h"
+#include "bbsim/parallel.h"
 #include "bbsim/tsv.h"
 
 #include <dirent.h>
@@ -144,6 +145,24 @@ int collect_run(CollectRun *r, const char *dir, const CollectConfig *cc, int thr
     analysis_batch_free(&eb);
     run_free(&run);
     return rc;
+}
+
+/* ------------------------------------------------------------ every run */
+
+typedef struct CollectJob {
+    CollectRun *runs;
+    char *const *dirs;
+    const CollectConfig *cc;
+} CollectJob;
+
+static int collect_item(void *ctx, int k, int threads, BbError *err) {
+    const CollectJob *job = ctx;
+    return collect_run(&job->runs[k], job->dirs[k], job->cc, threads, err);
+}
+
+int collect_runs(CollectRun *runs, char *const *dirs, int n, const CollectConfig *cc, int progress, BbError *err) {
+    CollectJob job = {runs, dirs, cc};
+    return parallel_for_each(n, collect_item, &job, progress ? "collect" : NULL, "runs", err);
 }
 
 /* ------------------------------------------------------------ metric columns */
@@ -366,4 +385,12 @@ void collect_write(FILE *f, const CollectRun *runs, int n, const CollectConfig *
     free(first);
     free(val);
     free(is_col);
+}
+
+int collect_write_file(const char *path, const CollectRun *runs, int n, const CollectConfig *cc, BbError *err) {
+    AtomicFile af;
+    int rc = afile_open(&af, path, err);
+    if (rc) return rc;
+    collect_write(af.f, runs, n, cc);
+    return afile_commit(&af, err);
 }

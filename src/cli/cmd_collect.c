@@ -1,12 +1,10 @@
 /* bbsim collect RUN_DIR...: one tidy table out of a sweep (docs/method.md#collecting-a-sweep),
  * one row per run: the configuration fields that differ between the runs and the final
  * metrics of each run's checkpoint on its fixed evaluation batch. The work is in
- * src/analysis/collect.c. */
-#include <omp.h>
+ * src/analysis/collect.c (collect_runs, collect_write). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "bbsim/blas.h"
 #include "bbsim/cli.h"
 #include "bbsim/collect.h"
@@ -46,53 +44,16 @@ static void usage(const Opt *t, int n) {
     opts_help(stdout, t, n);
 }
 
-/* Every run, one per thread when there are enough of them (each serial inside), else the
- * chunks of each run in parallel: the same numbers either way. The first failure in
- * argument order is reported. */
-static int collect_all(CollectRun *runs, char **dirs, int n, const CollectConfig *cc, BbError *err) {
-    int *status = bb_calloc((size_t)n, sizeof *status);
-    BbError *errs = bb_calloc((size_t)n, sizeof *errs);
-    const int threads = bb_threads(), outer = n >= threads && threads > 1;
-    const int tty = isatty(fileno(stderr));
-    const double t0 = bb_now();
-    int done = 0;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (outer)
-    for (int k = 0; k < n; k++) {
-        status[k] = collect_run(&runs[k], dirs[k], cc, outer ? 1 : threads, &errs[k]);
-        if (tty) {
-#pragma omp critical(collect_progress)
-            {
-                done++;
-                const double el = bb_now() - t0;
-                fprintf(stderr, "\rcollect: %d/%d runs, %.0f s, ETA %.0f s   ", done, n, el, el / done * (n - done));
-                if (done == n) fputc('\n', stderr);
-            }
-        }
-    }
-    int rc = BB_OK;
-    for (int k = 0; k < n && !rc; k++)
-        if (status[k]) {
-            rc = status[k];
-            *err = errs[k];
-        }
-    free(status);
-    free(errs);
-    return rc;
-}
-
+/* The table on stdout, or written atomically into out. */
 static int write_table(const char *out, const CollectRun *runs, int n, const CollectConfig *cc, BbError *err) {
     if (!out[0]) {
         collect_write(stdout, runs, n, cc);
         if (fflush(stdout) != 0 || ferror(stdout)) return bb_fail(err, BB_EIO, "cannot write to stdout");
         return BB_OK;
     }
-    AtomicFile af;
-    int rc = afile_open(&af, out, err);
-    if (rc) return rc;
-    collect_write(af.f, runs, n, cc);
-    if ((rc = afile_commit(&af, err))) return rc;
-    bb_say(stdout, "bbsim collect: %d run%s -> %s\n", n, n > 1 ? "s" : "", out);
-    return BB_OK;
+    int rc = collect_write_file(out, runs, n, cc, err);
+    if (!rc) bb_say(stdout, "bbsim collect: %d run%s -> %s\n", n, n > 1 ? "s" : "", out);
+    return rc;
 }
 
 int cmd_collect(int argc, char **argv) {
@@ -119,10 +80,10 @@ int cmd_collect(int argc, char **argv) {
     if (!rc) rc = collect_dirs(pos, npos, &dirs, &n, &err);
     free(pos);
     if (rc) return fail(rc, &err);
-    if (o.threads > 0) omp_set_num_threads(o.threads);
+    if (o.threads > 0) bb_threads_apply(o.threads);
     blas_set_threads(1); /* parallel over runs or chunks, single-threaded GEMMs inside */
     CollectRun *runs = bb_calloc((size_t)n, sizeof *runs);
-    rc = collect_all(runs, dirs, n, &o.cc, &err);
+    rc = collect_runs(runs, dirs, n, &o.cc, 1, &err);
     if (!rc) rc = write_table(o.out, runs, n, &o.cc, &err); /* nothing is written before every run is in */
     free(runs);
     collect_dirs_free(dirs, n);

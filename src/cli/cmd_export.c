@@ -2,7 +2,6 @@
  * or .npz, docs/format.md#exported-models), with the fixed evaluation batch and bbsim's
  * own loss on it, so that a reimplementation (examples/load_bbsim.py) can check itself.
  * The writers are in src/core/export.c; this file maps the parameter table onto names. */
-#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,7 +272,7 @@ int cmd_export(int argc, char **argv) {
     if ((rc = run_ckpt_arg(o.ckpt, &step, "a step or 'last'", &err)) || (rc = resolve_format(&o, &err)) ||
         (o.out[0] && (rc = check_out(o.out, &err))))
         return fail(rc, &err);
-    if (o.threads > 0) omp_set_num_threads(o.threads);
+    if (o.threads > 0) bb_threads_apply(o.threads);
     blas_set_threads(1);
 
     Run run;

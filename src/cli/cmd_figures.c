@@ -2,19 +2,15 @@
  * analyses the run (one checkpoint) into OUT/data/ and (every checkpoint, for the
  * dynamics) into OUT/dynamics/, then draws attention maps, value norms, per-layer panels,
  * the training dynamics and the residual norms with the same gnuplot scripts (plots/) as make repro. */
-#include <errno.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "bbsim/analysis.h"
+#include "bbsim/blas.h"
 #include "bbsim/cli.h"
+#include "bbsim/process.h"
 #include "bbsim/tsv.h"
-
-extern char **environ;
 
 typedef struct {
     char ckpt[64];
@@ -38,54 +34,29 @@ static int figures_opts(FiguresOpts *o, Opt *t) {
 
 static int fail(int rc, const BbError *err) { return bb_report("figures", rc, err); }
 
-/* Run argv (argv[0] looked up in PATH) and wait; its exit status, or -1 if it could not
- * start (errno set). */
-static int run_process(char *const *argv) {
-    pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
-    if (rc) {
-        errno = rc;
-        return -1;
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-}
-
-/* One figure: gnuplot -c PLOTS/SCRIPT.gp OUT/NAME.pdf.tmp ARGS..., renamed on success. */
+/* One figure: PLOTS/SCRIPT.gp drawn into OUT/NAME.pdf (plot_render), its path listed. */
 static int draw(const FiguresOpts *o, const char *outdir, const char *name, const char *script, int nargs,
                 char *const *args, BbError *err) {
-    char gp[BB_STRLEN + 64], pdf[BB_STRLEN + 64], tmp[BB_STRLEN + 80];
+    char gp[BB_STRLEN + 64], pdf[BB_STRLEN + 64];
     snprintf(gp, sizeof gp, "%s/%s.gp", o->plots, script);
     snprintf(pdf, sizeof pdf, "%s/%s.pdf", outdir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", pdf);
-    char *argv[16] = {"gnuplot", "-c", gp, tmp};
-    BB_CHECK(nargs <= 11);
-    for (int i = 0; i < nargs; i++) argv[4 + i] = args[i];
-    argv[4 + nargs] = NULL;
-    int rc = run_process(argv);
-    if (rc < 0)
-        return bb_fail(err, BB_EIO, "cannot run gnuplot (%s): install it with apt-get install gnuplot-nox",
-                       strerror(errno));
-    if (rc != 0) {
-        unlink(tmp);
-        return bb_fail(err, BB_EIO, "gnuplot %s failed (exit %d) drawing %s", gp, rc, pdf);
-    }
-    if (rename(tmp, pdf) != 0) {
-        unlink(tmp);
-        return bb_fail(err, BB_EIO, "cannot rename %s: %s", tmp, strerror(errno));
-    }
-    if (!o->quiet) bb_say(stdout, "  %s\n", pdf);
-    return BB_OK;
+    int rc = plot_render(gp, pdf, nargs, args, err);
+    if (!rc && !o->quiet) bb_say(stdout, "  %s\n", pdf);
+    return rc;
 }
 
-/* bbsim analyze RUN_DIR --out DIR [--ckpt C] --threads N --quiet, in this process. */
-static int analyze(const char *dir, const char *out, const char *ckpt, int threads) {
-    char th[32];
-    snprintf(th, sizeof th, "%d", threads);
-    char *argv[] = {(char *)dir, "--out", (char *)out, "--ckpt", (char *)ckpt, "--threads", th, "--quiet", NULL};
-    return cmd_analyze(8, argv);
+/* bbsim analyze RUN_DIR --out DIR --quiet of checkpoint step, or of every checkpoint (all),
+ * as that command runs it: interrupts caught, failures reported as "bbsim analyze: ...". */
+static int analyze(const char *dir, const char *out, long step, int all) {
+    AnalyzeRequest req;
+    analyze_request_default(&req);
+    req.step = step;
+    req.all = all;
+    BbError err = {{0}};
+    bb_catch_interrupts();
+    int rc = analyze_run(dir, out, &req, NULL, &err);
+    bb_release_interrupts();
+    return rc ? bb_report("analyze", rc, &err) : 0;
 }
 
 /* 1 when column `name` of the TSV at path has a finite number in some row. */
@@ -118,6 +89,85 @@ static void usage(const Opt *t, int n) {
     opts_help(stdout, t, n);
 }
 
+/* The model's shape as the figures need it: which layers have attention (and the list
+ * "0,1,2" of them), whether there is a residual stream. */
+typedef struct {
+    char layers[256];
+    int has_attn[BB_MAXL], nattn, resid, L;
+} FigureShape;
+
+static int figure_shape(const char *dir, long step, FigureShape *s, BbError *err) {
+    Run run;
+    int rc = run_load(&run, dir, step, err);
+    if (rc) return rc;
+    memset(s, 0, sizeof *s);
+    s->resid = analysis_has_resid(&run.model);
+    s->L = analysis_layers(&run.model);
+    for (int l = 0; l < s->L; l++)
+        if ((s->has_attn[l] = analysis_has_attn(&run.model, l))) {
+            size_t k = strlen(s->layers);
+            snprintf(s->layers + k, sizeof s->layers - k, "%s%d", k ? "," : "", l);
+            s->nattn++;
+        }
+    run_free(&run);
+    return BB_OK;
+}
+
+/* A curve over training needs two checkpoints at least: *one = 1 (and said) when the run has one. */
+static int one_checkpoint(const FiguresOpts *o, const char *dir, int *one, BbError *err) {
+    long *steps;
+    int n, rc = run_checkpoints(dir, &steps, &n, err);
+    if (rc) return rc;
+    *one = n < 2;
+    if (*one && !o->quiet)
+        bb_say(stdout, "bbsim figures: %s has one checkpoint (step %ld): no dynamics figures\n", dir, steps[0]);
+    free(steps);
+    return BB_OK;
+}
+
+/* The maps and bars of data/ (layers with attention only; the panels need a residual stream). */
+static int draw_checkpoint(const FiguresOpts *o, const char *outdir, char *data, FigureShape *s, BbError *err) {
+    if (!s->nattn) return BB_OK;
+    char *a1[] = {data, "active,dormant", s->layers}, *a2[] = {data, "active", s->layers};
+    int rc;
+    if ((rc = draw(o, outdir, "attention", "attention_map", 3, a1, err)) ||
+        (rc = draw(o, outdir, "values", "value_bars", 3, a2, err)))
+        return rc;
+    return s->resid ? draw(o, outdir, "layers", "layer_panels", 3, a2, err) : BB_OK;
+}
+
+/* The dynamics of each layer's head 0 (unless the backcopy risk is undefined throughout)
+ * and the residual curves, from dyntsv. */
+static int draw_dynamics(const FiguresOpts *o, const char *dir, const char *outdir, char *dyntsv,
+                         const FigureShape *s, BbError *err) {
+    int heads = 1, rc;
+    if (!column_has_number(dyntsv, "backcopy_risk")) {
+        /* --task markov, --k 0, or sequences too short for a backcopy: the dynamics figure's
+         * first curve is undefined at every checkpoint (the residual curves are not) */
+        bb_say(stderr, "bbsim figures: %s has no backcopy (trigger) positions (--task markov, --k 0, or --seq too "
+                       "short): the backcopy risk is undefined, so no dynamics figures (the data is in %s)\n",
+               dir, dyntsv);
+        heads = 0;
+    }
+    for (int l = 0; l < s->L && heads; l++) {
+        if (!s->has_attn[l]) continue; /* only layers with attention have a head */
+        char head[16], name[32];
+        snprintf(head, sizeof head, "l%dh0", l);
+        snprintf(name, sizeof name, "dynamics_%s", head);
+        char *a[] = {dyntsv, head};
+        if ((rc = draw(o, outdir, name, "dynamics", 2, a, err))) return rc;
+    }
+    if (!s->resid) return BB_OK;
+    const char *base = strrchr(dir, '/');
+    base = base && base[1] ? base + 1 : dir;
+    char label[128];
+    snprintf(label, sizeof label, "%s", base);
+    for (char *p = label; *p; p++)
+        if (*p == ' ') *p = '_';
+    char *a[] = {label, dyntsv};
+    return draw(o, outdir, "resid", "resid_curves", 2, a, err);
+}
+
 int cmd_figures(int argc, char **argv) {
     FiguresOpts o = {.ckpt = "last"};
     Opt table[8];
@@ -139,21 +189,9 @@ int cmd_figures(int argc, char **argv) {
         return fail(BB_EINPUT, &err);
     }
     long step;
-    if ((rc = run_ckpt_arg(o.ckpt, &step, "a step or 'last'", &err))) return fail(rc, &err);
-    /* the model's shape: which layers have attention, whether there is a residual stream */
-    Run run;
-    if ((rc = run_load(&run, dir, step, &err))) return fail(rc, &err);
-    char layers[256] = ""; /* "0,1,2": the layers with attention */
-    int has_attn[BB_MAXL] = {0}, nattn = 0;
-    const int resid = analysis_has_resid(&run.model), L = analysis_layers(&run.model);
-    for (int l = 0; l < L; l++)
-        if ((has_attn[l] = analysis_has_attn(&run.model, l))) {
-            size_t k = strlen(layers);
-            snprintf(layers + k, sizeof layers - k, "%s%d", k ? "," : "", l);
-            nattn++;
-        }
-    run_free(&run);
-
+    FigureShape shape;
+    if ((rc = run_ckpt_arg(o.ckpt, &step, "a step or 'last'", &err)) || (rc = figure_shape(dir, step, &shape, &err)))
+        return fail(rc, &err);
     char outdir[BB_STRLEN], data[BB_STRLEN + 16], dyn[BB_STRLEN + 32], dyntsv[BB_STRLEN + 64];
     if (o.out[0]) snprintf(outdir, sizeof outdir, "%s", o.out);
     else if ((size_t)snprintf(outdir, sizeof outdir, "%s/figures", dir) >= sizeof outdir) {
@@ -163,61 +201,21 @@ int cmd_figures(int argc, char **argv) {
     snprintf(data, sizeof data, "%s/data", outdir);
     snprintf(dyn, sizeof dyn, "%s/dynamics", outdir); /* beside data/: analyze replaces each folder whole */
     snprintf(dyntsv, sizeof dyntsv, "%s/dynamics.tsv", dyn);
-    if (!o.no_dynamics) { /* a curve over training needs two checkpoints at least */
-        long *steps;
-        int n;
-        if ((rc = run_checkpoints(dir, &steps, &n, &err))) return fail(rc, &err);
-        if (n < 2) {
-            o.no_dynamics = 1;
-            if (!o.quiet)
-                bb_say(stdout, "bbsim figures: %s has one checkpoint (step %ld): no dynamics figures\n", dir,
-                       steps[0]);
-        }
-        free(steps);
-    }
-    if ((rc = bb_mkdirs(outdir, &err))) return fail(rc, &err);
+    int one = 0;
+    if ((!o.no_dynamics && (rc = one_checkpoint(&o, dir, &one, &err))) || (rc = bb_mkdirs(outdir, &err)))
+        return fail(rc, &err);
+    o.no_dynamics |= one;
     if (!o.quiet) bb_say(stdout, "bbsim figures: analysing %s (checkpoint %s) into %s\n", dir, o.ckpt, data);
-    if ((rc = analyze(dir, data, o.ckpt, o.threads))) return rc;
+    if (o.threads > 0) bb_threads_apply(o.threads);
+    blas_set_threads(1); /* as bbsim analyze: parallel over chunks, single-threaded GEMMs inside */
+    if ((rc = analyze(dir, data, step, 0))) return rc;
     if (!o.no_dynamics) {
         if (!o.quiet) bb_say(stdout, "bbsim figures: analysing every checkpoint into %s\n", dyn);
-        if ((rc = analyze(dir, dyn, "all", o.threads))) return rc;
+        if ((rc = analyze(dir, dyn, -1, 1))) return rc;
     }
     if (!o.quiet) bb_say(stdout, "bbsim figures: drawing into %s\n", outdir);
-    if (nattn) {
-        char *a1[] = {data, "active,dormant", layers}, *a2[] = {data, "active", layers};
-        if ((rc = draw(&o, outdir, "attention", "attention_map", 3, a1, &err)) ||
-            (rc = draw(&o, outdir, "values", "value_bars", 3, a2, &err)) ||
-            (resid && (rc = draw(&o, outdir, "layers", "layer_panels", 3, a2, &err))))
-            return fail(rc, &err);
-    }
-    int draw_dynamics = !o.no_dynamics;
-    if (draw_dynamics && !column_has_number(dyntsv, "backcopy_risk")) {
-        /* --task markov, --k 0, or sequences too short for a backcopy: the dynamics figure's
-         * first curve is undefined at every checkpoint (the residual curves are not) */
-        bb_say(stderr, "bbsim figures: %s has no backcopy (trigger) positions (--task markov, --k 0, or --seq too "
-                       "short): the backcopy risk is undefined, so no dynamics figures (the data is in %s)\n",
-               dir, dyntsv);
-        draw_dynamics = 0;
-    }
-    if (!o.no_dynamics) {
-        for (int l = 0; l < L && draw_dynamics; l++) {
-            if (!has_attn[l]) continue; /* only layers with attention have a head */
-            char head[16], name[32];
-            snprintf(head, sizeof head, "l%dh0", l);
-            snprintf(name, sizeof name, "dynamics_%s", head);
-            char *a[] = {dyntsv, head};
-            if ((rc = draw(&o, outdir, name, "dynamics", 2, a, &err))) return fail(rc, &err);
-        }
-        if (resid) {
-            const char *base = strrchr(dir, '/');
-            base = base && base[1] ? base + 1 : dir;
-            char label[128];
-            snprintf(label, sizeof label, "%s", base);
-            for (char *p = label; *p; p++)
-                if (*p == ' ') *p = '_';
-            char *a[] = {label, dyntsv};
-            if ((rc = draw(&o, outdir, "resid", "resid_curves", 2, a, &err))) return fail(rc, &err);
-        }
-    }
+    if ((rc = draw_checkpoint(&o, outdir, data, &shape, &err)) ||
+        (!o.no_dynamics && (rc = draw_dynamics(&o, dir, outdir, dyntsv, &shape, &err))))
+        return fail(rc, &err);
     return 0;
 }

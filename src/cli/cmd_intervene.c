@@ -2,14 +2,11 @@
  * trained model (docs/method.md#interventions): remove a head, an MLP or a layer, zero
  * the BOS value or residual, force the attention pattern. Several named sets in one call
  * (--set NAME starts a new one); each is compared with the full model on the same batch. */
-#include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bbsim/analysis.h"
 #include "bbsim/blas.h"
 #include "bbsim/cli.h"
-#include "bbsim/tsv.h"
 
 #define MAX_SETS 32
 #define MAX_FLAGS 256
@@ -21,13 +18,6 @@ typedef struct {
     const char *value;
 } IvFlag;
 
-typedef struct {
-    char name[64];
-    char spec[1024]; /* the flags as given, "--no-attn 0.0 --no-mlp 0" */
-    Intervention iv;
-    int nflags;
-} IvSet;
-
 /* Everything the command line says: the flags of the Opt table, and the sets with their
  * interventions in order (filled by the OPT_EACH receivers below). */
 typedef struct {
@@ -38,7 +28,7 @@ typedef struct {
     int threads, quiet;
     int eval_bos, eval_packing; /* -1 = the run's */
     AnalysisConfig ac;
-    IvSet sets[MAX_SETS];
+    InterventionSet sets[MAX_SETS];
     int nsets;
     IvFlag flags[MAX_FLAGS];
     int nflags;
@@ -62,7 +52,7 @@ static int on_set(void *ctx, const Opt *o, const char *value, BbError *err) {
     if (!valid_name(value) || !strcmp(value, "full"))
         return bb_fail(err, BB_EINPUT,
                        "--set '%s': a name of letters, digits and -_.:,+ (under 64 characters), not 'full'", value);
-    IvSet *cur = &a->sets[a->nsets - 1];
+    InterventionSet *cur = &a->sets[a->nsets - 1];
     if (cur->nflags || cur->name[0]) {
         if (a->nsets == MAX_SETS) return bb_fail(err, BB_EINPUT, "more than %d intervention sets", MAX_SETS);
         cur = &a->sets[a->nsets++];
@@ -145,7 +135,7 @@ static int interv_parse(IntervArgs *a, int argc, char **argv, const char **dir, 
                           (a->eval_bos >= 0 || a->eval_packing >= 0);
     if (eval_only) a->nsets = 0; /* only the full model, on the changed sequences */
     for (int s = 0; s < a->nsets; s++) {
-        const IvSet *set = &a->sets[s];
+        const InterventionSet *set = &a->sets[s];
         if (!set->nflags)
             return bb_fail(err, BB_EINPUT, "%s%s%s: no intervention given (e.g. --no-attn 0.0, --no-mlp 0; see --help)",
                            set->name[0] ? "set '" : "", set->name[0] ? set->name : "nothing to do",
@@ -161,7 +151,7 @@ static int interv_parse(IntervArgs *a, int argc, char **argv, const char **dir, 
 static int sets_build(IntervArgs *a, const Run *run, BbError *err) {
     for (int f = 0; f < a->nflags; f++) {
         const IvFlag *fl = &a->flags[f];
-        IvSet *s = &a->sets[fl->set];
+        InterventionSet *s = &a->sets[fl->set];
         s->iv.is_trigger = run->task.is_trigger;
         int rc = analysis_intervention_add(&s->iv, &run->model, fl->kind, fl->value, err);
         if (rc) return rc;
@@ -170,7 +160,7 @@ static int sets_build(IntervArgs *a, const Run *run, BbError *err) {
                  fl->value);
     }
     for (int s = 0; s < a->nsets; s++) { /* unnamed sets are named by their flags: "no-attn:0.0+no-mlp:0" */
-        IvSet *set = &a->sets[s];
+        InterventionSet *set = &a->sets[s];
         if (set->name[0]) continue;
         for (int f = 0; f < a->nflags; f++) {
             const IvFlag *fl = &a->flags[f];
@@ -181,75 +171,6 @@ static int sets_build(IntervArgs *a, const Run *run, BbError *err) {
         }
     }
     return BB_OK;
-}
-
-/* --tokens as a (V) membership table; NULL when not given. */
-static int token_set(const char *tokens, int V, unsigned char **out, BbError *err) {
-    *out = NULL;
-    if (!tokens[0]) return BB_OK;
-    BbIntList l;
-    int rc = parse_intlist(tokens, &l, 0, V - 1, err);
-    if (rc) {
-        char inner[sizeof err->msg];
-        snprintf(inner, sizeof inner, "%s", err->msg);
-        return bb_fail(err, rc, "--tokens: %s (token ids of this run)", inner);
-    }
-    *out = bb_calloc((size_t)V, 1);
-    for (int i = 0; i < l.n; i++) (*out)[l.v[i]] = 1;
-    return BB_OK;
-}
-
-static const char *set_name(const IntervArgs *a, int s) { return s ? a->sets[s - 1].name : "full"; }
-
-/* interventions.tsv: per set and domain, the risks with and without the set. res[0] is
- * the full model, res[s] set s-1. */
-static int write_risks(const char *path, const IntervArgs *a, const Run *run, int B, const Analysis *res,
-                       int ndom, BbError *err) {
-    TsvWriter w;
-    int rc = tsv_begin(&w, NULL, path,
-                       "intervention\tdomain\tpositions\toracle_risk\trisk_full\trisk\tdelta_risk\texcess_full\t"
-                       "excess\tuniform_risk\tspec",
-                       err);
-    if (rc) return rc;
-    analysis_header(w.f, run, run->step, B, &a->ac);
-    fputs("# risk = mean CE(p*, model) over the domain (trigger = backcopy, nontrigger = bigram positions);\n"
-          "# *_full: the model without intervention on the same batch; delta_risk = risk - risk_full;\n"
-          "# uniform_risk = ln V, the risk of a uniform guess over the V outputs (its excess: uniform_risk - oracle_risk)\n",
-          w.f);
-    const Risks *f = &res[0].risks;
-    for (int s = 0; s <= a->nsets; s++) {
-        const Risks *r = &res[s].risks;
-        for (int d = 0; d < ndom; d++) {
-            fprintf(w.f, "%s\t%s\t%ld", set_name(a, s), metrics_domain_names[d], r->n[d]);
-            bb_put_fields(w.f, 7, (double[]){f->oracle[d], f->risk[d], r->risk[d], r->risk[d] - f->risk[d],
-                                              f->excess[d], r->excess[d], log((double)run->model.cfg.V)});
-            fprintf(w.f, "\t%s\n", s ? a->sets[s - 1].spec : "-");
-        }
-    }
-    return tsv_commit(&w, err);
-}
-
-/* intervention_metrics.tsv: every metric of bbsim analyze under each set. */
-static int write_metrics(const char *path, const IntervArgs *a, const Run *run, int B, const Analysis *res,
-                         int has_tokens, BbError *err) {
-    TsvWriter w;
-    int rc = tsv_begin(&w, NULL, path, "intervention\tlayer\thead\tmetric\tvalue", err);
-    if (rc) return rc;
-    analysis_header(w.f, run, run->step, B, &a->ac);
-    fputs("# metrics as in bbsim analyze's metrics.tsv, measured with each intervention applied\n", w.f);
-    const int cap = 32 + BB_MAXL * (4 + BB_MAXH * 24);
-    MetricEntry *e = bb_malloc((size_t)cap * sizeof *e);
-    for (int s = 0; s <= a->nsets; s++) {
-        int n = analysis_metric_entries(&res[s], &run->model, has_tokens, e, cap);
-        BB_CHECK(n <= cap);
-        for (int k = 0; k < n; k++) {
-            fprintf(w.f, "%s\t%d\t%d\t%s", set_name(a, s), e[k].layer, e[k].head, e[k].name);
-            bb_put_fields(w.f, 1, &e[k].value);
-            fputc('\n', w.f);
-        }
-    }
-    free(e);
-    return tsv_commit(&w, err);
 }
 
 static void print_table(const IntervArgs *a, const char *dir, const Run *run, int B, int T, const char *outdir,
@@ -265,7 +186,7 @@ static void print_table(const IntervArgs *a, const char *dir, const Run *run, in
     for (int s = 0; s <= a->nsets; s++) {
         const Risks *r = &res[s].risks;
         for (int d = 0; d < ndom; d++)
-            printf("%-28s %-10s %9.4f %9.4f %+9.4f %9.4f %9.4f\n", d ? "" : set_name(a, s), metrics_domain_names[d],
+            printf("%-28s %-10s %9.4f %9.4f %+9.4f %9.4f %9.4f\n", d ? "" : analysis_set_name(a->sets, s), metrics_domain_names[d],
                    f->risk[d], r->risk[d], r->risk[d] - f->risk[d], f->excess[d], r->excess[d]);
     }
 }
@@ -284,7 +205,7 @@ int cmd_intervene(int argc, char **argv) {
         free(a);
         return rc == 1 ? 0 : fail(rc, &err);
     }
-    if (a->threads > 0) omp_set_num_threads(a->threads);
+    if (a->threads > 0) bb_threads_apply(a->threads);
     blas_set_threads(1);
 
     Run run;
@@ -300,7 +221,7 @@ int cmd_intervene(int argc, char **argv) {
     else if (step >= 0) snprintf(outdir, sizeof outdir, "%s/intervene_step%ld", dir, step); /* as analyze */
     else snprintf(outdir, sizeof outdir, "%s/intervene", dir);
     if ((rc = run_eval_task(&run, a->eval_bos, a->eval_packing, &err)) || (rc = sets_build(a, &run, &err)) ||
-        (rc = token_set(a->tokens, run.task.V, &tokens, &err)) ||
+        (rc = analysis_token_set(a->tokens, run.task.V, &tokens, &err)) ||
         (rc = bb_mkdirs_made(outdir, &made, &err))) {
         free(tokens);
         run_free(&run);
@@ -315,12 +236,11 @@ int cmd_intervene(int argc, char **argv) {
     for (int s = 0; s <= a->nsets; s++)
         analysis_collect(&res[s], &run.model, &run.task, &eb, s ? &a->sets[s - 1].iv : NULL, &a->ac, ANALYSIS_ALL,
                          threads);
-    char path[BB_STRLEN + 64];
-    snprintf(path, sizeof path, "%s/interventions.tsv", outdir);
     rc = analysis_check_risk(&res[0], run.path, run.step, &err);
-    if (!rc) rc = write_risks(path, a, &run, B, res, ndom, &err);
-    snprintf(path, sizeof path, "%s/intervention_metrics.tsv", outdir);
-    if (!rc) rc = write_metrics(path, a, &run, B, res, tokens != NULL, &err);
+    if (!rc) rc = analysis_write_interventions(outdir, &run, B, &a->ac, a->sets, a->nsets, res, ndom, &err);
+    if (!rc)
+        rc = analysis_write_intervention_metrics(outdir, &run, B, &a->ac, a->sets, a->nsets, res, tokens != NULL,
+                                                 &err);
     if (!rc && !a->quiet) print_table(a, dir, &run, B, eb.T, outdir, res, ndom);
     if (rc) bb_rmdir_made(outdir, made); /* nothing written: no empty folder left */
 

@@ -2,7 +2,6 @@
  * (claim C17, docs/method.md#over-mixing-sensitivity): the perturbation spread with the sink
  * intact and with attention to the first token removed, and the exact input Jacobian
  * against the attention path-sum bound. The work is in src/analysis/sensitivity.c. */
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +76,7 @@ int cmd_sensitivity(int argc, char **argv) {
     if (rc) return fail(rc, &err);
     long step;
     if ((rc = run_ckpt_arg(o.ckpt, &step, "a step or 'last'", &err))) return fail(rc, &err);
-    if (o.threads > 0) omp_set_num_threads(o.threads);
+    if (o.threads > 0) bb_threads_apply(o.threads);
     blas_set_threads(1);
 
     Run run;

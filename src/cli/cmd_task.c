@@ -1,7 +1,6 @@
 /* bbsim task: describe the task a configuration defines: vocabulary, triggers, the
  * Bayes floor (exact, or Monte-Carlo for induction and packing) and, with --sample N,
  * N decoded sequences of the evaluation batch with the triggers in brackets. */
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +114,7 @@ int cmd_task(int argc, char **argv) {
         if ((rc = task_write_table(cfg.corpus, write_table, &err))) return fail(&err, rc);
         return 0;
     }
-    if (threads > 0) omp_set_num_threads(threads);
+    if (threads > 0) bb_threads_apply(threads);
     Task t;
     if ((rc = task_build(&t, &cfg, &err))) return fail(&err, rc);
     BayesFloor fl;

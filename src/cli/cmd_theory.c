@@ -1,8 +1,7 @@
 /* bbsim theory [reduced|mtoy|simple|all]: checks the mutual-reinforcement theory
  * (docs/method.md#theory-checks) and writes theory.tsv (claims C10-C12 with measured values and
- * PASS/FAIL) plus one TSV per curve of the theory figures into --out. */
-#include <math.h>
-#include <omp.h>
+ * PASS/FAIL) plus one TSV per curve of the theory figures into --out. The work and the
+ * writers are in src/theory/. */
 #include <stdio.h>
 #include <string.h>
 #include "bbsim/cli.h"
@@ -77,62 +76,6 @@ static void usage(FILE *f, const Opt *o, int n) {
 
 /* ---------------------------------------------------------------- reduced */
 
-static int write_reduced(const char *dir, const Opt *o, int no, const ReducedRun *rr, const ReducedRun *fx,
-                         BbError *err) {
-    TsvWriter w;
-    const int dim = rr->dim, n = rr->n;
-    int rc = theory_tsv_open(&w, dir, "reduced_y.tsv", "solver\tt\ttype\ty\thalf_log_t_line", o, no, err);
-    if (rc) return rc;
-    /* the 1/2 log t line through each type's last ODE point */
-    for (int s = 0; s < 2; s++) {
-        int nt = s ? rr->ngd : rr->nt;
-        const double *x = s ? rr->x_gd : rr->x_ode;
-        for (int v = 0; v < n; v++) /* rows grouped by type, then time: one line per type */
-            for (int i = 0; i < nt; i++) {
-                double c = rr->x_ode[(size_t)(rr->nt - 1) * dim + v] - 0.5 * log(rr->t[rr->nt - 1]);
-                fputs(s ? "gd" : "ode", w.f);
-                bb_put_fields(w.f, 4, (double[]){rr->t[i], v, x[(size_t)i * dim + v], 0.5 * log(rr->t[i]) + c});
-                fputc('\n', w.f);
-            }
-    }
-    if ((rc = tsv_commit(&w, err))) return rc;
-
-    if ((rc = theory_tsv_open(&w, dir, "reduced_state.tsv", "solver\tt\texcess_loss\ts_perp_norm", o, no, err)))
-        return rc;
-    for (int i = 0; i < rr->nt; i++) {
-        fputs("ode", w.f);
-        bb_put_fields(w.f, 3, (double[]){rr->t[i], rr->loss_ode[i], rr->sperp_ode[i]});
-        fputc('\n', w.f);
-    }
-    for (int i = 0; i < rr->ngd; i++) {
-        fputs("gd", w.f);
-        bb_put_fields(w.f, 3, (double[]){rr->t[i], rr->loss_gd[i], rr->sperp_gd[i]});
-        fputc('\n', w.f);
-    }
-    if ((rc = tsv_commit(&w, err))) return rc;
-
-    if ((rc = theory_tsv_open(&w, dir, "reduced_odegd.tsv", "t\ttype\ty_ode\ty_gd\trel_diff", o, no, err)))
-        return rc;
-    for (int v = 0; v < n; v++)
-        for (int i = 0; i < rr->ngd; i++) {
-            double yo = rr->x_ode[(size_t)i * dim + v], yg = rr->x_gd[(size_t)i * dim + v];
-            bb_put_num(w.f, rr->t[i]);
-            bb_put_fields(w.f, 4, (double[]){v, yo, yg, fabs(yg - yo) / fabs(yo)});
-            fputc('\n', w.f);
-        }
-    if ((rc = tsv_commit(&w, err))) return rc;
-
-    if ((rc = theory_tsv_open(&w, dir, "reduced_fixed.tsv", "t\ttype\ty\texcess_loss\ts_perp_norm", o, no, err)))
-        return rc;
-    for (int v = 0; v < n; v++)
-        for (int i = 0; i < fx->nt; i++) {
-            bb_put_num(w.f, fx->t[i]);
-            bb_put_fields(w.f, 4, (double[]){v, fx->x_ode[(size_t)i * dim + v], fx->loss_ode[i], fx->sperp_ode[i]});
-            fputc('\n', w.f);
-        }
-    return tsv_commit(&w, err);
-}
-
 static int do_reduced(TheoryArgs *a, const Opt *o, int no, ClaimList *cl, BbError *err) {
     ReducedModel rm, fm;
     ReducedRun rr, fr;
@@ -153,7 +96,7 @@ static int do_reduced(TheoryArgs *a, const Opt *o, int no, ClaimList *cl, BbErro
         rc = reduced_run(&fm, &fc, 0, &fr, err);
         if (!rc) {
             reduced_decide(&a->red, &rr, &fr, cl);
-            rc = write_reduced(a->out, o, no, &rr, &fr, err);
+            rc = reduced_write(a->out, &rr, &fr, o, no, err);
             if (!a->quiet)
                 fprintf(stderr, "theory reduced: ODE %ld steps %.2f s, GD %.2f s, fixed-context ODE %ld steps; total %.2f s\n",
                         rr.ode_steps, rr.ode_seconds, rr.gd_seconds, fr.ode_steps, bb_now() - t0);
@@ -174,49 +117,13 @@ static int do_mtoy(TheoryArgs *a, const Opt *o, int no, ClaimList *cl, BbError *
     double *ma = bb_malloc(sizeof(double) * (size_t)(c->steps + 1));
     mtoy_run(c, ms, ma);
     mtoy_decide(c, ms, ma, cl);
-    TsvWriter w;
-    int rc = theory_tsv_open(&w, a->out, "mtoy.tsv", "step\tm_sgd\tm_adam\tm_closed_form", o, no, err);
-    if (!rc) {
-        for (long t = 0; t <= c->steps; t++) {
-            fprintf(w.f, "%ld", t);
-            bb_put_fields(w.f, 3, (double[]){ms[t], ma[t], t ? mtoy_closed_form(c, (double)t) : c->m0});
-            fputc('\n', w.f);
-        }
-        rc = tsv_commit(&w, err);
-    }
+    int rc = mtoy_write(a->out, c, ms, ma, o, no, err);
     free(ms);
     free(ma);
     return rc;
 }
 
 /* ----------------------------------------------------------------- simple */
-
-static int write_simple(const char *dir, const Opt *o, int no, const SimpleRun *runs, int nruns, BbError *err) {
-    TsvWriter w;
-    int rc = theory_tsv_open(&w, dir, "simple_dynamics.tsv",
-                             "optim\tstep\ta_mean\two_b_norm\two_b_perp_norm\tattn_bos\tbigram_risk\tbackcopy_risk\t"
-                             "bigram_floor\tbackcopy_floor",
-                             o, no, err);
-    if (rc) return rc;
-    for (int r = 0; r < nruns; r++)
-        for (int i = 0; i < runs[r].npoints; i++) {
-            const SimplePoint *p = &runs[r].pt[i];
-            fprintf(w.f, "%s\t%ld", runs[r].optim, p->step);
-            bb_put_fields(w.f, 8, (double[]){p->a_mean, p->wo_b, p->wo_b_perp, p->attn_bos, p->bigram_risk,
-                                              p->backcopy_risk, p->bigram_floor, p->backcopy_floor});
-            fputc('\n', w.f);
-        }
-    if ((rc = tsv_commit(&w, err))) return rc;
-    if ((rc = theory_tsv_open(&w, dir, "simple_a.tsv", "optim\tstep\ttoken\ta", o, no, err))) return rc;
-    for (int r = 0; r < nruns; r++)
-        for (int i = 0; i < runs[r].npoints; i++)
-            for (int v = 0; v < runs[r].ntypes; v++) {
-                fprintf(w.f, "%s\t%ld\t%d", runs[r].optim, runs[r].pt[i].step, runs[r].type_id[v]);
-                bb_put_fields(w.f, 1, &runs[r].a[(size_t)i * runs[r].ntypes + v]);
-                fputc('\n', w.f);
-            }
-    return tsv_commit(&w, err);
-}
 
 static int do_simple(TheoryArgs *a, const Opt *o, int no, ClaimList *cl, BbError *err) {
     SimpleRun runs[2];
@@ -235,7 +142,7 @@ static int do_simple(TheoryArgs *a, const Opt *o, int no, ClaimList *cl, BbError
     }
     if (!rc) {
         simple_decide(&a->simple, &runs[0], &runs[1], cl);
-        rc = write_simple(a->out, o, no, runs, 2, err);
+        rc = simple_write(a->out, runs, 2, o, no, err);
     }
     simple_run_free(&runs[0]);
     simple_run_free(&runs[1]);
@@ -276,7 +183,7 @@ int cmd_theory(int argc, char **argv) {
         }
     }
     /* given: for the whole process (the simplified model's runs set it themselves anyway) */
-    if (!rc && a.simple.threads > 0 && opts_given(o, no, argc, argv, "threads")) omp_set_num_threads(a.simple.threads);
+    if (!rc && a.simple.threads > 0 && opts_given(o, no, argc, argv, "threads")) bb_threads_apply(a.simple.threads);
     if (!rc && (mode & MODE_REDUCED)) rc = reduced_config_check(&a.red, &err);
     if (!rc && a.toy.steps < 1) rc = bb_fail(&err, BB_EINPUT, "--toy-steps must be >= 1");
     if (!rc && a.simple.vbase > 0 && a.simple.vbase < 4)
