@@ -8,14 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "bbsim/common.h"
-#include "bbsim/kernels.h" /* AttnKind */
+#include "bbsim/kernels.h" /* AttnKind, attn_kind_names */
 
 #define BB_MAXL 16
 #define BB_MAXH 16
 
 typedef enum { MODEL_TRANSFORMER, MODEL_SIMPLE } ModelKind;
 extern const char *const model_kind_names[]; /* "transformer","simple",NULL */
-extern const char *const attn_kind_names[];  /* "softmax","relu","sigmoid","sigmoid-norm","softmax-keybias","softmax1",NULL */
 
 typedef struct ModelConfig {
     int kind;          /* ModelKind */

@@ -13,8 +13,6 @@
 #include "simple.h"
 
 const char *const model_kind_names[] = {"transformer", "simple", NULL};
-const char *const attn_kind_names[] = {"softmax", "relu", "sigmoid", "sigmoid-norm", "softmax-keybias",
-                                       "softmax1", NULL};
 
 void model_config_default(ModelConfig *c) {
     memset(c, 0, sizeof *c);
@@ -62,7 +60,7 @@ static int check_layer_list(const BbIntList *list, const char *flag, int L, BbEr
 int model_validate(const ModelConfig *c, BbError *err) {
     if (c->kind != MODEL_TRANSFORMER && c->kind != MODEL_SIMPLE)
         return bb_fail(err, BB_EINPUT, "unknown model kind %d", c->kind);
-    if (c->attn < ATTN_SOFTMAX || c->attn > ATTN_SOFTMAX1)
+    if (c->attn < 0 || c->attn >= ATTN_NKINDS)
         return bb_fail(err, BB_EINPUT, "unknown attention activation %d", c->attn);
     if (c->V < 2) return bb_fail(err, BB_EINPUT, "vocabulary size %d: need at least 2 tokens", c->V);
     if (c->maxT < 1) return bb_fail(err, BB_EINPUT, "context length %d: need at least 1", c->maxT);
@@ -102,7 +100,6 @@ int model_validate(const ModelConfig *c, BbError *err) {
 static int has_attn(const ModelConfig *c, int l) { return c->kind == MODEL_TRANSFORMER && !intlist_has(&c->no_attn, l); }
 static int has_mlp(const ModelConfig *c, int l) { return c->kind == MODEL_TRANSFORMER && !intlist_has(&c->no_mlp, l); }
 static int is_linear(const ModelConfig *c, int l) { return intlist_has(&c->linear_mlp, l); }
-static int has_slot(const ModelConfig *c) { return c->attn == ATTN_SOFTMAX_KEYBIAS || c->attn == ATTN_SOFTMAX1; }
 
 /* ------------------------------------------------------------ parameter layout */
 
@@ -133,7 +130,7 @@ static size_t param_walk(const ModelConfig *cfg, float *base, ParamPtrs *p, Tens
     const size_t C = (size_t)cfg->C, V = (size_t)cfg->V, T = (size_t)cfg->maxT, H = (size_t)cfg->H,
                  S = (size_t)cfg->simple_hidden;
     const int TF = cfg->kind == MODEL_TRANSFORMER, SIMPLE = cfg->kind == MODEL_SIMPLE;
-    const int KEYBIAS = cfg->attn == ATTN_SOFTMAX_KEYBIAS;
+    const int KEYBIAS = attn_kind_has_keyslot(cfg->attn);
     size_t off = 0;
     int nt = 0;
     (void)H;
@@ -288,7 +285,7 @@ static size_t ws_layout_acts(const ModelConfig *c, Workspace *ws, float *base, i
             ws->qkv[l] = carve(&cv, N * 3 * C);
             ws->preatt[l] = carve(&cv, (size_t)B * H * T * T);
             ws->att[l] = carve(&cv, (size_t)B * H * T * T);
-            ws->att_slot[l] = has_slot(c) ? carve(&cv, (size_t)B * H * T) : NULL;
+            ws->att_slot[l] = attn_kind_has_slot(c->attn) ? carve(&cv, (size_t)B * H * T) : NULL;
             ws->atty[l] = carve(&cv, N * C);
             ws->attn_out[l] = carve(&cv, N * C);
             ws->resid_mid[l] = carve(&cv, N * C);
