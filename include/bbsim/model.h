@@ -33,6 +33,13 @@ void model_config_default(ModelConfig *c);
 #define MODEL_NOPTS 12
 int model_opts(ModelConfig *c, Opt *out);
 
+/* What layer l of a model of c holds (nothing when l is outside 0..L-1): attention (not
+ * in --no-attn), an MLP (not in --no-mlp), a linear MLP (--linear-mlp). The simplified
+ * model's one layer has attention and a (non-linear) MLP. */
+int model_has_attn(const ModelConfig *c, int l);
+int model_has_mlp(const ModelConfig *c, int l);
+int model_has_linear_mlp(const ModelConfig *c, int l);
+
 /* The parameter table: ONE X-macro lists every tensor; it generates ParamPtrs below,
  * the flat layout, the checkpoint names (TensorInfo) and the initialisation (src/model/model.c).
  * Columns: X(name, where, count, init, fan_in, present)

@@ -97,9 +97,19 @@ int model_validate(const ModelConfig *c, BbError *err) {
     return BB_OK;
 }
 
-static int has_attn(const ModelConfig *c, int l) { return c->kind == MODEL_TRANSFORMER && !intlist_has(&c->no_attn, l); }
-static int has_mlp(const ModelConfig *c, int l) { return c->kind == MODEL_TRANSFORMER && !intlist_has(&c->no_mlp, l); }
-static int is_linear(const ModelConfig *c, int l) { return intlist_has(&c->linear_mlp, l); }
+static int has_layer(const ModelConfig *c, int l) { return l >= 0 && l < (c->kind == MODEL_SIMPLE ? 1 : c->L); }
+
+int model_has_attn(const ModelConfig *c, int l) {
+    return has_layer(c, l) && (c->kind == MODEL_SIMPLE || !intlist_has(&c->no_attn, l));
+}
+
+int model_has_mlp(const ModelConfig *c, int l) {
+    return has_layer(c, l) && (c->kind == MODEL_SIMPLE || !intlist_has(&c->no_mlp, l));
+}
+
+int model_has_linear_mlp(const ModelConfig *c, int l) {
+    return model_has_mlp(c, l) && intlist_has(&c->linear_mlp, l);
+}
 
 /* ------------------------------------------------------------ parameter layout */
 
@@ -172,7 +182,7 @@ static size_t param_walk(const ModelConfig *cfg, float *base, ParamPtrs *p, Tens
         BB_PARAMS(X_PRE)
     }
     for (int l = 0; TF && l < cfg->L; l++) {
-        const int ATTN = has_attn(cfg, l), MLP = has_mlp(cfg, l), LINEAR = is_linear(cfg, l);
+        const int ATTN = model_has_attn(cfg, l), MLP = model_has_mlp(cfg, l), LINEAR = model_has_linear_mlp(cfg, l);
         const size_t F = LINEAR ? C : 4 * C;
         BB_PARAMS(X_LAYER)
     }
@@ -278,7 +288,7 @@ static size_t ws_layout_acts(const ModelConfig *c, Workspace *ws, float *base, i
     }
     ws->resid[0] = carve(&cv, N * C);
     for (int l = 0; l < c->L; l++) {
-        if (has_attn(c, l)) {
+        if (model_has_attn(c, l)) {
             ws->ln1[l] = carve(&cv, N * C);
             ws->ln1_mean[l] = carve(&cv, N);
             ws->ln1_rstd[l] = carve(&cv, N);
@@ -292,12 +302,12 @@ static size_t ws_layout_acts(const ModelConfig *c, Workspace *ws, float *base, i
         } else {
             ws->resid_mid[l] = ws->resid[l]; /* resid_mid = resid: nothing to add */
         }
-        if (has_mlp(c, l)) {
+        if (model_has_mlp(c, l)) {
             ws->ln2[l] = carve(&cv, N * C);
             ws->ln2_mean[l] = carve(&cv, N);
             ws->ln2_rstd[l] = carve(&cv, N);
             ws->mlp_out[l] = carve(&cv, N * C);
-            if (is_linear(c, l)) {
+            if (model_has_linear_mlp(c, l)) {
                 ws->fch[l] = ws->fch_act[l] = ws->mlp_out[l];
             } else {
                 ws->fch[l] = carve(&cv, N * 4 * C);
@@ -334,8 +344,8 @@ static size_t ws_layout_grads(const ModelConfig *c, GradBufs *g, float *base, in
     }
     size_t F = 0, tmp = V;
     for (int l = 0; l < c->L; l++) {
-        if (has_mlp(c, l) && !is_linear(c, l)) F = 4 * C;
-        if (has_attn(c, l) && tmp < 3 * C) tmp = 3 * C;
+        if (model_has_mlp(c, l) && !model_has_linear_mlp(c, l)) F = 4 * C;
+        if (model_has_attn(c, l) && tmp < 3 * C) tmp = 3 * C;
     }
     if (tmp < F) tmp = F;
     g->dres = carve(&cv, N * C);
@@ -462,7 +472,7 @@ float model_forward(const Model *m, Workspace *ws, const int *inputs, const int 
         const ParamPtrs *p = &m->p;
         encoder_forward(ws->resid[0], ws->inputs, p->wte, p->wpe, B, T, C);
         for (int l = 0; l < c->L; l++) {
-            if (has_attn(c, l)) {
+            if (model_has_attn(c, l)) {
                 layernorm_forward(ws->ln1[l], ws->ln1_mean[l], ws->ln1_rstd[l], ws->resid[l], p->ln1_w[l],
                                   p->ln1_b[l], (int)N, C);
                 matmul_forward(ws->qkv[l], ws->ln1[l], p->wqkv[l], (int)N, C, 3 * C);
@@ -498,10 +508,10 @@ float model_forward(const Model *m, Workspace *ws, const int *inputs, const int 
                 matmul_forward(ws->attn_out[l], ws->atty[l], p->wo[l], (int)N, C, C);
                 residual_forward(ws->resid_mid[l], ws->resid[l], ws->attn_out[l], N * C);
             } /* else resid_mid[l] is resid[l] */
-            if (has_mlp(c, l)) {
+            if (model_has_mlp(c, l)) {
                 layernorm_forward(ws->ln2[l], ws->ln2_mean[l], ws->ln2_rstd[l], ws->resid_mid[l], p->ln2_w[l],
                                   p->ln2_b[l], (int)N, C);
-                if (is_linear(c, l)) {
+                if (model_has_linear_mlp(c, l)) {
                     matmul_forward(ws->mlp_out[l], ws->ln2[l], p->w1[l], (int)N, C, C);
                 } else {
                     matmul_forward(ws->fch[l], ws->ln2[l], p->w1[l], (int)N, C, 4 * C);
@@ -541,11 +551,11 @@ static void blocks_backward(const Model *m, Workspace *ws, const ParamPtrs *gp, 
     float *dln = gb.dln;
     for (int l = c->L - 1; l >= 0; l--) {
         /* dres holds dL/d resid[l+1] */
-        if (has_mlp(c, l)) {
+        if (model_has_mlp(c, l)) {
             // forward: resid[l+1] = resid_mid + mlp_out, so d mlp_out = dres and d resid_mid
             // = dres: the same buffer carries on, nothing to add
             memset(dln, 0, NC * sizeof(float));
-            if (is_linear(c, l)) {
+            if (model_has_linear_mlp(c, l)) {
                 matmul_backward(dln, g.w1[l], dres, ws->ln2[l], p->w1[l], N, C, C);
             } else {
                 float *dfch_act = gb.dtmp, *dfch = gb.dfch;
@@ -558,7 +568,7 @@ static void blocks_backward(const Model *m, Workspace *ws, const ParamPtrs *gp, 
             layernorm_backward(dres, g.ln2_w[l], g.ln2_b[l], dln, ws->resid_mid[l], p->ln2_w[l], ws->ln2_mean[l],
                                ws->ln2_rstd[l], N, C);
         }
-        if (has_attn(c, l)) {
+        if (model_has_attn(c, l)) {
             // forward: resid_mid = resid[l] + attn_out: d attn_out = dres, d resid[l] = dres
             float *datty = dln, *dqkv = gb.dtmp;
             memset(datty, 0, NC * sizeof(float));
@@ -625,8 +635,8 @@ double model_forward_flops(const ModelConfig *c, int B, int T) {
     }
     double f = 2.0 * n * d * V;
     for (int l = 0; l < c->L; l++) {
-        if (has_attn(c, l)) f += 2.0 * n * 4.0 * d * d + 4.0 * NN * d;
-        if (has_mlp(c, l)) f += is_linear(c, l) ? 2.0 * n * d * d : 2.0 * n * 8.0 * d * d;
+        if (model_has_attn(c, l)) f += 2.0 * n * 4.0 * d * d + 4.0 * NN * d;
+        if (model_has_mlp(c, l)) f += model_has_linear_mlp(c, l) ? 2.0 * n * d * d : 2.0 * n * 8.0 * d * d;
     }
     return f;
 }
