@@ -91,9 +91,11 @@ void attention_backward_ref(float *dqkv, float *dkeyslot, const float *datty, co
                             const float *keyslot, const float *preatt, const float *att,
                             const float *att_slot, int B, int T, int C, int H, int attn_kind);
 
-/* Softmax rows i >= 1 of one head's (T,T) weights A renormalised over keys 1..i from
- * its scores S (a_i0 = 0; row 0 kept): the attention with its first-key sink removed. */
-void attention_remove_key0(float *A, const float *S, int T);
+/* The attention of head h with its first-key sink removed (softmax only; forward only; the
+ * intervention no_key0): rows i >= 1 of att re-formed from preatt as the softmax over keys
+ * 1..i (a_i0 = 0; row 0 kept), then the head's columns of atty recomputed from them. */
+void attention_remove_key0(float *atty, float *att, const float *preatt, const float *qkv, int h, int B, int T,
+                           int C, int H);
 
 /* ---- softmax + cross-entropy over V classes ----
  * probs = softmax(logits); losses[n] = -log probs[n, targets[n]] (targets may be NULL:

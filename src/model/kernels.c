@@ -612,15 +612,27 @@ void attention_backward_ref(float *dqkv, float *dkeyslot, const float *datty, co
 
 /* ------------------------------------------------------------ the sink removed */
 
-void attention_remove_key0(float *A, const float *S, int T) {
-    // a_ij = exp(s_ij - max) / sum_{k=1..i} exp(s_ik - max) for 1 <= j <= i, a_i0 = 0
-    for (int i = 1; i < T; i++) {
-        const float *s = S + (size_t)i * T;
-        float *a = A + (size_t)i * T;
-        double mx = s[1], sum = 0.0;
-        for (int k = 2; k <= i; k++) mx = s[k] > mx ? s[k] : mx;
-        for (int k = 1; k <= i; k++) sum += exp((double)s[k] - mx);
-        a[0] = 0.0f;
-        for (int k = 1; k <= i; k++) a[k] = (float)(exp((double)s[k] - mx) / sum);
+void attention_remove_key0(float *atty, float *att, const float *preatt, const float *qkv, int h, int B, int T,
+                           int C, int H) {
+    // atty (B,T,C), att (B,H,T,T), preatt (B,H,T,T), qkv (B,T,3C); head h only
+    const int hs = C / H, C3 = 3 * C;
+    for (int b = 0; b < B; b++) {
+        const size_t slab = ((size_t)b * H + h) * T * T;
+        const float *S = preatt + slab;
+        float *A = att + slab;
+        // a_ij = exp(s_ij - max) / sum_{k=1..i} exp(s_ik - max) for 1 <= j <= i, a_i0 = 0
+        for (int i = 1; i < T; i++) {
+            const float *s = S + (size_t)i * T;
+            float *a = A + (size_t)i * T;
+            double mx = s[1], sum = 0.0;
+            for (int k = 2; k <= i; k++) mx = s[k] > mx ? s[k] : mx;
+            for (int k = 1; k <= i; k++) sum += exp((double)s[k] - mx);
+            a[0] = 0.0f;
+            for (int k = 1; k <= i; k++) a[k] = (float)(exp((double)s[k] - mx) / sum);
+        }
+        // y_i = sum_j a_ij v_j with the renormalised weights
+        const float *v = qkv + (size_t)b * T * C3 + 2 * C + h * hs;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, A, T, v, C3, 0.0f,
+                    atty + (size_t)b * T * C + h * hs, C);
     }
 }
