@@ -13,7 +13,7 @@ int hook_active(const Intervention *iv) {
                                     &iv->all_bos[0][0], iv->no_mlp, iv->zero_bos_resid, &iv->no_key0[0][0]};
     const size_t sizes[] = {sizeof iv->zero_head, sizeof iv->zero_bos_value, sizeof iv->oracle_attn,
                             sizeof iv->all_bos, sizeof iv->no_mlp, sizeof iv->zero_bos_resid, sizeof iv->no_key0};
-    for (int k = 0; k < 7; k++)
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++)
         for (size_t i = 0; i < sizes[k]; i++)
             if (parts[k][i]) return 1;
     return 0;
@@ -24,7 +24,10 @@ void hook_qkv(const ModelConfig *c, Workspace *ws, const Intervention *iv, int l
     const int T = ws->T, C = c->C, hs = c->C / c->H;
     for (int h = 0; h < c->H; h++)
         if (iv->zero_bos_value[l][h])
-            for (int b = 0; b < B; b++) memset(ws->qkv[l] + (size_t)b * T * 3 * C + 2 * C + h * hs, 0, hs * sizeof(float));
+            for (int b = 0; b < B; b++) {
+                float *v0 = ws->qkv[l] + (size_t)b * T * 3 * C + 2 * C + h * hs;
+                memset(v0, 0, hs * sizeof(float));
+            }
 }
 
 const int *const *hook_forced_keys(const ModelConfig *c, Workspace *ws, const Intervention *iv, int l, int B,
