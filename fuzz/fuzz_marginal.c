@@ -1,7 +1,7 @@
 /* Fuzz target: a marginal file (--marginal FILE) beside a fixed valid 4 x 4 table. */
 #include <string.h>
 #include "fuzz_file.h"
-#include "../tasks/task_internal.h"
+#include "../src/tasks/task_internal.h"
 
 static const char table4[] = "0.1 0.2 0.3 0.4\n0.25 0.25 0.25 0.25\n1 0 0 0\n0 0.5 0 0.5\n";
 

@@ -1,6 +1,6 @@
-/* Fuzz target: a transition-table file (--transitions FILE, tasks/tables.c). */
+/* Fuzz target: a transition-table file (--transitions FILE, src/tasks/tables.c). */
 #include "fuzz_file.h"
-#include "../tasks/task_internal.h"
+#include "../src/tasks/task_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     TaskTable tb = {0};

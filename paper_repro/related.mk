@@ -32,6 +32,9 @@ endif
 # REL_LR: factor:lr:steps (lr x steps fixed); REL_CTX: N:batch (N x batch fixed); the
 # base point (x1, the base N, L = 2, wd 1e-4 = bbsim's default, the smallest decay) is
 # rel_softmax. Later flags override REL_BASE's.
+# REL_ACTS: the --attn values swept (BB_ATTN_KINDS in include/bbsim/kernels.h), in the
+# order of the activations table and of C15's loss list (src/claims/activations.c); the
+# table's x is each run's recorded attn (config.txt), not its name.
 REL_ACTS := softmax sigmoid sigmoid-norm relu softmax-keybias softmax1
 # (bbsim takes the last of repeated flags: the sweeps append theirs to REL_BASE)
 rel_f = $(word $(2),$(subst :, ,$(1)))
@@ -52,47 +55,70 @@ REL_RUNS := $(addprefix rel_,$(REL_ACTS)) $(foreach p,$(REL_LR),rel_lr$(call rel
 $(foreach r,$(REL_RUNS),$(eval $(call analyze,$(r))))
 
 # ---- sweep tables: one row per run (x, run, sink rate, chance, mean Attn<s> over every
-# head and over the last layer's heads, eval loss), gathered from each run's
-# analysis/sink.tsv and metrics.tsv. Pairs are x:run.
+# head and over the last layer's heads, eval loss), gathered from each run's config.txt
+# (x), analysis/sink.tsv and metrics.tsv.
 REL := $(OUT)/related
+# awk, shared by the table programs below: col[NAME] is the column of NAME in the current
+# TSV (its first line names the columns); get(NAME) is that field of the current line,
+# and a missing column ends awk with status 2 and a message
+define rel_columns_awk
+function get(name) {
+    if (!(name in col)) { printf "%s: no column %s\n", FILENAME, name > "/dev/stderr"; bad = 1; exit 2 }
+    return $$col[name]
+}
+FNR == 1 && FILENAME ~ /\.tsv$$/ { split("", col); for (i = 1; i <= NF; i++) col[$$i] = i; next }
+/^#/ { next }
+endef
+# one row from config.txt (x: the value of the key `field`, when given), sink.tsv and
+# metrics.tsv, in that order
 define rel_gather_awk
 FNR == 1 { f++ }
-/^#/ { next }
-f == 1 && $$1 != "key" { sink = $$3; chance = $$4 }
-f == 2 && $$1 == -1 && $$3 == "loss" { loss = $$4 }
-f == 2 && $$1 >= 0 && $$3 == "attn_bos" { all += $$4; n++; if ($$1 + 0 > last) { last = $$1 + 0; sl = 0; nl = 0 } if ($$1 + 0 == last) { sl += $$4; nl++ } }
-END { printf "%s\t%s\t%s\t%s\t%.6g\t%.6g\t%s\n", x, run, sink, chance, all / n, sl / nl, loss }
+$(rel_columns_awk)
+f == 1 { if (field != "" && index($$0, field " ") == 1) { x = substr($$0, length(field) + 2); found = 1 } next }
+f == 2 { sink = get("sink_rate"); chance = get("chance") }
+f == 3 && get("layer") == -1 && get("metric") == "loss" { loss = get("value") }
+f == 3 && get("layer") >= 0 && get("metric") == "attn_bos" { l = get("layer") + 0; v = get("value"); all += v; n++; if (l > last) { last = l; sl = 0; nl = 0 } if (l == last) { sl += v; nl++ } }
+END {
+    if (bad) exit
+    if (field != "" && !found) { printf "%s: config.txt records no %s\n", run, field > "/dev/stderr"; exit 2 }
+    printf "%s\t%s\t%s\t%s\t%.6g\t%.6g\t%s\n", x, run, sink, chance, all / n, sl / nl, loss
+}
 endef
 export rel_gather_awk
-# $(call rel_table,TABLE,X_NAME,PAIRS,SORT,K): related/TABLE.tsv of replicate K (under
-# $(call rep_root,K): OUT for the first seed, OUT/seedK for seed K), from that
-# replicate's runs; SORT = sort rows by x (numbers), else keep PAIRS' order
+# $(call rel_table,TABLE,X_NAME,X_FIELD,RUNS,SORT,K): related/TABLE.tsv of replicate K
+# (under $(call rep_root,K): OUT for the first seed, OUT/seedK for seed K), one row per
+# run of RUNS, from that replicate's runs. X_FIELD: the configuration key whose recorded
+# value (the run's config.txt) is the row's x; empty: RUNS are X:RUN pairs and X is a
+# label. SORT = sort rows by x (numbers), else keep RUNS' order
 define rel_table
-REPLICATE_INPUTS += $(call rep_root,$(5))/related/$(1).tsv
-$(call rep_root,$(5))/related/$(1).tsv: $(foreach p,$(3),$(call rep_root,$(5))/runs/$(call rel_f,$(p),2)/analysis/done) $(HERE)/related.mk
-	@mkdir -p $(call rep_root,$(5))/related
+REPLICATE_INPUTS += $(call rep_root,$(6))/related/$(1).tsv
+$(call rep_root,$(6))/related/$(1).tsv: $(foreach p,$(4),$(call rep_root,$(6))/runs/$(lastword $(subst :, ,$(p)))/analysis/done) $(HERE)/related.mk
+	@mkdir -p $(call rep_root,$(6))/related
 	@{ printf 'x\trun\tsink_rate\tchance\tattn_bos\tattn_bos_last\tloss\n'; \
-	   printf '# bbsim related-work sweep (paper_repro/related.mk, PROFILE=$(PROFILE), seed $(5)): x = $(2)\n'; \
+	   printf '# bbsim related-work sweep (paper_repro/related.mk, PROFILE=$(PROFILE), seed $(6)): x = $(2)\n'; \
 	   printf '# one row per run, from OUT/runs/<run>/analysis/sink.tsv (sink_rate = Sink_1^0.3 %%, chance = 100 H_N/N)\n'; \
 	   printf '# and metrics.tsv (attn_bos = mean Attn<s> over every head, attn_bos_last over the last layer, loss = eval loss)\n'; \
-	   for p in $(3); do a=$(call rep_root,$(5))/runs/$$$${p#*:}/analysis; \
-	       awk -F'\t' -v x="$$$${p%%:*}" -v run="$$$${p#*:}" -v last=-1 "$$$$rel_gather_awk" $$$$a/sink.tsv $$$$a/metrics.tsv || exit 1; \
-	   done | $(if $(4),sort -t'	' -g -k1$(comma)1,cat); } > $$@.tmp && mv -f $$@.tmp $$@
+	   for p in $(4); do r=$(call rep_root,$(6))/runs/$$$${p#*:}; \
+	       awk -F'\t' -v x="$$$${p%%:*}" -v field='$(3)' -v run="$$$${p#*:}" -v last=-1 "$$$$rel_gather_awk" \
+	           $$$$r/config.txt $$$$r/analysis/sink.tsv $$$$r/analysis/metrics.tsv || exit 1; \
+	   done | $(if $(5),sort -t'	' -g -k1$(comma)1,cat); } > $$@.tmp && mv -f $$@.tmp $$@
 endef
 
 REL_LR_PAIRS    := $(foreach p,$(REL_LR),$(call rel_f,$(p),1):rel_lr$(call rel_f,$(p),1)) 1:rel_softmax
 REL_WD_PAIRS    := 1e-4:rel_softmax $(foreach w,$(REL_WD),$(w):rel_wd$(w))
-REL_CTX_PAIRS   := $(foreach p,$(REL_CTX),$(call rel_f,$(p),1):rel_ctx$(call rel_f,$(p),1)) $(REL_N):rel_softmax
-REL_DEPTH_PAIRS := $(foreach d,$(REL_DEPTH),$(d):rel_L$(d)) 2:rel_softmax
 REL_FIRST_PAIRS := BOS_first:rel_softmax packed:rel_packing no_BOS:rel_nobos
-REL_ACT_PAIRS   := $(foreach a,$(REL_ACTS),$(a):rel_$(a))
+REL_CTX_RUNS    := $(foreach p,$(REL_CTX),rel_ctx$(call rel_f,$(p),1)) rel_softmax
+REL_DEPTH_RUNS  := $(addprefix rel_L,$(REL_DEPTH)) rel_softmax
+REL_ACT_RUNS    := $(addprefix rel_,$(REL_ACTS))
+# (the lr factor, the decay written 1e-4 at the base point and the first-token setting
+# are labels: config.txt records lr, wd 0.0001, bos and packing)
 $(foreach k,$(call seed_list,related),\
-    $(eval $(call rel_table,activations,attention activation,$(REL_ACT_PAIRS),,$(k))) \
-    $(eval $(call rel_table,lr,learning-rate factor (lr x steps fixed),$(REL_LR_PAIRS),sort,$(k))) \
-    $(eval $(call rel_table,wd,weight decay,$(REL_WD_PAIRS),sort,$(k))) \
-    $(eval $(call rel_table,context,training context length N (N x batch fixed),$(REL_CTX_PAIRS),sort,$(k))) \
-    $(eval $(call rel_table,depth,layers L,$(REL_DEPTH_PAIRS),sort,$(k))) \
-    $(eval $(call rel_table,first_token,first token,$(REL_FIRST_PAIRS),,$(k))))
+    $(eval $(call rel_table,activations,attention activation,attn,$(REL_ACT_RUNS),,$(k))) \
+    $(eval $(call rel_table,lr,learning-rate factor (lr x steps fixed),,$(REL_LR_PAIRS),sort,$(k))) \
+    $(eval $(call rel_table,wd,weight decay,,$(REL_WD_PAIRS),sort,$(k))) \
+    $(eval $(call rel_table,context,training context length N (N x batch fixed),seq,$(REL_CTX_RUNS),sort,$(k))) \
+    $(eval $(call rel_table,depth,layers L,layers,$(REL_DEPTH_RUNS),sort,$(k))) \
+    $(eval $(call rel_table,first_token,first token,,$(REL_FIRST_PAIRS),,$(k))))
 
 # $(call rel_figure,NAME,SCRIPT,TABLE,EXTRA_ARGS,CAPTION): the figure of one sweep table
 # $(REL)/TABLE.tsv, drawn from it alone.
@@ -114,11 +140,12 @@ $(foreach p,$(REL_GRID),$(foreach b,1 0,\
     $(call per_rep,run_step,$(call rel_f,$(p),2),eval_bos$(b),intervene,--eval-bos $(b) --eval-packing 0 --quiet)))
 # one row per (training, evaluation): the full model's rows of interventions.tsv
 define rel_grid_awk
-/^#/ || $$1 != "full" { next }
-$$2 == "all" { risk = $$6; oracle = $$4; ex = $$9 }
-$$2 == "trigger" { ext = $$9 }
-$$2 == "nontrigger" { exn = $$9 }
-END { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", train, run, ev, risk, oracle, ex, ext, exn }
+$(rel_columns_awk)
+get("intervention") != "full" { next }
+get("domain") == "all" { risk = get("risk"); oracle = get("oracle_risk"); ex = get("excess") }
+get("domain") == "trigger" { ext = get("excess") }
+get("domain") == "nontrigger" { exn = get("excess") }
+END { if (bad) exit; printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", train, run, ev, risk, oracle, ex, ext, exn }
 endef
 export rel_grid_awk
 # $(call rel_grid,K): related/first_token_grid.tsv of replicate K

@@ -22,11 +22,10 @@ header_module() {
     esac
 }
 rank() { for r in $ranks; do [ "${r%%:*}" = "$1" ] && { echo "${r#*:}"; return; }; done; echo "check_layers: no module $1" >&2; exit 1; }
-# The module of a repository path: src/MODULE/..., tasks/..., include/bbsim/HEADER.
+# The module of a repository path: src/MODULE/..., include/bbsim/HEADER.
 path_module() {
     case $1 in
         src/*/*) p=${1#src/}; echo "${p%%/*}" ;;
-        tasks/*) echo tasks ;;
         include/bbsim/*) header_module "${1#include/bbsim/}" ;;
         *) echo "check_layers: $1 is in no module" >&2; exit 1 ;;
     esac
@@ -34,7 +33,7 @@ path_module() {
 
 bad=0
 cd "$src"
-files=$(ls src/*/*.[ch] tasks/*.[ch] include/bbsim/*.h)
+files=$(ls src/*/*.[ch] include/bbsim/*.h)
 n=0
 for f in $files; do
     m=$(path_module "$f"); r=$(rank "$m")

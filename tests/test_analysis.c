@@ -13,8 +13,20 @@
 #include "bbsim/checkpoint.h"
 #include "bbsim/train.h"
 
-/* A small random (untrained) model on a small task. */
-static void build_small(Task *t, Model *m, int L, int H, int C) {
+/* The fixture of the tests below: a small random (untrained) model on a small synthetic
+ * task (vocabulary 16 + specials, N = 16), an evaluation batch of it and the default
+ * analysis settings. */
+typedef struct {
+    Task t;
+    Model m;
+    EvalBatch eb;
+    AnalysisConfig ac;
+} Fixture;
+
+/* kind: MODEL_TRANSFORMER (2 layers, 2 heads, width 16) or MODEL_SIMPLE (hidden width 8);
+ * seqs sequences in the batch; tokens NULL or the token ids of a --tokens domain, ending
+ * with -1. */
+static void fixture_build(Fixture *f, ModelKind kind, int seqs, const int *tokens) {
     TaskConfig tc;
     task_config_default(&tc);
     tc.table = TASK_TABLE_SYNTHETIC;
@@ -22,14 +34,30 @@ static void build_small(Task *t, Model *m, int L, int H, int C) {
     tc.seq = 16;
     tc.eval_batch = 12;
     BbError err;
-    if (task_build(t, &tc, &err)) fail_msg("task_build: %s", err.msg);
+    if (task_build(&f->t, &tc, &err)) fail_msg("task_build: %s", err.msg);
     ModelConfig mc;
     model_config_default(&mc);
-    mc.L = L;
-    mc.H = H;
-    mc.C = C;
-    train_model_config_from_task(&mc, t);
-    if (model_build(m, &mc, &err)) fail_msg("model_build: %s", err.msg);
+    if (kind == MODEL_SIMPLE) {
+        mc.kind = MODEL_SIMPLE;
+        mc.simple_hidden = 8;
+    } else {
+        mc.L = 2;
+        mc.H = 2;
+        mc.C = 16;
+    }
+    train_model_config_from_task(&mc, &f->t);
+    if (model_build(&f->m, &mc, &err)) fail_msg("model_build: %s", err.msg);
+    unsigned char *set = tokens ? calloc((size_t)f->t.V, 1) : NULL;
+    for (const int *k = tokens; k && *k >= 0; k++) set[*k] = 1;
+    analysis_batch(&f->eb, &f->t, seqs, set);
+    free(set);
+    analysis_config_default(&f->ac);
+}
+
+static void fixture_free(Fixture *f) {
+    analysis_batch_free(&f->eb);
+    model_free(&f->m);
+    task_free(&f->t);
 }
 
 static void copy_model(Model *dst, const Model *src) {
@@ -58,15 +86,11 @@ static void assert_risks_close(const Risks *a, const Risks *b, double tol) {
 /* Zeroing head h of layer l = a model whose Wo columns h*hs .. h*hs+hs-1 are zero. */
 static void test_zero_head_is_zero_wo(void **state) {
     (void)state;
-    Task t;
-    Model m;
-    build_small(&t, &m, 2, 2, 16);
-    EvalBatch eb;
-    analysis_batch(&eb, &t, 6, NULL);
-    AnalysisConfig ac;
-    analysis_config_default(&ac);
-    const int C = 16, hs = 8, V = t.V;
-    const size_t n = (size_t)eb.B * eb.T * V;
+    Fixture f;
+    fixture_build(&f, MODEL_TRANSFORMER, 6, NULL);
+    const Model *m = &f.m;
+    const int C = 16, hs = 8, V = f.t.V;
+    const size_t n = (size_t)f.eb.B * f.eb.T * V;
     double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
     const int cases[3][2] = {{0, 1}, {1, 0}, {1, 1}};
     for (int k = 0; k < 3; k++) {
@@ -75,18 +99,18 @@ static void test_zero_head_is_zero_wo(void **state) {
         memset(&iv, 0, sizeof iv);
         iv.zero_head[l][h] = 1;
         Model z;
-        copy_model(&z, &m);
+        copy_model(&z, m);
         for (int c = 0; c < C; c++)
             for (int j = 0; j < hs; j++) z.p.wo[l][c * C + h * hs + j] = 0.0f;
-        forward_logits(&m, &eb, &iv, a);
-        forward_logits(&z, &eb, NULL, b);
+        forward_logits(m, &f.eb, &iv, a);
+        forward_logits(&z, &f.eb, NULL, b);
         assert_allclose(a, b, n, 1e-5, 1e-5);
         Analysis ra, rb;
-        analysis_collect(&ra, &m, &t, &eb, &iv, &ac, ANALYSIS_RISKS, 1);
-        analysis_collect(&rb, &z, &t, &eb, NULL, &ac, ANALYSIS_RISKS, 1);
+        analysis_collect(&ra, m, &f.t, &f.eb, &iv, &f.ac, ANALYSIS_RISKS, 1);
+        analysis_collect(&rb, &z, &f.t, &f.eb, NULL, &f.ac, ANALYSIS_RISKS, 1);
         assert_risks_close(&ra.risks, &rb.risks, 1e-6);
         /* and it changes something: the head mattered */
-        forward_logits(&m, &eb, NULL, b);
+        forward_logits(m, &f.eb, NULL, b);
         double diff = 0;
         for (size_t i = 0; i < n; i++) diff = fmax(diff, fabs(a[i] - b[i]));
         assert_true(diff > 1e-4);
@@ -96,36 +120,30 @@ static void test_zero_head_is_zero_wo(void **state) {
     }
     free(a);
     free(b);
-    analysis_batch_free(&eb);
-    model_free(&m);
-    task_free(&t);
+    fixture_free(&f);
 }
 
 /* Deleting layer l's MLP = a model whose W2 (layer l) is zero. */
 static void test_no_mlp_is_zero_w2(void **state) {
     (void)state;
-    Task t;
-    Model m;
-    build_small(&t, &m, 2, 2, 16);
-    EvalBatch eb;
-    analysis_batch(&eb, &t, 6, NULL);
-    AnalysisConfig ac;
-    analysis_config_default(&ac);
-    const size_t n = (size_t)eb.B * eb.T * t.V;
+    Fixture f;
+    fixture_build(&f, MODEL_TRANSFORMER, 6, NULL);
+    const Model *m = &f.m;
+    const size_t n = (size_t)f.eb.B * f.eb.T * f.t.V;
     double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
     for (int l = 0; l < 2; l++) {
         Intervention iv;
         memset(&iv, 0, sizeof iv);
         iv.no_mlp[l] = 1;
         Model z;
-        copy_model(&z, &m);
+        copy_model(&z, m);
         memset(z.p.w2[l], 0, (size_t)16 * 4 * 16 * sizeof(float));
-        forward_logits(&m, &eb, &iv, a);
-        forward_logits(&z, &eb, NULL, b);
+        forward_logits(m, &f.eb, &iv, a);
+        forward_logits(&z, &f.eb, NULL, b);
         assert_allclose(a, b, n, 1e-5, 1e-5);
         Analysis ra, rb;
-        analysis_collect(&ra, &m, &t, &eb, &iv, &ac, ANALYSIS_ALL, 2);
-        analysis_collect(&rb, &z, &t, &eb, NULL, &ac, ANALYSIS_ALL, 2);
+        analysis_collect(&ra, m, &f.t, &f.eb, &iv, &f.ac, ANALYSIS_ALL, 2);
+        analysis_collect(&rb, &z, &f.t, &f.eb, NULL, &f.ac, ANALYSIS_ALL, 2);
         assert_risks_close(&ra.risks, &rb.risks, 1e-6);
         assert_close(ra.resid[1].bos, rb.resid[1].bos, 1e-5, 1e-5);
         analysis_free(&ra);
@@ -134,61 +152,46 @@ static void test_no_mlp_is_zero_w2(void **state) {
     }
     free(a);
     free(b);
-    analysis_batch_free(&eb);
-    model_free(&m);
-    task_free(&t);
+    fixture_free(&f);
 }
 
 /* Without intervention, the analysis reproduces the training loss (trainer_step) on the
  * same batch, overall and on trigger / non-trigger positions. */
 static void test_loss_matches_training(void **state) {
     (void)state;
-    Task t;
-    Model m;
-    build_small(&t, &m, 2, 2, 16);
-    EvalBatch eb;
-    analysis_batch(&eb, &t, 12, NULL);
-    AnalysisConfig ac;
-    analysis_config_default(&ac);
-    ac.chunk = 5; /* unequal chunks on purpose */
+    Fixture f;
+    fixture_build(&f, MODEL_TRANSFORMER, 12, NULL);
+    f.ac.chunk = 5; /* unequal chunks on purpose */
     Analysis a;
-    analysis_collect(&a, &m, &t, &eb, NULL, &ac, ANALYSIS_ALL, 2);
-    Trainer *tr = trainer_alloc(&t, &m, eb.B, 0, 0);
+    analysis_collect(&a, &f.m, &f.t, &f.eb, NULL, &f.ac, ANALYSIS_ALL, 2);
+    Trainer *tr = trainer_alloc(&f.t, &f.m, f.eb.B, 0, 0);
     double bc, bg;
-    double loss = trainer_step(tr, eb.inputs, eb.targets, eb.B, &bc, &bg);
+    double loss = trainer_step(tr, f.eb.inputs, f.eb.targets, f.eb.B, &bc, &bg);
     trainer_free(tr);
     assert_close(a.risks.loss[DOM_ALL], loss, 1e-6, 1e-5);
     assert_close(a.risks.loss[DOM_TRIGGER], bc, 1e-6, 1e-5);
     assert_close(a.risks.loss[DOM_NONTRIGGER], bg, 1e-6, 1e-5);
-    assert_int_equal(a.risks.n[DOM_ALL], eb.B * eb.T);
+    assert_int_equal(a.risks.n[DOM_ALL], f.eb.B * f.eb.T);
     /* risk >= oracle risk (CE >= entropy) */
     assert_true(a.risks.excess[DOM_ALL] > 0);
     analysis_free(&a);
-    analysis_batch_free(&eb);
-    model_free(&m);
-    task_free(&t);
+    fixture_free(&f);
 }
 
 /* Every number is bitwise the same for 1 and 2 threads. */
 static void test_thread_determinism(void **state) {
     (void)state;
-    Task t;
-    Model m;
-    build_small(&t, &m, 2, 2, 16);
-    unsigned char *set = calloc(t.V, 1);
-    set[3] = set[5] = 1;
-    EvalBatch eb;
-    analysis_batch(&eb, &t, 12, set);
-    AnalysisConfig ac;
-    analysis_config_default(&ac);
-    ac.chunk = 3;
+    static const int tokens[] = {3, 5, -1};
+    Fixture f;
+    fixture_build(&f, MODEL_TRANSFORMER, 12, tokens);
+    f.ac.chunk = 3;
     Analysis a1, a2;
-    analysis_collect(&a1, &m, &t, &eb, NULL, &ac, ANALYSIS_ALL, 1);
-    analysis_collect(&a2, &m, &t, &eb, NULL, &ac, ANALYSIS_ALL, 2);
+    analysis_collect(&a1, &f.m, &f.t, &f.eb, NULL, &f.ac, ANALYSIS_ALL, 1);
+    analysis_collect(&a2, &f.m, &f.t, &f.eb, NULL, &f.ac, ANALYSIS_ALL, 2);
     assert_memory_equal(&a1.risks, &a2.risks, sizeof a1.risks);
     assert_memory_equal(a1.head, a2.head, 4 * sizeof a1.head[0]);
     assert_memory_equal(a1.resid, a2.resid, 2 * sizeof a1.resid[0]);
-    assert_memory_equal(a1.dlogit_count, a2.dlogit_count, 4 * (size_t)t.V * sizeof(long));
+    assert_memory_equal(a1.dlogit_count, a2.dlogit_count, 4 * (size_t)f.t.V * sizeof(long));
     assert_true(a1.sink_rate == a2.sink_rate);
     assert_true(a1.risks.n[DOM_TOKENS] > 0);
     /* sanity of the finished numbers on a random model */
@@ -200,32 +203,24 @@ static void test_thread_determinism(void **state) {
     assert_close(a1.sink_chance, metrics_sink_chance(16), 0, 0);
     analysis_free(&a1);
     analysis_free(&a2);
-    analysis_batch_free(&eb);
-    free(set);
-    model_free(&m);
-    task_free(&t);
+    fixture_free(&f);
 }
 
 /* The interventions as they appear in a forward pass: zero BOS value, oracle and all-BOS
  * attention show up in the metrics. */
 static void test_intervention_metrics(void **state) {
     (void)state;
-    Task t;
-    Model m;
-    build_small(&t, &m, 2, 2, 16);
-    EvalBatch eb;
-    analysis_batch(&eb, &t, 6, NULL);
-    AnalysisConfig ac;
-    analysis_config_default(&ac);
+    Fixture f;
+    fixture_build(&f, MODEL_TRANSFORMER, 6, NULL);
     Intervention iv;
     memset(&iv, 0, sizeof iv);
-    iv.is_trigger = t.is_trigger;
+    iv.is_trigger = f.t.is_trigger;
     iv.zero_bos_value[0][1] = 1;
     iv.all_bos[1][0] = 1;
     iv.oracle_attn[1][1] = 1;
     iv.zero_bos_resid[0] = 1;
     Analysis a;
-    analysis_collect(&a, &m, &t, &eb, &iv, &ac, ANALYSIS_ALL, 2);
+    analysis_collect(&a, &f.m, &f.t, &f.eb, &iv, &f.ac, ANALYSIS_ALL, 2);
     assert_close(a.head[1].val_bos, 0.0, 0, 0);               /* l0h1: v_0 = 0 */
     assert_true(a.head[0].val_bos > 0);                        /* l0h0 untouched */
     assert_close(a.head[2].attn_bos[DOM_ALL], 1.0, 0, 1e-12);  /* l1h0: all on BOS */
@@ -236,9 +231,7 @@ static void test_intervention_metrics(void **state) {
     }
     assert_close(a.resid[0].bos, 0.0, 0, 0); /* h_0 := 0 after layer 0 */
     analysis_free(&a);
-    analysis_batch_free(&eb);
-    model_free(&m);
-    task_free(&t);
+    fixture_free(&f);
 }
 
 static void expect_iv_error(const Model *m, InterventionKind kind, const char *value, const char *needle) {
@@ -252,35 +245,34 @@ static void expect_iv_error(const Model *m, InterventionKind kind, const char *v
 
 static void test_intervention_flags(void **state) {
     (void)state;
-    Task t;
-    Model m;
-    build_small(&t, &m, 2, 2, 16);
+    Fixture f;
+    fixture_build(&f, MODEL_TRANSFORMER, 4, NULL);
     Intervention iv;
     memset(&iv, 0, sizeof iv);
     BbError err;
-    assert_int_equal(analysis_intervention_add(&iv, &m, IV_NO_ATTN, "0.1,1", &err), 0);
+    assert_int_equal(analysis_intervention_add(&iv, &f.m, IV_NO_ATTN, "0.1,1", &err), 0);
     assert_int_equal(iv.zero_head[0][1], 1);
     assert_int_equal(iv.zero_head[0][0], 0);
     assert_int_equal(iv.zero_head[1][0] + iv.zero_head[1][1], 2);
-    assert_int_equal(analysis_intervention_add(&iv, &m, IV_NO_LAYER, "0", &err), 0);
+    assert_int_equal(analysis_intervention_add(&iv, &f.m, IV_NO_LAYER, "0", &err), 0);
     assert_int_equal(iv.zero_head[0][0] + iv.no_mlp[0], 2);
     assert_int_equal(iv.no_mlp[1], 0);
-    assert_int_equal(analysis_intervention_add(&iv, &m, IV_ZERO_BOS_RESIDUAL, "1", &err), 0);
+    assert_int_equal(analysis_intervention_add(&iv, &f.m, IV_ZERO_BOS_RESIDUAL, "1", &err), 0);
     assert_int_equal(iv.zero_bos_resid[1], 1);
-    assert_int_equal(analysis_intervention_add(&iv, &m, IV_ORACLE_ATTN, "1.0", &err), 0);
+    assert_int_equal(analysis_intervention_add(&iv, &f.m, IV_ORACLE_ATTN, "1.0", &err), 0);
     assert_int_equal(iv.oracle_attn[1][0], 1);
-    expect_iv_error(&m, IV_NO_ATTN, "2.0", "layer 2 out of range");
-    expect_iv_error(&m, IV_NO_ATTN, "0.2", "head 2 out of range");
-    expect_iv_error(&m, IV_NO_ATTN, "x", "expected L.H");
-    expect_iv_error(&m, IV_NO_ATTN, "", "expected L.H");
-    expect_iv_error(&m, IV_NO_ATTN, "0.", "expected L.H");
-    expect_iv_error(&m, IV_NO_MLP, "0.1", "expected a layer index");
-    expect_iv_error(&m, IV_ZERO_BOS_RESIDUAL, "5", "out of range");
+    expect_iv_error(&f.m, IV_NO_ATTN, "2.0", "layer 2 out of range");
+    expect_iv_error(&f.m, IV_NO_ATTN, "0.2", "head 2 out of range");
+    expect_iv_error(&f.m, IV_NO_ATTN, "x", "expected L.H");
+    expect_iv_error(&f.m, IV_NO_ATTN, "", "expected L.H");
+    expect_iv_error(&f.m, IV_NO_ATTN, "0.", "expected L.H");
+    expect_iv_error(&f.m, IV_NO_MLP, "0.1", "expected a layer index");
+    expect_iv_error(&f.m, IV_ZERO_BOS_RESIDUAL, "5", "out of range");
     assert_int_equal(analysis_intervention_find("bogus"), -1);
     assert_int_equal(analysis_intervention_find("zero-bos-value"), IV_ZERO_BOS_VALUE);
     for (int k = 0; k < ANALYSIS_NINTERVENTIONS; k++) /* the table is indexed by kind */
         assert_int_equal(analysis_intervention_find(analysis_interventions[k].flag), k);
-    model_free(&m);
+    model_free(&f.m);
     /* a model without attention in layer 1 and without an MLP in layer 0 */
     ModelConfig mc;
     model_config_default(&mc);
@@ -290,81 +282,57 @@ static void test_intervention_flags(void **state) {
     mc.no_attn.v[0] = 1;
     mc.no_mlp.n = 1;
     mc.no_mlp.v[0] = 0;
-    train_model_config_from_task(&mc, &t);
-    if (model_build(&m, &mc, &err)) fail_msg("model_build: %s", err.msg);
-    expect_iv_error(&m, IV_NO_ATTN, "1.0", "layer 1 has no attention");
-    expect_iv_error(&m, IV_NO_MLP, "0", "layer 0 has no MLP");
-    assert_int_equal(analysis_has_attn(&m, 0), 1);
-    assert_int_equal(analysis_has_attn(&m, 1), 0);
+    train_model_config_from_task(&mc, &f.t);
+    if (model_build(&f.m, &mc, &err)) fail_msg("model_build: %s", err.msg);
+    expect_iv_error(&f.m, IV_NO_ATTN, "1.0", "layer 1 has no attention");
+    expect_iv_error(&f.m, IV_NO_MLP, "0", "layer 0 has no MLP");
+    assert_int_equal(analysis_has_attn(&f.m, 0), 1);
+    assert_int_equal(analysis_has_attn(&f.m, 1), 0);
     /* the metrics skip the missing parts */
-    EvalBatch eb;
-    analysis_batch(&eb, &t, 4, NULL);
-    AnalysisConfig ac;
-    analysis_config_default(&ac);
     Analysis a;
-    analysis_collect(&a, &m, &t, &eb, NULL, &ac, ANALYSIS_ALL, 2);
+    analysis_collect(&a, &f.m, &f.t, &f.eb, NULL, &f.ac, ANALYSIS_ALL, 2);
     assert_true(!isnan(a.head[0].attn_bos[DOM_ALL]));
     assert_true(isnan(a.head[1].attn_bos[DOM_ALL]));
     assert_true(!isnan(a.resid[1].gap));
     analysis_free(&a);
-    analysis_batch_free(&eb);
-    model_free(&m);
-    task_free(&t);
+    fixture_free(&f);
 }
 
 /* The simplified model: |Val<s>| = ||Wo b||, the other values |w[x_j]|, dlogit<s> of a
  * non-trigger type v = a[v] (every other score is 0). */
 static void test_simple_model(void **state) {
     (void)state;
-    TaskConfig tc;
-    task_config_default(&tc);
-    tc.table = TASK_TABLE_SYNTHETIC;
-    tc.vbase = 16;
-    tc.seq = 16;
-    Task t;
-    BbError err;
-    if (task_build(&t, &tc, &err)) fail_msg("task_build: %s", err.msg);
-    ModelConfig mc;
-    model_config_default(&mc);
-    mc.kind = MODEL_SIMPLE;
-    mc.simple_hidden = 8;
-    train_model_config_from_task(&mc, &t);
-    Model m;
-    if (model_build(&m, &mc, &err)) fail_msg("model_build: %s", err.msg);
-    const int V = t.V;
+    Fixture f;
+    fixture_build(&f, MODEL_SIMPLE, 8, NULL);
+    Model *m = &f.m;
+    const int V = f.t.V;
     for (int v = 0; v < V; v++) {
-        m.p.s_bos_logit[v] = 0.25f * (float)v;
-        m.p.s_value[v] = v % 2 ? 2.0f : -2.0f;
+        m->p.s_bos_logit[v] = 0.25f * (float)v;
+        m->p.s_value[v] = v % 2 ? 2.0f : -2.0f;
     }
     double ss = 0;
     for (int v = 0; v < V; v++) {
         double o = 0;
-        for (int u = 0; u < V; u++) o += (double)m.p.s_wo[v * V + u] * m.p.s_bos_value[u];
+        for (int u = 0; u < V; u++) o += (double)m->p.s_wo[v * V + u] * m->p.s_bos_value[u];
         ss += o * o;
     }
-    EvalBatch eb;
-    analysis_batch(&eb, &t, 8, NULL);
-    AnalysisConfig ac;
-    analysis_config_default(&ac);
     Analysis a;
-    analysis_collect(&a, &m, &t, &eb, NULL, &ac, ANALYSIS_ALL, 2);
+    analysis_collect(&a, m, &f.t, &f.eb, NULL, &f.ac, ANALYSIS_ALL, 2);
     assert_int_equal(a.L, 1);
     assert_int_equal(a.H, 1);
     assert_close(a.head[0].val_bos, sqrt(ss), 1e-5, 1e-5);
     assert_close(a.head[0].val_other, 2.0, 0, 1e-12);
     for (int v = 0; v < V; v++)
-        if (a.dlogit_count[v] && !t.is_trigger[v]) assert_close(a.dlogit_type[v], 0.25 * v, 1e-6, 1e-6);
+        if (a.dlogit_count[v] && !f.t.is_trigger[v]) assert_close(a.dlogit_type[v], 0.25 * v, 1e-6, 1e-6);
     assert_true(isnan(a.resid[0].bos)); /* no residual stream */
     SeqDump d;
-    analysis_sequence(&d, &m, &eb, 1, NULL);
+    analysis_sequence(&d, m, &f.eb, 1, NULL);
     assert_close(d.value_norm[0], sqrt(ss), 1e-5, 1e-5);
     assert_close(d.value_norm[3], 2.0, 0, 0);
     assert_null(d.resid_norm);
     analysis_sequence_free(&d);
     analysis_free(&a);
-    analysis_batch_free(&eb);
-    model_free(&m);
-    task_free(&t);
+    fixture_free(&f);
 }
 
 static void test_pick_sequences(void **state) {

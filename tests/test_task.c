@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <gsl/gsl_cdf.h>
 #include "bbsim/task.h"
-#include "../tasks/task_internal.h" /* the table-file reader and the embedded table */
+#include "../src/tasks/task_internal.h" /* the table-file reader and the embedded table */
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -1285,7 +1285,7 @@ static void test_shakespeare_table(void **state) {
     assert_close(fl.floor_nontrigger, 2.222751, 5e-7, 0);
     /* the binary holds exactly the shipped file */
     char path[1024];
-    snprintf(path, sizeof path, "%s/tasks/data/shakespeare.tsv", BBSIM_SOURCE_DIR);
+    snprintf(path, sizeof path, "%s/src/tasks/data/shakespeare.tsv", BBSIM_SOURCE_DIR);
     size_t len;
     char *file = read_all(path, &len);
     assert_int_equal(len, task_table_shakespeare_len);

@@ -10,10 +10,33 @@
 
 #define BB_LN_EPS 1e-5f
 
-/* The attention activations (--attn; names in model.h's attn_kind_names). */
-typedef enum {
-    ATTN_SOFTMAX, ATTN_RELU, ATTN_SIGMOID, ATTN_SIGMOID_NORM, ATTN_SOFTMAX_KEYBIAS, ATTN_SOFTMAX1
-} AttnKind;
+/* The attention activations (--attn NAME; docs/method.md#attention-activations): ONE
+ * X-macro lists every kind; it generates the AttnKind enum (ATTN_<id>, in table order,
+ * ATTN_NKINDS after the last), attn_kind_names and the per-kind predicates below.
+ * Columns: X(id, name, normalised, slot)
+ *   normalised: 1 if every row sums to 1 (slot included), 0 if rows carry free mass.
+ *   slot:       the extra key each row also attends to, with value 0 (its weight in
+ *               att_slot): NONE, KEY (a learnable key k_s per head, the keyslot tensor)
+ *               or ZERO (a fixed logit 0).
+ * How row i of scores s_ij (j <= i) becomes weights a_ij is attn_row_forward (kernels.c). */
+#define BB_ATTN_KINDS(X)                                                                       \
+    X(SOFTMAX, "softmax", 1, NONE)                /* exp(s_ij) / sum_j' exp(s_ij') */            \
+    X(RELU, "relu", 0, NONE)                      /* relu(s_ij) / (i+1) */                        \
+    X(SIGMOID, "sigmoid", 0, NONE)                /* sigmoid(s_ij) */                             \
+    X(SIGMOID_NORM, "sigmoid-norm", 1, NONE)      /* sigmoid(s_ij) / sum_j' sigmoid(s_ij') */     \
+    X(SOFTMAX_KEYBIAS, "softmax-keybias", 1, KEY) /* softmax over the keys and q_i.k_s/sqrt(hs) */ \
+    X(SOFTMAX1, "softmax1", 1, ZERO)              /* softmax over the keys and a logit 0 */
+
+#define BB_ATTN_ENUM(id, name, normalised, slot) ATTN_##id,
+typedef enum { BB_ATTN_KINDS(BB_ATTN_ENUM) ATTN_NKINDS } AttnKind;
+typedef enum { ATTN_SLOT_NONE, ATTN_SLOT_KEY, ATTN_SLOT_ZERO } AttnSlot;
+
+extern const char *const attn_kind_names[]; /* the --attn names by AttnKind, then NULL */
+/* The table's columns of a kind (0..ATTN_NKINDS-1): rows sum to 1; a key slot of any
+ * sort (att_slot is then (B,H,T), else NULL); the learnable key k_s (keyslot (H,hs)). */
+int attn_kind_normalised(int kind);
+int attn_kind_has_slot(int kind);
+int attn_kind_has_keyslot(int kind);
 
 /* exp of an array, vectorisable (relative error < 1e-7 on [-87, 88], clamped outside):
  * the exponential every kernel here uses (softmaxes, sigmoids, cross-entropy). */
@@ -68,9 +91,11 @@ void attention_backward_ref(float *dqkv, float *dkeyslot, const float *datty, co
                             const float *keyslot, const float *preatt, const float *att,
                             const float *att_slot, int B, int T, int C, int H, int attn_kind);
 
-/* Softmax rows i >= 1 of one head's (T,T) weights A renormalised over keys 1..i from
- * its scores S (a_i0 = 0; row 0 kept): the attention with its first-key sink removed. */
-void attention_remove_key0(float *A, const float *S, int T);
+/* The attention of head h with its first-key sink removed (softmax only; forward only; the
+ * intervention no_key0): rows i >= 1 of att re-formed from preatt as the softmax over keys
+ * 1..i (a_i0 = 0; row 0 kept), then the head's columns of atty recomputed from them. */
+void attention_remove_key0(float *atty, float *att, const float *preatt, const float *qkv, int h, int B, int T,
+                           int C, int H);
 
 /* ---- softmax + cross-entropy over V classes ----
  * probs = softmax(logits); losses[n] = -log probs[n, targets[n]] (targets may be NULL:

@@ -8,14 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "bbsim/common.h"
-#include "bbsim/kernels.h" /* AttnKind */
+#include "bbsim/kernels.h" /* AttnKind, attn_kind_names */
 
 #define BB_MAXL 16
 #define BB_MAXH 16
 
 typedef enum { MODEL_TRANSFORMER, MODEL_SIMPLE } ModelKind;
 extern const char *const model_kind_names[]; /* "transformer","simple",NULL */
-extern const char *const attn_kind_names[];  /* "softmax","relu","sigmoid","sigmoid-norm","softmax-keybias","softmax1",NULL */
 
 typedef struct ModelConfig {
     int kind;          /* ModelKind */
@@ -33,6 +32,13 @@ typedef struct ModelConfig {
 void model_config_default(ModelConfig *c);
 #define MODEL_NOPTS 12
 int model_opts(ModelConfig *c, Opt *out);
+
+/* What layer l of a model of c holds (nothing when l is outside 0..L-1): attention (not
+ * in --no-attn), an MLP (not in --no-mlp), a linear MLP (--linear-mlp). The simplified
+ * model's one layer has attention and a (non-linear) MLP. */
+int model_has_attn(const ModelConfig *c, int l);
+int model_has_mlp(const ModelConfig *c, int l);
+int model_has_linear_mlp(const ModelConfig *c, int l);
 
 /* The parameter table: ONE X-macro lists every tensor; it generates ParamPtrs below,
  * the flat layout, the checkpoint names (TensorInfo) and the initialisation (src/model/model.c).

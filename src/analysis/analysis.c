@@ -49,12 +49,8 @@ void analysis_batch_free(EvalBatch *eb) {
 static int is_simple(const Model *m) { return m->cfg.kind == MODEL_SIMPLE; }
 int analysis_layers(const Model *m) { return is_simple(m) ? 1 : m->cfg.L; }
 int analysis_heads(const Model *m) { return is_simple(m) ? 1 : m->cfg.H; }
-int analysis_has_attn(const Model *m, int l) {
-    return l >= 0 && l < analysis_layers(m) && (is_simple(m) || m->p.wo[l] != NULL);
-}
-int analysis_has_mlp(const Model *m, int l) {
-    return l >= 0 && l < analysis_layers(m) && (is_simple(m) || m->p.w1[l] != NULL);
-}
+int analysis_has_attn(const Model *m, int l) { return model_has_attn(&m->cfg, l); }
+int analysis_has_mlp(const Model *m, int l) { return model_has_mlp(&m->cfg, l); }
 int analysis_has_resid(const Model *m) { return !is_simple(m); }
 
 /* ------------------------------------------------------------ collection */

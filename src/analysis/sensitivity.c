@@ -23,10 +23,7 @@ void sensitivity_config_default(SensConfig *c) {
     c->chunk = 8;
 }
 
-static int has_attn(const Model *m, int l) { return m->p.wo[l] != NULL; }
-static int has_mlp(const Model *m, int l) { return m->p.w1[l] != NULL; }
-static int is_linear(const Model *m, int l) { return m->p.w1[l] != NULL && m->p.w2[l] == NULL; }
-static int mlp_width(const Model *m, int l) { return is_linear(m, l) ? m->cfg.C : 4 * m->cfg.C; }
+static int mlp_width(const Model *m, int l) { return model_has_linear_mlp(&m->cfg, l) ? m->cfg.C : 4 * m->cfg.C; }
 
 /* ------------------------------------------------------------ forward */
 
@@ -36,7 +33,7 @@ void sensitivity_forward(const Model *m, Workspace *ws, const int *inputs, int B
     Intervention iv;
     memset(&iv, 0, sizeof iv);
     for (int l = 0; l < c->L; l++)
-        for (int h = 0; h < c->H; h++) iv.no_key0[l][h] = no_sink && has_attn(m, l);
+        for (int h = 0; h < c->H; h++) iv.no_key0[l][h] = no_sink && model_has_attn(&m->cfg, l);
     model_forward(m, ws, inputs, NULL, B, no_sink ? &iv : NULL);
 }
 
@@ -108,7 +105,7 @@ void sensitivity_weights(const Model *m, SensWeights *w) {
     memset(w, 0, sizeof *w);
     double *WoWv = bb_malloc((size_t)C * C * sizeof(double));
     for (int l = 0; l < m->cfg.L; l++) {
-        if (has_attn(m, l))
+        if (model_has_attn(&m->cfg, l))
             for (int h = 0; h < H; h++) {
                 // (Wo_h Wv_h)_ce = sum_d wo[c, h hs + d] wqkv[2C + h hs + d, e]
                 const float *wo = m->p.wo[l], *wv = m->p.wqkv[l] + ((size_t)2 * C + (size_t)h * hs) * C;
@@ -120,10 +117,10 @@ void sensitivity_weights(const Model *m, SensWeights *w) {
                     }
                 w->wo_wv[l][h] = spectral_norm(WoWv, C, C);
             }
-        if (has_mlp(m, l)) {
+        if (model_has_mlp(&m->cfg, l)) {
             const int F = mlp_width(m, l);
             w->w1[l] = spectral_norm_f(m->p.w1[l], F, C);
-            if (!is_linear(m, l)) w->w2[l] = spectral_norm_f(m->p.w2[l], C, F);
+            if (!model_has_linear_mlp(&m->cfg, l)) w->w2[l] = spectral_norm_f(m->p.w2[l], C, F);
         }
     }
     free(WoWv);
@@ -141,7 +138,7 @@ void sensitivity_bound(const Model *m, const Workspace *ws, const SensWeights *w
     out->factor = 1.0;
     for (int l = 0; l < m->cfg.L; l++) {
         out->K[l] = out->M[l] = 1.0;
-        if (has_attn(m, l)) {
+        if (model_has_attn(&m->cfg, l)) {
             // lambda1 = max|gamma1| max_a rstd1_a >= ||J_LN1(h_a)||_2 for every a <= i
             double rmax = 0.0;
             for (int a = 0; a < n; a++) rmax = ws->ln1_rstd[l][a] > rmax ? ws->ln1_rstd[l][a] : rmax;
@@ -192,12 +189,12 @@ void sensitivity_bound(const Model *m, const Workspace *ws, const SensWeights *w
             // ||G_ab|| <= delta_ab (1 + sum_h Q_h) + sum_h a^h_ab R_h <= K (delta_ab + Abar_ab)
             out->K[l] = 1.0 + Qsum > H * Rmax ? 1.0 + Qsum : H * Rmax;
         }
-        if (has_mlp(m, l)) {
+        if (model_has_mlp(&m->cfg, l)) {
             double rmax = 0.0;
             for (int a = 0; a < n; a++) rmax = ws->ln2_rstd[l][a] > rmax ? ws->ln2_rstd[l][a] : rmax;
             const double lam2 = max_abs(m->p.ln2_w[l], C) * rmax;
             // ||I + W2 D W1 J_LN2|| <= 1 + ||W2|| ||W1|| lambda2 (linear MLP: 1 + ||W1|| lambda2)
-            out->M[l] = 1.0 + (is_linear(m, l) ? w->w1[l] : w->w1[l] * w->w2[l]) * lam2;
+            out->M[l] = 1.0 + (model_has_linear_mlp(&m->cfg, l) ? w->w1[l] : w->w1[l] * w->w2[l]) * lam2;
         }
         out->factor *= out->K[l] * out->M[l];
     }
@@ -250,7 +247,7 @@ static void seq_run(SensResult *r, int s, const Model *m, const Task *t, const E
         if (mode == 0) {
             sensitivity_bound(m, ws, w, i, &r->b[s]);
             for (int l = 0; l < L; l++) // Abar_l = mean over heads of a^h
-                if (has_attn(m, l))
+                if (model_has_attn(&m->cfg, l))
                     for (int h = 0; h < H; h++)
                         for (int a = 0; a < Tn; a++)
                             for (int k = 0; k <= a; k++)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "bbsim/claims.h"
+#include "bbsim/kernels.h" /* AttnKind, attn_kind_names */
 #include "bbsim/tsv.h"
 
 #define SINK_HIGH 50.0 /* % of heads: "sinks" */
@@ -18,9 +19,11 @@
 #define LOSS_TOL 0.05  /* final losses within 5% of softmax */
 #define MAX_LAYERS 16
 
-enum { A_SOFTMAX, A_SIGMOID, A_SIGMOID_NORM, A_RELU, A_KEYBIAS, A_SOFTMAX1, N_ACT };
-static const char *const act_name[N_ACT] = {"softmax", "sigmoid", "sigmoid-norm", "relu", "softmax-keybias",
-                                            "softmax1"};
+/* The kinds C15 reads (run rel_<name>), in the order its loss list shows them (that of
+ * paper_repro/related.mk's REL_ACTS). */
+static const AttnKind act_order[] = {ATTN_SOFTMAX, ATTN_SIGMOID, ATTN_SIGMOID_NORM,
+                                     ATTN_RELU, ATTN_SOFTMAX_KEYBIAS, ATTN_SOFTMAX1};
+#define N_ACT ((int)(sizeof act_order / sizeof *act_order))
 
 /* What C15 reads of one run. */
 typedef struct ActRun {
@@ -37,9 +40,9 @@ typedef struct ActRun {
 /* Per head, the share on the slot over all positions: the non-trigger and trigger means
  * weighted by the trigger fraction of the evaluation batch (metrics attn_slot,
  * attn_slot_trigger, trigger_frac; analyze writes no all-position slot share). */
-static int read_run(const char *out, int a, ActRun *r, BbError *err) {
+static int read_run(const char *out, AttnKind a, ActRun *r, BbError *err) {
     char run[64];
-    snprintf(run, sizeof run, "rel_%s", act_name[a]);
+    snprintf(run, sizeof run, "rel_%s", attn_kind_names[a]);
     memset(r, 0, sizeof *r);
     Tsv t;
     int rc = claims_tsv(&t, out, run, "analysis/sink.tsv", err), cs, cc, cn, cl, ch, cm, cv;
@@ -94,10 +97,10 @@ out:
     return rc;
 }
 
-static void sink_row(ClaimList *l, const ActRun *r, int a, int high) {
+static void sink_row(ClaimList *l, const ActRun *r, AttnKind a, int high) {
     char claim[96], fit[128] = "";
-    snprintf(claim, sizeof claim, "%s: sink rate Sink_1^0.3 (%%)", act_name[a]);
-    if (a == A_SIGMOID || a == A_RELU) { /* the share proxy renormalises rows whatever their mass */
+    snprintf(claim, sizeof claim, "%s: sink rate Sink_1^0.3 (%%)", attn_kind_names[a]);
+    if (!attn_kind_normalised(a)) { /* the share proxy renormalises rows whatever their mass */
         snprintf(fit, sizeof fit, "; raw row mass sum_j a_ij per layer");
         for (int k = 0; k < r->layers; k++) {
             size_t n = strlen(fit);
@@ -112,35 +115,36 @@ static void sink_row(ClaimList *l, const ActRun *r, int a, int high) {
 }
 
 int claims_activations(const char *out, ClaimList *l, BbError *err) {
-    ActRun r[N_ACT];
+    ActRun r[ATTN_NKINDS]; /* by AttnKind */
     int rc;
-    for (int a = 0; a < N_ACT; a++)
-        if ((rc = read_run(out, a, &r[a], err))) return rc;
-    sink_row(l, &r[A_SOFTMAX], A_SOFTMAX, 1);
-    sink_row(l, &r[A_SIGMOID_NORM], A_SIGMOID_NORM, 1);
-    sink_row(l, &r[A_SIGMOID], A_SIGMOID, 0);
-    sink_row(l, &r[A_RELU], A_RELU, 0);
+    for (int i = 0; i < N_ACT; i++)
+        if ((rc = read_run(out, act_order[i], &r[act_order[i]], err))) return rc;
+    sink_row(l, &r[ATTN_SOFTMAX], ATTN_SOFTMAX, 1);
+    sink_row(l, &r[ATTN_SIGMOID_NORM], ATTN_SIGMOID_NORM, 1);
+    sink_row(l, &r[ATTN_SIGMOID], ATTN_SIGMOID, 0);
+    sink_row(l, &r[ATTN_RELU], ATTN_RELU, 0);
 
-    const ActRun *k = &r[A_KEYBIAS];
+    const ActRun *k = &r[ATTN_SOFTMAX_KEYBIAS];
     const double slot_pct = 100.0 * k->slot_heads / k->heads;
     claims_add(l, "C15", "softmax-keybias: % of heads with slot share > 0.3", "the slot takes the sink", slot_pct,
                ">= 50% and Sink_1 <= 10%", slot_pct >= SINK_HIGH && k->sink_rate <= SINK_LOW,
                "%d of %d heads; mean slot share %.3g; first-token Sink_1^0.3 %.3g%% (chance %.3g%%); "
                "softmax1: slot heads %d of %d, Sink_1 %.3g%%",
-               k->slot_heads, k->heads, k->slot_mean, k->sink_rate, k->chance, r[A_SOFTMAX1].slot_heads,
-               r[A_SOFTMAX1].heads, r[A_SOFTMAX1].sink_rate);
+               k->slot_heads, k->heads, k->slot_mean, k->sink_rate, k->chance, r[ATTN_SOFTMAX1].slot_heads,
+               r[ATTN_SOFTMAX1].heads, r[ATTN_SOFTMAX1].sink_rate);
 
     /* the largest relative loss gap to softmax */
     double worst = 0;
-    int worst_a = A_SOFTMAX;
+    AttnKind worst_a = ATTN_SOFTMAX;
     char losses[200] = "";
-    for (int a = 0; a < N_ACT; a++) {
-        const double gap = fabs(r[a].loss / r[A_SOFTMAX].loss - 1);
-        if (a != A_SOFTMAX && (gap > worst || isnan(gap))) worst = gap, worst_a = a;
+    for (int i = 0; i < N_ACT; i++) {
+        const AttnKind a = act_order[i];
+        const double gap = fabs(r[a].loss / r[ATTN_SOFTMAX].loss - 1);
+        if (a != ATTN_SOFTMAX && (gap > worst || isnan(gap))) worst = gap, worst_a = a;
         size_t n = strlen(losses);
-        snprintf(losses + n, sizeof losses - n, "%s%s %.4g", a ? ", " : "", act_name[a], r[a].loss);
+        snprintf(losses + n, sizeof losses - n, "%s%s %.4g", i ? ", " : "", attn_kind_names[a], r[a].loss);
     }
     claims_add(l, "C15", "final loss: largest gap to softmax (%)", "equal loss", 100 * worst, "<= 5%",
-               worst <= LOSS_TOL, "worst %s; %s", act_name[worst_a], losses);
+               worst <= LOSS_TOL, "worst %s; %s", attn_kind_names[worst_a], losses);
     return BB_OK;
 }

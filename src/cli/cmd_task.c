@@ -90,7 +90,7 @@ int cmd_task(int argc, char **argv) {
                           "threads of the sampling and of the Monte-Carlo floor (induction, packing; 0 = OpenMP default)"};
     opts[nopts++] = (Opt){"write-table", OPT_PATH, write_table, 0, 0, NULL,
                           "with --corpus: write the text's counts as a table file (docs/method.md#table-files) and "
-                          "exit (scripts/make-table.sh makes tasks/data/shakespeare.tsv so)"};
+                          "exit (scripts/make-table.sh makes src/tasks/data/shakespeare.tsv so)"};
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: bbsim task [flags]\n\nDescribe the task: vocabulary, triggers, Bayes floor, samples.\n\n"

@@ -7,6 +7,31 @@
 #include <stdint.h>
 #include <string.h>
 #include <gsl/gsl_cblas.h>
+#include "bbsim/common.h" /* BB_CHECK */
+
+/* ------------------------------------------------------------ attention kinds */
+
+#define BB_ATTN_NAME(id, name, normalised, slot) name,
+const char *const attn_kind_names[] = {BB_ATTN_KINDS(BB_ATTN_NAME) NULL};
+
+#define BB_ATTN_COLUMNS(id, name, normalised, slot) {normalised, ATTN_SLOT_##slot},
+static const struct {
+    int normalised;
+    AttnSlot slot;
+} attn_kinds[ATTN_NKINDS] = {BB_ATTN_KINDS(BB_ATTN_COLUMNS)};
+
+int attn_kind_normalised(int kind) {
+    BB_CHECK(kind >= 0 && kind < ATTN_NKINDS);
+    return attn_kinds[kind].normalised;
+}
+
+static AttnSlot attn_kind_slot(int kind) {
+    BB_CHECK(kind >= 0 && kind < ATTN_NKINDS);
+    return attn_kinds[kind].slot;
+}
+
+int attn_kind_has_slot(int kind) { return attn_kind_slot(kind) != ATTN_SLOT_NONE; }
+int attn_kind_has_keyslot(int kind) { return attn_kind_slot(kind) == ATTN_SLOT_KEY; }
 
 /* ------------------------------------------------------------ embedding */
 
@@ -249,7 +274,7 @@ static void attn_row_forward(float *a, float *slot, float *s, int i, int T, int 
     case ATTN_SOFTMAX_KEYBIAS:
     case ATTN_SOFTMAX1: {
         // a_ij = exp(s_ij) / (sum_j' exp(s_ij') [+ exp(slot_logit)])
-        const int has_slot = kind != ATTN_SOFTMAX;
+        const int has_slot = attn_kind_has_slot(kind);
         float m = row_max(s, i + 1);
         m = has_slot && slot_logit > m ? slot_logit : m;
         float sum = exp_shifted(a, s, i + 1, m);
@@ -331,6 +356,7 @@ void attention_forward(float *atty, float *preatt, float *att, float *att_slot, 
     // atty (B,T,C), preatt (B,H,T,T), att (B,H,T,T), att_slot (B,H,T), qkv (B,T,3C), keyslot (H,hs)
     const int hs = C / H, C3 = 3 * C, bs = att_block(T);
     const float scale = 1.0f / sqrtf((float)hs);
+    const int key_slot = attn_kind_has_keyslot(attn_kind);
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
             const float *q = qkv + (size_t)b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
@@ -347,7 +373,7 @@ void attention_forward(float *atty, float *preatt, float *att, float *att_slot, 
             // a_i. = act(s_i.) over j <= i
             for (int i = 0; i < T; i++) {
                 float sl = 0.0f;
-                if (attn_kind == ATTN_SOFTMAX_KEYBIAS) {
+                if (key_slot) {
                     // slot logit = q_i . k_s / sqrt(hs)
                     const float *qi = q + (size_t)i * C3, *ks = keyslot + h * hs;
                     for (int d = 0; d < hs; d++) sl += qi[d] * ks[d];
@@ -372,6 +398,7 @@ void attention_backward(float *dqkv, float *dkeyslot, float *scratch, const floa
     // preatt (B,H,T,T), att (B,H,T,T), att_slot (B,H,T)
     const int hs = C / H, C3 = 3 * C, bs = att_block(T);
     const float scale = 1.0f / sqrtf((float)hs);
+    const int key_slot = attn_kind_has_keyslot(attn_kind);
     float *dA = scratch; /* dL/da, then dL/ds, of one (b, h) */
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
@@ -394,7 +421,7 @@ void attention_backward(float *dqkv, float *dkeyslot, float *scratch, const floa
             for (int i = 0; i < T; i++) {
                 float dsl = attn_row_backward(dA + (size_t)i * T, A + (size_t)i * T, S + (size_t)i * T,
                                               slot ? slot[i] : 0.0f, i, T, attn_kind);
-                if (attn_kind == ATTN_SOFTMAX_KEYBIAS) {
+                if (key_slot) {
                     // forward: slot logit = q_i . k_s / sqrt(hs)
                     const float *qi = q + (size_t)i * C3, *ks = keyslot + h * hs;
                     float *dqi = dq + (size_t)i * C3, *dks = dkeyslot + h * hs;
@@ -476,6 +503,7 @@ void attention_forward_ref(float *atty, float *preatt, float *att, float *att_sl
                            int attn_kind) {
     const int hs = C / H, C3 = 3 * C;
     const double scale = 1.0 / sqrt((double)hs);
+    const int key_slot = attn_kind_has_keyslot(attn_kind);
     double s[T + 1], a[T + 1];
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++)
@@ -489,7 +517,7 @@ void attention_forward_ref(float *atty, float *preatt, float *att, float *att_sl
                     s[j] = d * scale;
                 }
                 double sl = 0, aslot = 0; /* slot logit and weight */
-                if (attn_kind == ATTN_SOFTMAX_KEYBIAS) {
+                if (key_slot) {
                     for (int e = 0; e < hs; e++) sl += (double)qi[e] * keyslot[h * hs + e];
                     sl *= scale;
                 }
@@ -505,10 +533,10 @@ void attention_forward_ref(float *atty, float *preatt, float *att, float *att_sl
                     for (int j = 0; j <= i; j++) z += sigmoid_d(s[j]);
                     for (int j = 0; j <= i; j++) a[j] = sigmoid_d(s[j]) / z;
                 } else {
-                    double z = attn_kind == ATTN_SOFTMAX ? 0 : exp(sl);
+                    double z = attn_kind_has_slot(attn_kind) ? exp(sl) : 0;
                     for (int j = 0; j <= i; j++) z += exp(s[j]);
                     for (int j = 0; j <= i; j++) a[j] = exp(s[j]) / z;
-                    if (attn_kind != ATTN_SOFTMAX) aslot = exp(sl) / z;
+                    if (attn_kind_has_slot(attn_kind)) aslot = exp(sl) / z;
                 }
                 for (int j = 0; j < T; j++) {
                     preatt[row + j] = j <= i ? (float)s[j] : 0.0f;
@@ -528,6 +556,7 @@ void attention_backward_ref(float *dqkv, float *dkeyslot, const float *datty, co
                             const float *att_slot, int B, int T, int C, int H, int attn_kind) {
     const int hs = C / H, C3 = 3 * C;
     const double scale = 1.0 / sqrt((double)hs);
+    const int key_slot = attn_kind_has_keyslot(attn_kind);
     double da[T], ds[T];
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++)
@@ -573,7 +602,7 @@ void attention_backward_ref(float *dqkv, float *dkeyslot, const float *datty, co
                         dkj[e] += (float)(ds[j] * scale * qi[e]);
                     }
                 }
-                if (attn_kind == ATTN_SOFTMAX_KEYBIAS)
+                if (key_slot)
                     for (int e = 0; e < hs; e++) {
                         dqi[e] += (float)(dsl * scale * keyslot[h * hs + e]);
                         dkeyslot[h * hs + e] += (float)(dsl * scale * qi[e]);
@@ -583,15 +612,27 @@ void attention_backward_ref(float *dqkv, float *dkeyslot, const float *datty, co
 
 /* ------------------------------------------------------------ the sink removed */
 
-void attention_remove_key0(float *A, const float *S, int T) {
-    // a_ij = exp(s_ij - max) / sum_{k=1..i} exp(s_ik - max) for 1 <= j <= i, a_i0 = 0
-    for (int i = 1; i < T; i++) {
-        const float *s = S + (size_t)i * T;
-        float *a = A + (size_t)i * T;
-        double mx = s[1], sum = 0.0;
-        for (int k = 2; k <= i; k++) mx = s[k] > mx ? s[k] : mx;
-        for (int k = 1; k <= i; k++) sum += exp((double)s[k] - mx);
-        a[0] = 0.0f;
-        for (int k = 1; k <= i; k++) a[k] = (float)(exp((double)s[k] - mx) / sum);
+void attention_remove_key0(float *atty, float *att, const float *preatt, const float *qkv, int h, int B, int T,
+                           int C, int H) {
+    // atty (B,T,C), att (B,H,T,T), preatt (B,H,T,T), qkv (B,T,3C); head h only
+    const int hs = C / H, C3 = 3 * C;
+    for (int b = 0; b < B; b++) {
+        const size_t slab = ((size_t)b * H + h) * T * T;
+        const float *S = preatt + slab;
+        float *A = att + slab;
+        // a_ij = exp(s_ij - max) / sum_{k=1..i} exp(s_ik - max) for 1 <= j <= i, a_i0 = 0
+        for (int i = 1; i < T; i++) {
+            const float *s = S + (size_t)i * T;
+            float *a = A + (size_t)i * T;
+            double mx = s[1], sum = 0.0;
+            for (int k = 2; k <= i; k++) mx = s[k] > mx ? s[k] : mx;
+            for (int k = 1; k <= i; k++) sum += exp((double)s[k] - mx);
+            a[0] = 0.0f;
+            for (int k = 1; k <= i; k++) a[k] = (float)(exp((double)s[k] - mx) / sum);
+        }
+        // y_i = sum_j a_ij v_j with the renormalised weights
+        const float *v = qkv + (size_t)b * T * C3 + 2 * C + h * hs;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, A, T, v, C3, 0.0f,
+                    atty + (size_t)b * T * C + h * hs, C);
     }
 }

@@ -1,20 +1,19 @@
 /* The model (docs/method.md#the-model): configuration and flags, the parameter table's layout and
  * initialisation, workspaces, and the driver that calls the kernels of kernels.c in
- * order (forward) and in exactly reverse order (backward). */
+ * order (forward) and in exactly reverse order (backward); the interventions are hooks
+ * of the forward pass (hooks.c). */
 #include "bbsim/model.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <gsl/gsl_cblas.h>
 #include <gsl/gsl_randist.h>
 #include "bbsim/kernels.h"
+#include "hooks.h"
 #include "simple.h"
 
 const char *const model_kind_names[] = {"transformer", "simple", NULL};
-const char *const attn_kind_names[] = {"softmax", "relu", "sigmoid", "sigmoid-norm", "softmax-keybias",
-                                       "softmax1", NULL};
 
 void model_config_default(ModelConfig *c) {
     memset(c, 0, sizeof *c);
@@ -62,7 +61,7 @@ static int check_layer_list(const BbIntList *list, const char *flag, int L, BbEr
 int model_validate(const ModelConfig *c, BbError *err) {
     if (c->kind != MODEL_TRANSFORMER && c->kind != MODEL_SIMPLE)
         return bb_fail(err, BB_EINPUT, "unknown model kind %d", c->kind);
-    if (c->attn < ATTN_SOFTMAX || c->attn > ATTN_SOFTMAX1)
+    if (c->attn < 0 || c->attn >= ATTN_NKINDS)
         return bb_fail(err, BB_EINPUT, "unknown attention activation %d", c->attn);
     if (c->V < 2) return bb_fail(err, BB_EINPUT, "vocabulary size %d: need at least 2 tokens", c->V);
     if (c->maxT < 1) return bb_fail(err, BB_EINPUT, "context length %d: need at least 1", c->maxT);
@@ -99,10 +98,19 @@ int model_validate(const ModelConfig *c, BbError *err) {
     return BB_OK;
 }
 
-static int has_attn(const ModelConfig *c, int l) { return c->kind == MODEL_TRANSFORMER && !intlist_has(&c->no_attn, l); }
-static int has_mlp(const ModelConfig *c, int l) { return c->kind == MODEL_TRANSFORMER && !intlist_has(&c->no_mlp, l); }
-static int is_linear(const ModelConfig *c, int l) { return intlist_has(&c->linear_mlp, l); }
-static int has_slot(const ModelConfig *c) { return c->attn == ATTN_SOFTMAX_KEYBIAS || c->attn == ATTN_SOFTMAX1; }
+static int has_layer(const ModelConfig *c, int l) { return l >= 0 && l < (c->kind == MODEL_SIMPLE ? 1 : c->L); }
+
+int model_has_attn(const ModelConfig *c, int l) {
+    return has_layer(c, l) && (c->kind == MODEL_SIMPLE || !intlist_has(&c->no_attn, l));
+}
+
+int model_has_mlp(const ModelConfig *c, int l) {
+    return has_layer(c, l) && (c->kind == MODEL_SIMPLE || !intlist_has(&c->no_mlp, l));
+}
+
+int model_has_linear_mlp(const ModelConfig *c, int l) {
+    return model_has_mlp(c, l) && intlist_has(&c->linear_mlp, l);
+}
 
 /* ------------------------------------------------------------ parameter layout */
 
@@ -133,7 +141,7 @@ static size_t param_walk(const ModelConfig *cfg, float *base, ParamPtrs *p, Tens
     const size_t C = (size_t)cfg->C, V = (size_t)cfg->V, T = (size_t)cfg->maxT, H = (size_t)cfg->H,
                  S = (size_t)cfg->simple_hidden;
     const int TF = cfg->kind == MODEL_TRANSFORMER, SIMPLE = cfg->kind == MODEL_SIMPLE;
-    const int KEYBIAS = cfg->attn == ATTN_SOFTMAX_KEYBIAS;
+    const int KEYBIAS = attn_kind_has_keyslot(cfg->attn);
     size_t off = 0;
     int nt = 0;
     (void)H;
@@ -175,7 +183,7 @@ static size_t param_walk(const ModelConfig *cfg, float *base, ParamPtrs *p, Tens
         BB_PARAMS(X_PRE)
     }
     for (int l = 0; TF && l < cfg->L; l++) {
-        const int ATTN = has_attn(cfg, l), MLP = has_mlp(cfg, l), LINEAR = is_linear(cfg, l);
+        const int ATTN = model_has_attn(cfg, l), MLP = model_has_mlp(cfg, l), LINEAR = model_has_linear_mlp(cfg, l);
         const size_t F = LINEAR ? C : 4 * C;
         BB_PARAMS(X_LAYER)
     }
@@ -281,26 +289,26 @@ static size_t ws_layout_acts(const ModelConfig *c, Workspace *ws, float *base, i
     }
     ws->resid[0] = carve(&cv, N * C);
     for (int l = 0; l < c->L; l++) {
-        if (has_attn(c, l)) {
+        if (model_has_attn(c, l)) {
             ws->ln1[l] = carve(&cv, N * C);
             ws->ln1_mean[l] = carve(&cv, N);
             ws->ln1_rstd[l] = carve(&cv, N);
             ws->qkv[l] = carve(&cv, N * 3 * C);
             ws->preatt[l] = carve(&cv, (size_t)B * H * T * T);
             ws->att[l] = carve(&cv, (size_t)B * H * T * T);
-            ws->att_slot[l] = has_slot(c) ? carve(&cv, (size_t)B * H * T) : NULL;
+            ws->att_slot[l] = attn_kind_has_slot(c->attn) ? carve(&cv, (size_t)B * H * T) : NULL;
             ws->atty[l] = carve(&cv, N * C);
             ws->attn_out[l] = carve(&cv, N * C);
             ws->resid_mid[l] = carve(&cv, N * C);
         } else {
             ws->resid_mid[l] = ws->resid[l]; /* resid_mid = resid: nothing to add */
         }
-        if (has_mlp(c, l)) {
+        if (model_has_mlp(c, l)) {
             ws->ln2[l] = carve(&cv, N * C);
             ws->ln2_mean[l] = carve(&cv, N);
             ws->ln2_rstd[l] = carve(&cv, N);
             ws->mlp_out[l] = carve(&cv, N * C);
-            if (is_linear(c, l)) {
+            if (model_has_linear_mlp(c, l)) {
                 ws->fch[l] = ws->fch_act[l] = ws->mlp_out[l];
             } else {
                 ws->fch[l] = carve(&cv, N * 4 * C);
@@ -337,8 +345,8 @@ static size_t ws_layout_grads(const ModelConfig *c, GradBufs *g, float *base, in
     }
     size_t F = 0, tmp = V;
     for (int l = 0; l < c->L; l++) {
-        if (has_mlp(c, l) && !is_linear(c, l)) F = 4 * C;
-        if (has_attn(c, l) && tmp < 3 * C) tmp = 3 * C;
+        if (model_has_mlp(c, l) && !model_has_linear_mlp(c, l)) F = 4 * C;
+        if (model_has_attn(c, l) && tmp < 3 * C) tmp = 3 * C;
     }
     if (tmp < F) tmp = F;
     g->dres = carve(&cv, N * C);
@@ -405,125 +413,76 @@ size_t model_param_count(const ModelConfig *cfg) {
 
 /* ------------------------------------------------------------ forward */
 
-static int intervention_any(const Intervention *iv) {
-    if (!iv) return 0;
-    const unsigned char *parts[] = {&iv->zero_head[0][0], &iv->zero_bos_value[0][0], &iv->oracle_attn[0][0],
-                                    &iv->all_bos[0][0], iv->no_mlp, iv->zero_bos_resid, &iv->no_key0[0][0]};
-    const size_t sizes[] = {sizeof iv->zero_head, sizeof iv->zero_bos_value, sizeof iv->oracle_attn,
-                            sizeof iv->all_bos, sizeof iv->no_mlp, sizeof iv->zero_bos_resid, sizeof iv->no_key0};
-    for (int k = 0; k < 7; k++)
-        for (size_t i = 0; i < sizes[k]; i++)
-            if (parts[k][i]) return 1;
-    return 0;
+/* Layer l's attention block: resid_mid[l] = resid[l] + Wo attn(LN1(resid[l])). iv: NULL, or
+ * the interventions, applied by the hooks where they act. */
+static void attn_block_forward(const Model *m, Workspace *ws, int l, int B, const Intervention *iv) {
+    const ModelConfig *c = &m->cfg;
+    const ParamPtrs *p = &m->p;
+    const int T = ws->T, C = c->C, H = c->H, N = B * T;
+    const int *force_store[BB_MAXH];
+    layernorm_forward(ws->ln1[l], ws->ln1_mean[l], ws->ln1_rstd[l], ws->resid[l], p->ln1_w[l], p->ln1_b[l], N, C);
+    matmul_forward(ws->qkv[l], ws->ln1[l], p->wqkv[l], N, C, 3 * C);
+    if (iv) hook_qkv(c, ws, iv, l, B);
+    attention_forward(ws->atty[l], ws->preatt[l], ws->att[l], ws->att_slot[l], ws->qkv[l], p->keyslot[l],
+                      iv ? hook_forced_keys(c, ws, iv, l, B, force_store) : NULL, B, T, C, H, c->attn);
+    if (iv) hook_attention(c, ws, iv, l, B);
+    matmul_forward(ws->attn_out[l], ws->atty[l], p->wo[l], N, C, C);
+    residual_forward(ws->resid_mid[l], ws->resid[l], ws->attn_out[l], (size_t)N * C);
 }
 
-/* Forced attention keys of layer l's heads (NULL: none): all_bos rows on key 0; oracle
- * rows on i-1 (key 0 for i = 0) when the input is a trigger, else on key 0. */
-static const int *const *forced_keys(const ModelConfig *c, Workspace *ws, const Intervention *iv, int l, int B,
-                                     const int **force) {
-    const int T = ws->T;
-    int any = 0;
-    const size_t N = (size_t)B * T;
-    int *bos_keys = ws->int_mem + 2 * (size_t)ws->Bmax * T, *oracle_keys = bos_keys + (size_t)ws->Bmax * T;
-    for (int h = 0; h < c->H; h++) {
-        force[h] = NULL;
-        if (iv->all_bos[l][h]) {
-            memset(bos_keys, 0, N * sizeof(int));
-            force[h] = bos_keys;
-        } else if (iv->oracle_attn[l][h]) {
-            BB_CHECK(iv->is_trigger);
-            for (int b = 0; b < B; b++)
-                for (int i = 0; i < T; i++)
-                    oracle_keys[b * T + i] = iv->is_trigger[ws->inputs[b * T + i]] && i > 0 ? i - 1 : 0;
-            force[h] = oracle_keys;
-        }
-        any |= force[h] != NULL;
+/* Layer l's MLP block: resid[l+1] = resid_mid[l] + W2 relu(W1 LN2(resid_mid[l])) (or W1 LN2(.)
+ * for a linear MLP). */
+static void mlp_block_forward(const Model *m, Workspace *ws, int l, int B) {
+    const ModelConfig *c = &m->cfg;
+    const ParamPtrs *p = &m->p;
+    const int C = c->C, N = B * ws->T;
+    layernorm_forward(ws->ln2[l], ws->ln2_mean[l], ws->ln2_rstd[l], ws->resid_mid[l], p->ln2_w[l], p->ln2_b[l], N,
+                      C);
+    if (model_has_linear_mlp(c, l)) {
+        matmul_forward(ws->mlp_out[l], ws->ln2[l], p->w1[l], N, C, C);
+    } else {
+        matmul_forward(ws->fch[l], ws->ln2[l], p->w1[l], N, C, 4 * C);
+        relu_forward(ws->fch_act[l], ws->fch[l], (size_t)N * 4 * C);
+        matmul_forward(ws->mlp_out[l], ws->fch_act[l], p->w2[l], N, 4 * C, C);
     }
-    return any ? force : NULL;
+    residual_forward(ws->resid[l + 1], ws->resid_mid[l], ws->mlp_out[l], (size_t)N * C);
+}
+
+/* The transformer up to the logits. */
+static void transformer_forward(const Model *m, Workspace *ws, int B, const Intervention *iv) {
+    const ModelConfig *c = &m->cfg;
+    const ParamPtrs *p = &m->p;
+    const int T = ws->T, C = c->C, N = B * T;
+    encoder_forward(ws->resid[0], ws->inputs, p->wte, p->wpe, B, T, C);
+    for (int l = 0; l < c->L; l++) {
+        if (model_has_attn(c, l)) attn_block_forward(m, ws, l, B, iv); /* else resid_mid[l] is resid[l] */
+        if (model_has_mlp(c, l)) mlp_block_forward(m, ws, l, B);
+        else memcpy(ws->resid[l + 1], ws->resid_mid[l], (size_t)N * C * sizeof(float));
+        if (iv) hook_layer(c, ws, iv, l, B);
+    }
+    layernorm_forward(ws->lnf, ws->lnf_mean, ws->lnf_rstd, ws->resid[c->L], p->lnf_w, p->lnf_b, N, C);
+    matmul_forward(ws->logits, ws->lnf, p->wout, N, C, c->V);
 }
 
 float model_forward(const Model *m, Workspace *ws, const int *inputs, const int *targets, int B,
                     const Intervention *iv) {
     const ModelConfig *c = &m->cfg;
     BB_CHECK(B >= 1 && B <= ws->Bmax);
-    const int T = ws->T, C = c->C, H = c->H, V = c->V, hs = c->C / c->H;
-    const size_t N = (size_t)B * T;
+    const int V = c->V;
+    const size_t N = (size_t)B * ws->T;
     for (size_t i = 0; i < N; i++) BB_CHECK(inputs[i] >= 0 && inputs[i] < V);
     memcpy(ws->inputs, inputs, N * sizeof(int));
     if (targets) {
         for (size_t i = 0; i < N; i++) BB_CHECK(targets[i] >= 0 && targets[i] < V);
         memcpy(ws->targets, targets, N * sizeof(int));
     }
+    if (!hook_active(iv)) iv = NULL;
     ws->B = B;
-    ws->backward_ready = targets != NULL && !intervention_any(iv);
-    ws->plain = !intervention_any(iv);
-    if (!intervention_any(iv)) iv = NULL;
+    ws->plain = iv == NULL;
+    ws->backward_ready = targets != NULL && ws->plain;
 
-    if (c->kind == MODEL_SIMPLE) {
-        simple_forward(m, ws, B, iv);
-    } else {
-        const ParamPtrs *p = &m->p;
-        encoder_forward(ws->resid[0], ws->inputs, p->wte, p->wpe, B, T, C);
-        for (int l = 0; l < c->L; l++) {
-            if (has_attn(c, l)) {
-                layernorm_forward(ws->ln1[l], ws->ln1_mean[l], ws->ln1_rstd[l], ws->resid[l], p->ln1_w[l],
-                                  p->ln1_b[l], (int)N, C);
-                matmul_forward(ws->qkv[l], ws->ln1[l], p->wqkv[l], (int)N, C, 3 * C);
-                const int *force_store[BB_MAXH];
-                const int *const *force = NULL;
-                if (iv) {
-                    for (int h = 0; h < H; h++) // intervention: v_0 := 0 for head h
-                        if (iv->zero_bos_value[l][h])
-                            for (int b = 0; b < B; b++)
-                                memset(ws->qkv[l] + (size_t)b * T * 3 * C + 2 * C + h * hs, 0, hs * sizeof(float));
-                    force = forced_keys(c, ws, iv, l, B, force_store);
-                }
-                attention_forward(ws->atty[l], ws->preatt[l], ws->att[l], ws->att_slot[l], ws->qkv[l], p->keyslot[l],
-                                  force, B, T, C, H, c->attn);
-                if (iv)
-                    for (int h = 0; h < H; h++) // intervention: the sink removed (softmax only)
-                        if (iv->no_key0[l][h]) {
-                            BB_CHECK(c->attn == ATTN_SOFTMAX);
-                            for (int b = 0; b < B; b++) {
-                                const size_t slab = ((size_t)b * H + h) * T * T;
-                                attention_remove_key0(ws->att[l] + slab, ws->preatt[l] + slab, T);
-                                // y_i = sum_j a_ij v_j with the renormalised weights
-                                const float *v = ws->qkv[l] + (size_t)b * T * 3 * C + 2 * C + h * hs;
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f,
-                                            ws->att[l] + slab, T, v, 3 * C, 0.0f, ws->atty[l] + (size_t)b * T * C + h * hs,
-                                            C);
-                            }
-                        }
-                if (iv)
-                    for (int h = 0; h < H; h++) // intervention: the head's output := 0
-                        if (iv->zero_head[l][h])
-                            for (size_t n = 0; n < N; n++) memset(ws->atty[l] + n * C + h * hs, 0, hs * sizeof(float));
-                matmul_forward(ws->attn_out[l], ws->atty[l], p->wo[l], (int)N, C, C);
-                residual_forward(ws->resid_mid[l], ws->resid[l], ws->attn_out[l], N * C);
-            } /* else resid_mid[l] is resid[l] */
-            if (has_mlp(c, l)) {
-                layernorm_forward(ws->ln2[l], ws->ln2_mean[l], ws->ln2_rstd[l], ws->resid_mid[l], p->ln2_w[l],
-                                  p->ln2_b[l], (int)N, C);
-                if (is_linear(c, l)) {
-                    matmul_forward(ws->mlp_out[l], ws->ln2[l], p->w1[l], (int)N, C, C);
-                } else {
-                    matmul_forward(ws->fch[l], ws->ln2[l], p->w1[l], (int)N, C, 4 * C);
-                    relu_forward(ws->fch_act[l], ws->fch[l], N * 4 * C);
-                    matmul_forward(ws->mlp_out[l], ws->fch_act[l], p->w2[l], (int)N, 4 * C, C);
-                }
-                if (iv && iv->no_mlp[l]) // intervention: drop the MLP output
-                    memcpy(ws->resid[l + 1], ws->resid_mid[l], N * C * sizeof(float));
-                else
-                    residual_forward(ws->resid[l + 1], ws->resid_mid[l], ws->mlp_out[l], N * C);
-            } else {
-                memcpy(ws->resid[l + 1], ws->resid_mid[l], N * C * sizeof(float));
-            }
-            if (iv && iv->zero_bos_resid[l]) // intervention: h_0 := 0 after layer l
-                for (int b = 0; b < B; b++) memset(ws->resid[l + 1] + (size_t)b * T * C, 0, C * sizeof(float));
-        }
-        layernorm_forward(ws->lnf, ws->lnf_mean, ws->lnf_rstd, ws->resid[c->L], p->lnf_w, p->lnf_b, (int)N, C);
-        matmul_forward(ws->logits, ws->lnf, p->wout, (int)N, C, V);
-    }
+    if (c->kind == MODEL_SIMPLE) simple_forward(m, ws, B, iv);
+    else transformer_forward(m, ws, B, iv);
     crossentropy_forward(ws->losses, ws->probs, ws->logits, targets ? ws->targets : NULL, (int)N, V);
     if (!targets) return 0.0f;
     double sum = 0.0;
@@ -533,48 +492,60 @@ float model_forward(const Model *m, Workspace *ws, const int *inputs, const int 
 
 /* ------------------------------------------------------------ backward */
 
-/* The blocks backward: dres holds dL/d resid[L] on entry, dL/d resid[0] on exit. */
-static void blocks_backward(const Model *m, Workspace *ws, const ParamPtrs *gp, const GradBufs *gbp, float *dres) {
+/* Layer l's MLP block backward: dres holds dL/d resid[l+1] on entry, dL/d resid_mid[l] on
+ * exit. dln and gb's buffers are scratch. */
+static void mlp_block_backward(const Model *m, Workspace *ws, const ParamPtrs *g, const GradBufs *gb, int l,
+                               float *dres) {
     const ModelConfig *c = &m->cfg;
-    const int B = ws->B, T = ws->T, C = c->C, H = c->H;
-    const int N = B * T;
+    const ParamPtrs *p = &m->p;
+    const int C = c->C, N = ws->B * ws->T;
     const size_t NC = (size_t)N * C;
-    const ParamPtrs *p = &m->p, g = *gp;
-    GradBufs gb = *gbp;
-    float *dln = gb.dln;
+    float *dln = gb->dln;
+    // forward: resid[l+1] = resid_mid + mlp_out, so d mlp_out = dres and d resid_mid
+    // = dres: the same buffer carries on, nothing to add
+    memset(dln, 0, NC * sizeof(float));
+    if (model_has_linear_mlp(c, l)) {
+        matmul_backward(dln, g->w1[l], dres, ws->ln2[l], p->w1[l], N, C, C);
+    } else {
+        float *dfch_act = gb->dtmp, *dfch = gb->dfch;
+        memset(dfch_act, 0, NC * 4 * sizeof(float));
+        matmul_backward(dfch_act, g->w2[l], dres, ws->fch_act[l], p->w2[l], N, 4 * C, C);
+        memset(dfch, 0, NC * 4 * sizeof(float));
+        relu_backward(dfch, dfch_act, ws->fch[l], NC * 4);
+        matmul_backward(dln, g->w1[l], dfch, ws->ln2[l], p->w1[l], N, C, 4 * C);
+    }
+    layernorm_backward(dres, g->ln2_w[l], g->ln2_b[l], dln, ws->resid_mid[l], p->ln2_w[l], ws->ln2_mean[l],
+                       ws->ln2_rstd[l], N, C);
+}
+
+/* Layer l's attention block backward: dres holds dL/d resid_mid[l] on entry, dL/d resid[l]
+ * on exit. */
+static void attn_block_backward(const Model *m, Workspace *ws, const ParamPtrs *g, const GradBufs *gb, int l,
+                                float *dres) {
+    const ModelConfig *c = &m->cfg;
+    const ParamPtrs *p = &m->p;
+    const int B = ws->B, T = ws->T, C = c->C, H = c->H, N = B * T;
+    const size_t NC = (size_t)N * C;
+    // forward: resid_mid = resid[l] + attn_out: d attn_out = dres, d resid[l] = dres
+    float *datty = gb->dln, *dqkv = gb->dtmp;
+    memset(datty, 0, NC * sizeof(float));
+    matmul_backward(datty, g->wo[l], dres, ws->atty[l], p->wo[l], N, C, C);
+    memset(dqkv, 0, NC * 3 * sizeof(float));
+    attention_backward(dqkv, g->keyslot[l], ws->scratch, datty, ws->qkv[l], p->keyslot[l], ws->preatt[l],
+                       ws->att[l], ws->att_slot[l], B, T, C, H, c->attn);
+    float *dln1 = gb->dln; /* datty is consumed */
+    memset(dln1, 0, NC * sizeof(float));
+    matmul_backward(dln1, g->wqkv[l], dqkv, ws->ln1[l], p->wqkv[l], N, C, 3 * C);
+    layernorm_backward(dres, g->ln1_w[l], g->ln1_b[l], dln1, ws->resid[l], p->ln1_w[l], ws->ln1_mean[l],
+                       ws->ln1_rstd[l], N, C);
+}
+
+/* The blocks backward: dres holds dL/d resid[L] on entry, dL/d resid[0] on exit. */
+static void blocks_backward(const Model *m, Workspace *ws, const ParamPtrs *g, const GradBufs *gb, float *dres) {
+    const ModelConfig *c = &m->cfg;
     for (int l = c->L - 1; l >= 0; l--) {
-        /* dres holds dL/d resid[l+1] */
-        if (has_mlp(c, l)) {
-            // forward: resid[l+1] = resid_mid + mlp_out, so d mlp_out = dres and d resid_mid
-            // = dres: the same buffer carries on, nothing to add
-            memset(dln, 0, NC * sizeof(float));
-            if (is_linear(c, l)) {
-                matmul_backward(dln, g.w1[l], dres, ws->ln2[l], p->w1[l], N, C, C);
-            } else {
-                float *dfch_act = gb.dtmp, *dfch = gb.dfch;
-                memset(dfch_act, 0, NC * 4 * sizeof(float));
-                matmul_backward(dfch_act, g.w2[l], dres, ws->fch_act[l], p->w2[l], N, 4 * C, C);
-                memset(dfch, 0, NC * 4 * sizeof(float));
-                relu_backward(dfch, dfch_act, ws->fch[l], NC * 4);
-                matmul_backward(dln, g.w1[l], dfch, ws->ln2[l], p->w1[l], N, C, 4 * C);
-            }
-            layernorm_backward(dres, g.ln2_w[l], g.ln2_b[l], dln, ws->resid_mid[l], p->ln2_w[l], ws->ln2_mean[l],
-                               ws->ln2_rstd[l], N, C);
-        }
-        if (has_attn(c, l)) {
-            // forward: resid_mid = resid[l] + attn_out: d attn_out = dres, d resid[l] = dres
-            float *datty = dln, *dqkv = gb.dtmp;
-            memset(datty, 0, NC * sizeof(float));
-            matmul_backward(datty, g.wo[l], dres, ws->atty[l], p->wo[l], N, C, C);
-            memset(dqkv, 0, NC * 3 * sizeof(float));
-            attention_backward(dqkv, g.keyslot[l], ws->scratch, datty, ws->qkv[l], p->keyslot[l], ws->preatt[l],
-                               ws->att[l], ws->att_slot[l], B, T, C, H, c->attn);
-            float *dln1 = dln; /* datty is consumed */
-            memset(dln1, 0, NC * sizeof(float));
-            matmul_backward(dln1, g.wqkv[l], dqkv, ws->ln1[l], p->wqkv[l], N, C, 3 * C);
-            layernorm_backward(dres, g.ln1_w[l], g.ln1_b[l], dln1, ws->resid[l], p->ln1_w[l], ws->ln1_mean[l],
-                               ws->ln1_rstd[l], N, C);
-        }
+        if (model_has_mlp(c, l)) mlp_block_backward(m, ws, g, gb, l, dres); /* else d resid_mid = d resid[l+1] */
+        if (model_has_attn(c, l)) attn_block_backward(m, ws, g, gb, l, dres);
     }
 }
 
@@ -628,8 +599,8 @@ double model_forward_flops(const ModelConfig *c, int B, int T) {
     }
     double f = 2.0 * n * d * V;
     for (int l = 0; l < c->L; l++) {
-        if (has_attn(c, l)) f += 2.0 * n * 4.0 * d * d + 4.0 * NN * d;
-        if (has_mlp(c, l)) f += is_linear(c, l) ? 2.0 * n * d * d : 2.0 * n * 8.0 * d * d;
+        if (model_has_attn(c, l)) f += 2.0 * n * 4.0 * d * d + 4.0 * NN * d;
+        if (model_has_mlp(c, l)) f += model_has_linear_mlp(c, l) ? 2.0 * n * d * d : 2.0 * n * 8.0 * d * d;
     }
     return f;
 }

@@ -39,7 +39,7 @@ void table_from_counts(TaskTable *tb, TaskCounts *tc);
  * checksum of its non-comment lines); source gets its "# source" comment ("" if none). */
 void counts_write_table(FILE *f, const TaskCounts *tc, const char *source);
 int counts_read_table(TaskCounts *tc, FILE *f, const char *where, char *source, size_t source_len, BbError *err);
-/* The bytes of tasks/data/shakespeare.tsv, embedded at build time (CMakeLists.txt). */
+/* The bytes of src/tasks/data/shakespeare.tsv, embedded at build time (CMakeLists.txt). */
 extern const unsigned char task_table_shakespeare[];
 extern const size_t task_table_shakespeare_len;
 /* The built-in table shakespeare: the embedded bytes through counts_read_table. */

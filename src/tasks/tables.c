@@ -304,7 +304,7 @@ void counts_write_table(FILE *f, const TaskCounts *tc, const char *source) {
     fnv1a(&h, text, len);
     fprintf(f,
             "# bbsim task table (docs/method.md#table-files): counts of the tokens and of adjacent pairs of a text\n"
-            "# derived from %s by `bbsim task --corpus FILE --write-table OUT` (counts_corpus, tasks/tables.c):\n"
+            "# derived from %s by `bbsim task --corpus FILE --write-table OUT` (counts_corpus, src/tasks/tables.c):\n"
             "#   tokens = the distinct bytes of the text in byte order, labelled in the escape of every TSV;\n"
             "#   count = occurrences of the token; row a, column b = occurrences of a followed by b.\n"
             "# read as --corpus reads the text (table_from_counts): pi(a) = count(a) / total,\n"
@@ -449,8 +449,8 @@ int table_shakespeare(TaskTable *tb, char *source, size_t source_len, BbError *e
     FILE *f = fmemopen((void *)task_table_shakespeare, task_table_shakespeare_len, "r");
     if (!f) return bb_fail(err, BB_EIO, "cannot open the built-in table shakespeare");
     TaskCounts tc;
-    int rc = counts_read_table(&tc, f, "built-in table shakespeare (tasks/data/shakespeare.tsv)", source, source_len,
-                               err);
+    int rc = counts_read_table(&tc, f, "built-in table shakespeare (src/tasks/data/shakespeare.tsv)", source,
+                               source_len, err);
     fclose(f);
     if (rc) return rc;
     table_from_counts(tb, &tc);
