@@ -286,8 +286,8 @@ static void test_intervention_flags(void **state) {
     if (model_build(&f.m, &mc, &err)) fail_msg("model_build: %s", err.msg);
     expect_iv_error(&f.m, IV_NO_ATTN, "1.0", "layer 1 has no attention");
     expect_iv_error(&f.m, IV_NO_MLP, "0", "layer 0 has no MLP");
-    assert_int_equal(analysis_has_attn(&f.m, 0), 1);
-    assert_int_equal(analysis_has_attn(&f.m, 1), 0);
+    assert_int_equal(model_has_attn(&f.m.cfg, 0), 1);
+    assert_int_equal(model_has_attn(&f.m.cfg, 1), 0);
     /* the metrics skip the missing parts */
     Analysis a;
     analysis_collect(&a, &f.m, &f.t, &f.eb, NULL, &f.ac, ANALYSIS_ALL, 2);

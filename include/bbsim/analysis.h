@@ -37,15 +37,13 @@ void analysis_batch_free(EvalBatch *eb);
 /* The model's shape as the analyses see it (the simplified model: one layer, one head). */
 int analysis_layers(const Model *m);
 int analysis_heads(const Model *m);
-int analysis_has_attn(const Model *m, int l);
-int analysis_has_mlp(const Model *m, int l);
 int analysis_has_resid(const Model *m); /* 0 for the simplified model (no residual stream) */
 
 /* Every finished number of one pass over the batch. */
 typedef struct Analysis {
     int L, H, V, B, T;
     Risks risks;
-    HeadMetrics head[BB_MAXL * BB_MAXH];  /* [l*H + h], valid where analysis_has_attn(l) */
+    HeadMetrics head[BB_MAXL * BB_MAXH];  /* [l*H + h], valid where model_has_attn(l) */
     ResidMetrics resid[BB_MAXL];          /* after layer l, valid when analysis_has_resid */
     double *dlogit_type;                  /* (L*H, V) mean dlogit<s> per input token type */
     long *dlogit_count;                   /* (L*H, V) positions behind each */

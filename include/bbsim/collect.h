@@ -24,7 +24,7 @@ typedef struct CollectRun {
     long step;                           /* the checkpoint's step */
     int eval_batch;                      /* sequences analysed */
     int L, H;                            /* analysis_layers / analysis_heads */
-    unsigned char has_attn[BB_MAXL];     /* analysis_has_attn per layer */
+    unsigned char has_attn[BB_MAXL];     /* model_has_attn per layer */
     int has_resid;                       /* analysis_has_resid */
     int nscalar;
     MetricEntry scalar[COLLECT_MAXSCALARS]; /* the model-level entries of analysis_metric_entries */

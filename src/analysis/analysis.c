@@ -49,8 +49,6 @@ void analysis_batch_free(EvalBatch *eb) {
 static int is_simple(const Model *m) { return m->cfg.kind == MODEL_SIMPLE; }
 int analysis_layers(const Model *m) { return is_simple(m) ? 1 : m->cfg.L; }
 int analysis_heads(const Model *m) { return is_simple(m) ? 1 : m->cfg.H; }
-int analysis_has_attn(const Model *m, int l) { return model_has_attn(&m->cfg, l); }
-int analysis_has_mlp(const Model *m, int l) { return model_has_mlp(&m->cfg, l); }
 int analysis_has_resid(const Model *m) { return !is_simple(m); }
 
 /* ------------------------------------------------------------ collection */
@@ -83,7 +81,7 @@ static void chunk_run(ChunkAcc *acc, const Model *m, const Task *t, const EvalBa
     metrics_risk_accumulate(&acc->risk, t, in, tg, ws->logits, dom, nb, T, V, pscratch);
     if (what != ANALYSIS_ALL) return;
     for (int l = 0; l < L; l++) {
-        if (!analysis_has_attn(m, l)) continue;
+        if (!model_has_attn(&m->cfg, l)) continue;
         for (int h = 0; h < H; h++) {
             HeadAcc *ha = &acc->head[l * H + h];
             for (int b = 0; b < nb; b++) {
@@ -177,7 +175,7 @@ void analysis_collect(Analysis *out, const Model *m, const Task *t, const EvalBa
                 memcpy(out->dlogit_count + (size_t)(l * H + h) * V, ha->dlogit_n, (size_t)V * sizeof(long));
                 metrics_head_types(ha, out->type_share + (size_t)(l * H + h) * V,
                                    out->type_argmax + (size_t)(l * H + h) * V, out->type_rows + (size_t)(l * H + h) * V);
-                if (analysis_has_attn(m, l)) present[np++] = *ha; /* shallow copy: only counts are read */
+                if (model_has_attn(&m->cfg, l)) present[np++] = *ha; /* shallow copy: only counts are read */
             }
         out->sink_rate = metrics_sink_rate(present, np);
         free(present);
@@ -218,7 +216,7 @@ void analysis_head_removal(Risks *removed, const Model *m, const Task *t, const 
                            const AnalysisConfig *ac, int threads) {
     const int L = analysis_layers(m), H = analysis_heads(m);
     for (int l = 0; l < L; l++) {
-        if (!analysis_has_attn(m, l)) continue;
+        if (!model_has_attn(&m->cfg, l)) continue;
         for (int h = 0; h < H; h++) {
             Intervention iv;
             memset(&iv, 0, sizeof iv);
@@ -252,7 +250,7 @@ void analysis_sequence(SeqDump *d, const Model *m, const EvalBatch *eb, int b, c
     Workspace *ws = workspace_alloc(m, 1, T);
     model_forward(m, ws, in, eb->targets + (size_t)b * T, 1, iv);
     for (int l = 0; l < L; l++) {
-        if (!analysis_has_attn(m, l)) {
+        if (!model_has_attn(&m->cfg, l)) {
             for (size_t k = 0; k < (size_t)H * T; k++) d->value_norm[(size_t)l * H * T + k] = NAN;
             continue;
         }
@@ -346,7 +344,7 @@ int analysis_metric_entries(const Analysis *a, const Model *m, int has_tokens, M
             entry(out, cap, &n, l, -1, "resid_gap", a->resid[l].gap);
             entry(out, cap, &n, l, -1, "resid_ratio", a->resid[l].ratio);
         }
-        if (!analysis_has_attn(m, l)) continue;
+        if (!model_has_attn(&m->cfg, l)) continue;
         for (int h = 0; h < a->H; h++) {
             const HeadMetrics *hm = &a->head[l * a->H + h];
             entry(out, cap, &n, l, h, "attn_bos", hm->attn_bos[DOM_NONTRIGGER]);
@@ -502,7 +500,7 @@ int analysis_write_heads(const char *dir, const Run *run, const EvalBatch *eb, c
             ac->tau_sink, ac->tau_loss, METRICS_ACTIVE_MAX_BOS, ac->tau_loss);
     const int doms[3] = {DOM_TRIGGER, DOM_NONTRIGGER, DOM_TOKENS};
     for (int l = 0; l < a->L; l++) {
-        if (!analysis_has_attn(&run->model, l)) continue;
+        if (!model_has_attn(&run->model.cfg, l)) continue;
         for (int h = 0; h < a->H; h++) {
             const HeadMetrics *hm = &a->head[l * a->H + h];
             const Risks *rm = &removed[l * a->H + h];
@@ -539,7 +537,7 @@ int analysis_write_dlogit(const char *dir, const Run *run, const EvalBatch *eb, 
           "# label = the token's label, escaped (docs/method.md#token-labels)\n",
           f);
     for (int l = 0; l < a->L; l++) {
-        if (!analysis_has_attn(&run->model, l)) continue;
+        if (!model_has_attn(&run->model.cfg, l)) continue;
         for (int h = 0; h < a->H; h++)
             for (int v = 0; v < a->V; v++) {
                 const size_t k = (size_t)(l * a->H + h) * a->V + v;
@@ -564,7 +562,7 @@ int analysis_write_keys(const char *dir, const Run *run, const EvalBatch *eb, co
     fputs("# mean share on key position j over the domain's query rows (rows i < j count as 0)\n", f);
     const int T = a->T, ndom = eb->token_set ? DOM_N : DOM_N - 1;
     for (int l = 0; l < a->L; l++) {
-        if (!analysis_has_attn(&run->model, l)) continue;
+        if (!model_has_attn(&run->model.cfg, l)) continue;
         for (int h = 0; h < a->H; h++) {
             const double *kp = a->key_profile + (size_t)(l * a->H + h) * DOM_N * T;
             for (int j = 0; j < T; j++) {
@@ -593,7 +591,7 @@ int analysis_write_types(const char *dir, const Run *run, const EvalBatch *eb, c
           "# sink = 1 on the head's sink_type (metrics.tsv); label escaped (docs/method.md#token-labels)\n",
           f);
     for (int l = 0; l < a->L; l++) {
-        if (!analysis_has_attn(&run->model, l)) continue;
+        if (!model_has_attn(&run->model.cfg, l)) continue;
         for (int h = 0; h < a->H; h++)
             for (int v = 0; v < a->V; v++) {
                 const size_t k = (size_t)(l * a->H + h) * a->V + v;
@@ -616,7 +614,7 @@ int analysis_write_sink(const char *dir, const Run *run, const EvalBatch *eb, co
     if (rc) return rc;
     FILE *f = w.f;
     int heads = 0;
-    for (int l = 0; l < a->L; l++) heads += analysis_has_attn(&run->model, l) ? a->H : 0;
+    for (int l = 0; l < a->L; l++) heads += model_has_attn(&run->model.cfg, l) ? a->H : 0;
     fputs("# sink_rate = Sink_k^eps: % of (layer, head) pairs with alpha_k > eps, averaged over sequences;\n"
           "# alpha_k = (1/(N-k)) sum_{i>=k} share_ik; chance = 100 H_N / N (uniform causal attention, k = 0)\n",
           f);
@@ -637,7 +635,7 @@ int analysis_write_sequence(const char *dir, const char *name, const Run *run, c
     TsvWriter w;
     int rc;
     for (int l = 0; l < d->L; l++) {
-        if (!analysis_has_attn(&run->model, l)) continue;
+        if (!model_has_attn(&run->model.cfg, l)) continue;
         for (int h = 0; h < H; h++) {
             snprintf(fname, sizeof fname, "attention_%s_l%dh%d.tsv", name, l, h);
             if ((rc = table_open(&w, dir, fname, "i\tj\tweight\tshare", run, run->step, eb, ac, err))) return rc;
@@ -663,7 +661,7 @@ int analysis_write_sequence(const char *dir, const char *name, const Run *run, c
                  "(docs/method.md#token-labels)\n",
             d->index);
     for (int l = 0; l < d->L; l++) {
-        if (!analysis_has_attn(&run->model, l)) continue;
+        if (!model_has_attn(&run->model.cfg, l)) continue;
         for (int h = 0; h < H; h++)
             for (int j = 0; j < T; j++) {
                 int x = d->tokens[j];
@@ -774,10 +772,10 @@ static int intervention_check(const Model *m, InterventionKind kind, const char 
     if (h >= H)
         return bb_fail(err, BB_EINPUT, "--%s %s: head %d out of range (the model has %d head%s: 0..%d)", flag,
                        value, h, H, H > 1 ? "s" : "", H - 1);
-    if (analysis_interventions[kind].per_head && !analysis_has_attn(m, l))
+    if (analysis_interventions[kind].per_head && !model_has_attn(&m->cfg, l))
         return bb_fail(err, BB_EINPUT, "--%s %s: layer %d has no attention (trained with --no-attn)", flag, value,
                        l);
-    if (kind == IV_NO_MLP && !analysis_has_mlp(m, l))
+    if (kind == IV_NO_MLP && !model_has_mlp(&m->cfg, l))
         return bb_fail(err, BB_EINPUT, "--no-mlp %s: layer %d has no MLP (trained with --no-mlp)", value, l);
     if (kind == IV_ZERO_BOS_RESIDUAL && !analysis_has_resid(m))
         return bb_fail(err, BB_EINPUT, "--zero-bos-residual: the simplified model has no residual stream");
@@ -794,12 +792,12 @@ static void intervention_mark(Intervention *iv, const Model *m, InterventionKind
         case IV_ORACLE_ATTN: iv->oracle_attn[l][hh] = 1; break;
         case IV_ALL_BOS: iv->all_bos[l][hh] = 1; break;
         case IV_NO_LAYER:
-            if (analysis_has_attn(m, l)) iv->zero_head[l][hh] = 1;
+            if (model_has_attn(&m->cfg, l)) iv->zero_head[l][hh] = 1;
             break;
         default: break;
         }
     }
-    if (kind == IV_NO_MLP || (kind == IV_NO_LAYER && analysis_has_mlp(m, l))) iv->no_mlp[l] = 1;
+    if (kind == IV_NO_MLP || (kind == IV_NO_LAYER && model_has_mlp(&m->cfg, l))) iv->no_mlp[l] = 1;
     if (kind == IV_ZERO_BOS_RESIDUAL) iv->zero_bos_resid[l] = 1;
 }
 

@@ -56,7 +56,7 @@ static void print_heads(FILE *f, const Run *run, const AnalysisConfig *ac, const
     fprintf(f, "\n%-6s %8s %8s %9s %8s %9s %9s  %-9s %-9s\n", "head", "Attn<s>", "Attn_prv", "dlogit<s>", "|Val<s>|",
             "val_ratio", "alpha_k", "trigger", "nontrig");
     for (int l = 0; l < a->L; l++) {
-        if (!analysis_has_attn(&run->model, l)) continue;
+        if (!model_has_attn(&run->model.cfg, l)) continue;
         for (int h = 0; h < a->H; h++) {
             const HeadMetrics *m = &a->head[l * a->H + h];
             const char *lt = "-", *ln = "-";

@@ -121,7 +121,7 @@ int collect_run(CollectRun *r, const char *dir, const CollectConfig *cc, int thr
     r->L = analysis_layers(m);
     r->H = analysis_heads(m);
     r->has_resid = analysis_has_resid(m);
-    for (int l = 0; l < r->L; l++) r->has_attn[l] = (unsigned char)analysis_has_attn(m, l);
+    for (int l = 0; l < r->L; l++) r->has_attn[l] = (unsigned char)model_has_attn(&m->cfg, l);
 
     EvalBatch eb;
     analysis_batch(&eb, &run.task, r->eval_batch, NULL);

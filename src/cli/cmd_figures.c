@@ -104,7 +104,7 @@ static int figure_shape(const char *dir, long step, FigureShape *s, BbError *err
     s->resid = analysis_has_resid(&run.model);
     s->L = analysis_layers(&run.model);
     for (int l = 0; l < s->L; l++)
-        if ((s->has_attn[l] = analysis_has_attn(&run.model, l))) {
+        if ((s->has_attn[l] = model_has_attn(&run.model.cfg, l))) {
             size_t k = strlen(s->layers);
             snprintf(s->layers + k, sizeof s->layers - k, "%s%d", k ? "," : "", l);
             s->nattn++;
