@@ -20,7 +20,10 @@ import zipfile
 import numpy as np
 
 NAMING_VERSION = "1"  # the naming convention this loader knows (metadata naming_version)
-ATTN_KINDS = ("softmax", "relu", "sigmoid", "sigmoid-norm", "softmax-keybias", "softmax1")
+ATTN_KINDS = ("softmax", "relu", "sigmoid", "sigmoid-norm", "softmax-keybias", "softmax1",
+              "softmax-sink", "softpick", "gated-head", "gated-elem")
+SOFTMAX_ROWS = ("softmax", "softmax-keybias", "softmax1", "softmax-sink", "gated-head", "gated-elem")
+SOFTPICK_EPS = 1e-8
 
 
 class BadFile(ValueError):
@@ -111,10 +114,11 @@ def layernorm(x, w, b, eps):
 
 def attention_weights(s, kind, slot=None):
     """Weights a (..., T, T) from scores s over the causal keys j <= i. slot (..., T): the
-    logit of an extra key whose value is 0 (softmax-keybias, softmax1); its weight is dropped."""
+    logit of an extra key whose value is 0 (softmax-keybias, softmax1, softmax-sink); its
+    weight is dropped. The gated kinds' rows are softmax's (the gate acts on the output)."""
     T = s.shape[-1]
     causal = np.tril(np.ones((T, T), dtype=bool))
-    if kind in ("softmax", "softmax-keybias", "softmax1"):
+    if kind in SOFTMAX_ROWS:
         s = np.where(causal, s, -np.inf)
         m = s.max(-1, keepdims=True)
         if slot is not None:
@@ -124,6 +128,10 @@ def attention_weights(s, kind, slot=None):
         if slot is not None:
             z = z + np.exp(slot[..., None] - m)
         return e / z
+    if kind == "softpick":  # relu(e^s - 1) / (sum |e^s - 1| + eps), shifted by the row max m
+        m = np.where(causal, s, -np.inf).max(-1, keepdims=True)
+        p = np.where(causal, np.exp(np.minimum(s - m, 0.0)) - np.exp(-m), 0.0)
+        return np.maximum(p, 0.0) / (np.abs(p).sum(-1, keepdims=True) + SOFTPICK_EPS)
     if kind == "relu":  # a_ij = relu(s_ij) / (i+1), no renormalisation
         return np.where(causal, np.maximum(s, 0.0), 0.0) / np.arange(1, T + 1)[:, None]
     g = np.where(causal, 1.0 / (1.0 + np.exp(-s)), 0.0)
@@ -151,7 +159,14 @@ def forward_transformer(P, meta, tokens):
                 slot = np.einsum("bhtd,hd->bht", q, P[p + "attn.k_slot"]) * scale
             elif kind == "softmax1":  # a fixed zero logit
                 slot = np.zeros(s.shape[:-1])
+            elif kind == "softmax-sink":  # a learned logit per head
+                slot = np.broadcast_to(P[p + "attn.sink"][None, :, None], s.shape[:-1])
             z = attention_weights(s, kind, slot) @ v  # (B, H, T, d_head)
+            if p + "attn.W_gate" in P:  # gated-head / gated-elem: y *= sigmoid(ln1 @ W_gate + b_gate)
+                g = 1.0 / (1.0 + np.exp(-(h @ P[p + "attn.W_gate"] + P[p + "attn.b_gate"])))  # (B, T, G)
+                B_, H_, T_, d = z.shape
+                g = g.transpose(0, 2, 1)[..., None] if g.shape[-1] == H_ else g.reshape(B_, T_, H_, d).transpose(0, 2, 1, 3)
+                z = z * g
             x = x + np.einsum("bhtd,hdc->btc", z, P[p + "attn.W_O"])
         if p + "ln2.w" in P:  # absent: --no-mlp
             h = layernorm(x, P[p + "ln2.w"], P[p + "ln2.b"], eps)

@@ -281,19 +281,24 @@ static void att_fwd(void *p) {
     attention_forward(c->atty, c->preatt, c->att, c->slot, c->qkv, c->keyslot, NULL, c->B, c->T, c->C, c->H, c->kind);
 }
 
-static int kind_has_slot(int k) { return k == ATTN_SOFTMAX_KEYBIAS || k == ATTN_SOFTMAX1; }
+/* the slot parameter's floats: keyslot (H,hs) = C, sink (H), else 0 */
+static size_t slot_param_n(int kind, int C, int H) {
+    return attn_kind_has_keyslot(kind) ? (size_t)C : attn_kind_has_sink(kind) ? (size_t)H : 0;
+}
+/* kinds with a kink at s = 0 (relu; softpick's relu and |.|) */
+static int kind_has_kink(int k) { return k == ATTN_RELU || k == ATTN_SOFTPICK; }
 
 static AttCtx att_make(int B, int T, int C, int H, int kind, int need_margin) {
     AttCtx c = {zeros((size_t)B * T * C), zeros((size_t)B * H * T * T), zeros((size_t)B * H * T * T),
-                kind_has_slot(kind) ? zeros((size_t)B * H * T) : NULL, NULL,
-                kind == ATTN_SOFTMAX_KEYBIAS ? randu(C, -1, 1) : NULL, B, T, C, H, kind};
-    /* scores s_ij = q.k/sqrt(hs) ~ O(1); ReLU: resample until every visible score is at
-     * least 0.005 away from the kink (the finite differences below move them by < 0.0015) */
+                attn_kind_has_slot(kind) ? zeros((size_t)B * H * T) : NULL, NULL,
+                slot_param_n(kind, C, H) ? randu(slot_param_n(kind, C, H), -1, 1) : NULL, B, T, C, H, kind};
+    /* scores s_ij = q.k/sqrt(hs) ~ O(1); ReLU, softpick: resample until every visible score
+     * is at least 0.005 away from the kink (the finite differences below move them by < 0.0015) */
     for (int tries = 0; tries < 1000; tries++) {
         free(c.qkv);
         c.qkv = randu((size_t)B * T * 3 * C, -1.2, 1.2);
         att_fwd(&c);
-        if (kind != ATTN_RELU || !need_margin) break;
+        if (!kind_has_kink(kind) || !need_margin) break;
         double closest = INFINITY;
         for (int bh = 0; bh < B * H; bh++)
             for (int i = 0; i < T; i++)
@@ -313,7 +318,7 @@ static void check_attention_forward(int B, int T, int C, int H, int kind) {
     AttCtx c = att_make(B, T, C, H, kind, 0);
     AttCtx r = att_make(B, T, C, H, kind, 0); /* buffers for the reference */
     memcpy(r.qkv, c.qkv, (size_t)B * T * 3 * C * sizeof(float));
-    if (c.keyslot) memcpy(r.keyslot, c.keyslot, C * sizeof(float));
+    if (c.keyslot) memcpy(r.keyslot, c.keyslot, slot_param_n(kind, C, H) * sizeof(float));
     /* garbage in the outputs must not leak (masked entries are written) */
     for (size_t i = 0; i < (size_t)B * H * T * T; i++) c.preatt[i] = c.att[i] = NAN;
     att_fwd(&c);
@@ -358,7 +363,7 @@ static void check_attention_forward(int B, int T, int C, int H, int kind) {
 
 static void test_attention_forward(void **state) {
     (void)state;
-    for (int kind = ATTN_SOFTMAX; kind <= ATTN_SOFTMAX1; kind++) {
+    for (int kind = 0; kind < ATTN_NKINDS; kind++) {
         check_attention_forward(2, 7, 8, 2, kind);
         check_attention_forward(1, 150, 8, 2, kind); /* several row blocks, a ragged last one */
     }
@@ -375,12 +380,13 @@ static void check_attention_backward(int B, int T, int C, int H, int kind, int d
     char what[64];
     snprintf(what, sizeof what, "%s T=%d dqkv vs ref", attn_kind_names[kind], T);
     assert_close_f(dqkv, dqkv_ref, nqkv, 1e-5, 1e-4, what);
-    if (c.keyslot) assert_close_f(dks, dks_ref, C, 1e-5, 1e-4, "dkeyslot vs ref");
+    const size_t nslot = slot_param_n(kind, C, H);
+    if (c.keyslot) assert_close_f(dks, dks_ref, nslot, 1e-5, 1e-4, "dslotp vs ref");
     if (do_fd) {
         snprintf(what, sizeof what, "%s dqkv vs finite differences", attn_kind_names[kind]);
-        fd_check(c.qkv, nqkv, dqkv, att_fwd, &c, c.atty, R, ny, kind == ATTN_RELU ? 2e-3f : 1e-2f, 1e-3, 1e-2,
+        fd_check(c.qkv, nqkv, dqkv, att_fwd, &c, c.atty, R, ny, kind_has_kink(kind) ? 2e-3f : 1e-2f, 1e-3, 1e-2,
                  what);
-        if (c.keyslot) fd_check(c.keyslot, C, dks, att_fwd, &c, c.atty, R, ny, 1e-2f, 1e-3, 1e-2, "dkeyslot vs fd");
+        if (c.keyslot) fd_check(c.keyslot, nslot, dks, att_fwd, &c, c.atty, R, ny, 1e-2f, 1e-3, 1e-2, "dslotp vs fd");
     }
     free(R), free(dqkv), free(dks), free(dqkv_ref), free(dks_ref), free(scratch);
     att_free(&c);
@@ -388,10 +394,94 @@ static void check_attention_backward(int B, int T, int C, int H, int kind, int d
 
 static void test_attention_backward(void **state) {
     (void)state;
-    for (int kind = ATTN_SOFTMAX; kind <= ATTN_SOFTMAX1; kind++) {
+    for (int kind = 0; kind < ATTN_NKINDS; kind++) {
         check_attention_backward(2, 6, 8, 2, kind, 1);
         check_attention_backward(1, 150, 8, 2, kind, 0);
     }
+}
+
+/* softmax-sink's limits: S_h = 0 is softmax1 bit for bit, S_h = -80 is softmax (the slot's
+ * weight exp(-80) / ... is below float resolution of every row) */
+static void test_softmax_sink_limits(void **state) {
+    (void)state;
+    const int B = 2, T = 9, C = 8, H = 2;
+    AttCtx s = att_make(B, T, C, H, ATTN_SOFTMAX_SINK, 0), o = att_make(B, T, C, H, ATTN_SOFTMAX1, 0);
+    memcpy(o.qkv, s.qkv, (size_t)B * T * 3 * C * sizeof(float));
+    for (int h = 0; h < H; h++) s.keyslot[h] = 0.0f;
+    att_fwd(&s), att_fwd(&o);
+    assert_memory_equal(s.att, o.att, (size_t)B * H * T * T * sizeof(float));
+    assert_memory_equal(s.slot, o.slot, (size_t)B * H * T * sizeof(float));
+    AttCtx m = att_make(B, T, C, H, ATTN_SOFTMAX, 0);
+    memcpy(m.qkv, s.qkv, (size_t)B * T * 3 * C * sizeof(float));
+    for (int h = 0; h < H; h++) s.keyslot[h] = -80.0f;
+    att_fwd(&s), att_fwd(&m);
+    assert_close_f(s.att, m.att, (size_t)B * H * T * T, 0, 1e-6, "softmax-sink at S_h = -80 vs softmax");
+    att_free(&s), att_free(&o), att_free(&m);
+}
+
+/* softpick: a row whose scores are all <= 0 has weights 0 and gradient 0; row 0 is 1 when
+ * s_00 > 0 (up to eps) */
+static void test_softpick_rows(void **state) {
+    (void)state;
+    const int B = 1, T = 5, C = 4, H = 1;
+    AttCtx c = att_make(B, T, C, H, ATTN_SOFTPICK, 0);
+    /* q = -k at every position with k = v = 1: s_ij = -hs/sqrt(hs) < 0 everywhere, but s_00 */
+    for (int i = 0; i < T; i++)
+        for (int e = 0; e < C; e++) {
+            c.qkv[(size_t)i * 3 * C + e] = i == 0 ? 1.0f : -1.0f;
+            c.qkv[(size_t)i * 3 * C + C + e] = 1.0f;
+            c.qkv[(size_t)i * 3 * C + 2 * C + e] = 1.0f;
+        }
+    att_fwd(&c);
+    assert_true(fabsf(c.att[0] - 1.0f) < 1e-6f); /* s_00 = +2: a_00 = 1 */
+    for (int i = 1; i < T; i++)
+        for (int j = 0; j <= i; j++) assert_true(c.att[(size_t)i * T + j] == 0.0f);
+    float *R = randu((size_t)T * C, -1, 1), *dqkv = zeros((size_t)T * 3 * C), *scratch = zeros((size_t)T * T);
+    attention_backward(dqkv, NULL, scratch, R, c.qkv, NULL, c.preatt, c.att, c.slot, B, T, C, H, ATTN_SOFTPICK);
+    for (int i = 1; i < T; i++) /* the empty rows' queries get no gradient */
+        for (int e = 0; e < C; e++) assert_true(dqkv[(size_t)i * 3 * C + e] == 0.0f);
+    free(R), free(dqkv), free(scratch);
+    att_free(&c);
+}
+
+/* ------------------------------------------------------------ the output gate */
+
+typedef struct {
+    float *out, *gate, *y, *u, *w, *b;
+    int N, C, G;
+} GateCtx;
+
+static void gate_fwd(void *p) {
+    GateCtx *c = p;
+    gate_forward(c->out, c->gate, c->y, c->u, c->w, c->b, c->N, c->C, c->G);
+}
+
+static void check_gate(int N, int C, int G) {
+    GateCtx c = {zeros((size_t)N * C), zeros((size_t)N * G), randu((size_t)N * C, -1, 1), randu((size_t)N * C, -1.5, 1.5),
+                 randu((size_t)G * C, -0.5, 0.5), randu(G, -1, 1), N, C, G};
+    float *out_ref = zeros((size_t)N * C), *gate_ref = zeros((size_t)N * G);
+    gate_fwd(&c);
+    gate_forward_ref(out_ref, gate_ref, c.y, c.u, c.w, c.b, N, C, G);
+    char what[64];
+    snprintf(what, sizeof what, "gate G=%d out vs ref", G);
+    assert_close_f(c.out, out_ref, (size_t)N * C, 1e-6, 1e-5, what);
+    assert_close_f(c.gate, gate_ref, (size_t)N * G, 1e-6, 1e-5, "gate values vs ref");
+    float *R = randu((size_t)N * C, -1, 1), *dy = zeros((size_t)N * C), *du = zeros((size_t)N * C),
+          *dw = zeros((size_t)G * C), *db = zeros(G), *dz = zeros((size_t)N * G);
+    gate_backward(dy, du, dw, db, dz, R, c.y, c.gate, c.u, c.w, N, C, G);
+    snprintf(what, sizeof what, "gate G=%d dy vs fd", G);
+    fd_check(c.y, (size_t)N * C, dy, gate_fwd, &c, c.out, R, (size_t)N * C, 1e-2f, 1e-3, 1e-2, what);
+    fd_check(c.u, (size_t)N * C, du, gate_fwd, &c, c.out, R, (size_t)N * C, 1e-2f, 1e-3, 1e-2, "gate du vs fd");
+    fd_check(c.w, (size_t)G * C, dw, gate_fwd, &c, c.out, R, (size_t)N * C, 1e-2f, 1e-3, 1e-2, "gate dwgate vs fd");
+    fd_check(c.b, G, db, gate_fwd, &c, c.out, R, (size_t)N * C, 1e-2f, 1e-3, 1e-2, "gate dbgate vs fd");
+    free(c.out), free(c.gate), free(c.y), free(c.u), free(c.w), free(c.b), free(out_ref), free(gate_ref);
+    free(R), free(dy), free(du), free(dw), free(db), free(dz);
+}
+
+static void test_gate(void **state) {
+    (void)state;
+    check_gate(6, 8, 2); /* gated-head: 2 heads of 4 channels */
+    check_gate(6, 8, 8); /* gated-elem */
 }
 
 /* a kernel bug the checks above must catch: the reference and finite differences disagree
@@ -430,7 +520,9 @@ int main(void) {
         cmocka_unit_test(test_vec_exp),          cmocka_unit_test(test_encoder),          cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_matmul),           cmocka_unit_test(test_relu_residual),
         cmocka_unit_test(test_crossentropy),     cmocka_unit_test(test_attention_forward),
-        cmocka_unit_test(test_attention_backward), cmocka_unit_test(test_fd_detects_wrong_gradient),
+        cmocka_unit_test(test_attention_backward), cmocka_unit_test(test_softmax_sink_limits),
+        cmocka_unit_test(test_softpick_rows),    cmocka_unit_test(test_gate),
+        cmocka_unit_test(test_fd_detects_wrong_gradient),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gsl_rng_free(g_rng);

@@ -249,7 +249,7 @@ static void test_backward_accumulates_and_reuse(void **state) {
 
 static void test_grad_attn_kinds(void **state) {
     (void)state;
-    for (int a = ATTN_SOFTMAX; a <= ATTN_SOFTMAX1; a++) {
+    for (int a = 0; a < ATTN_NKINDS; a++) {
         ModelConfig c = tiny_config(a);
         expect_grads_ok(&c, attn_kind_names[a]);
     }
@@ -622,7 +622,7 @@ static void test_forward_deterministic_and_reuse(void **state) {
 /* attention rows: causal, and summing to one for the normalised activations */
 static void test_attention_rows(void **state) {
     (void)state;
-    for (int a = ATTN_SOFTMAX; a <= ATTN_SOFTMAX1; a++) {
+    for (int a = 0; a < ATTN_NKINDS; a++) {
         ModelConfig c = tiny_config(a);
         Fixture f;
         fixture_init(&f, &c, 2, 6);
@@ -636,8 +636,9 @@ static void test_attention_rows(void **state) {
                         if (j > i) assert_true(row[j] == 0.0f);
                         s += row[j];
                     }
-                    if (a != ATTN_RELU && a != ATTN_SIGMOID) assert_close(s, 1, 1e-5, 0);
-                    if (a == ATTN_SOFTMAX1 || a == ATTN_SOFTMAX_KEYBIAS) assert_true(f.ws->att_slot[l][bh * 6 + i] > 0);
+                    if (attn_kind_normalised(a)) assert_close(s, 1, 1e-5, 0);
+                    if (a == ATTN_SOFTPICK) assert_true(s <= 1 + 1e-6); /* P / (P + N) */
+                    if (attn_kind_has_slot(a)) assert_true(f.ws->att_slot[l][bh * 6 + i] > 0);
                     if (a == ATTN_RELU) /* a_ij = relu(s_ij)/(i+1) */
                         for (int j = 0; j <= i; j++) {
                             float sc = f.ws->preatt[l][(bh * 6 + i) * 6 + j];

@@ -827,6 +827,28 @@ static void test_plan(void **state) {
     remove_tempdir(d);
 }
 
+/* every attention kind, its own parameters included (sink, wgate, bgate): the thread
+ * count does not change a byte of the weights */
+static void test_threads_bit_exact_every_attention(void **state) {
+    (void)state;
+    char *d = make_tempdir(), *out = NULL;
+    for (int a = 0; a < ATTN_NKINDS; a++) {
+        char pa[1200], pc[1200];
+        for (int t = 1; t <= 2; t++) {
+            assert_int_equal(run_bbsim(&out, "train " TINY " --layers 2 --heads 2 --attn %s --chunks 3 --steps 20 "
+                                             "--out %s/%s_%d --threads %d",
+                                       attn_kind_names[a], d, attn_kind_names[a], t, t),
+                             0);
+            free(out);
+        }
+        snprintf(pa, sizeof pa, "%s/%s_1/ckpt/step_000000020.bbck", d, attn_kind_names[a]);
+        snprintf(pc, sizeof pc, "%s/%s_2/ckpt/step_000000020.bbck", d, attn_kind_names[a]);
+        assert_true(file_size(pa) > 1000);
+        if (!files_equal(pa, pc)) fail_msg("--attn %s: 1 and 2 threads give different weights", attn_kind_names[a]);
+    }
+    remove_tempdir(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adamw_formula),
@@ -835,6 +857,7 @@ int main(void) {
         cmocka_unit_test(test_bad_flags),
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_resume_and_threads_bit_exact),
+        cmocka_unit_test(test_threads_bit_exact_every_attention),
         cmocka_unit_test(test_ckpt_optim_all_and_v1),
         cmocka_unit_test(test_chunks_and_grad_norm),
         cmocka_unit_test(test_bad_checkpoints),

@@ -65,6 +65,9 @@ typedef enum { INIT_ZERO, INIT_ONE, INIT_NORMAL, INIT_FANIN } InitKind;
     X(wqkv, LAYER, 3 * C * C, INIT_FANIN, C, TF && ATTN)         /* (3C, C): rows [q; k; v] */        \
     X(wo, LAYER, C * C, INIT_FANIN, C, TF && ATTN)               /* (C, C) */                         \
     X(keyslot, LAYER, C, INIT_ZERO, 0, TF && ATTN && KEYBIAS)    /* (H, C/H) learnable key k_s */     \
+    X(sink, LAYER, H, INIT_ZERO, 0, TF && ATTN && SINK)          /* (H) learnable slot logit S_h */   \
+    X(wgate, LAYER, G * C, INIT_ZERO, 0, TF && ATTN && G)        /* (G, C) output gate, G = H or C */ \
+    X(bgate, LAYER, G, INIT_ZERO, 0, TF && ATTN && G)            /* (G) its bias */                   \
     X(ln2_w, LAYER, C, INIT_ONE, 0, TF && MLP)                   /* (C) */                            \
     X(ln2_b, LAYER, C, INIT_ZERO, 0, TF && MLP)                  /* (C) */                            \
     X(w1, LAYER, F * C, INIT_FANIN, C, TF && MLP)                /* (F, C): (4C, C) or (C, C) */      \
@@ -154,7 +157,9 @@ typedef struct Workspace {
     float *att_slot[BB_MAXL];  /* (B,H,T) weight on the key slot / the softmax1 zero logit
                                   (NULL for the other activations) */
     float *atty[BB_MAXL];      /* (B,T,C) concat_heads(sum_j a_ij v_j) */
-    float *attn_out[BB_MAXL];  /* (B,T,C) Wo atty */
+    float *gate[BB_MAXL];      /* (B,T,G) gated kinds: the gate sigmoid(LN1 wgate^T + bgate) */
+    float *gated[BB_MAXL];     /* (B,T,C) gated kinds: atty times its gate, what Wo reads */
+    float *attn_out[BB_MAXL];  /* (B,T,C) Wo atty (Wo gated for the gated kinds) */
     float *resid_mid[BB_MAXL]; /* (B,T,C) after attention, before the MLP (= resid[l]
                                   when the layer has no attention) */
     float *ln2[BB_MAXL];

@@ -150,6 +150,12 @@ static void model_tensors(TensorSet *ts, const Model *m) {
             /* W_O[h][e][c] = wo[c][h*hs + e]: wo transposed is already (H*hs, C) */
             transpose(tensor_add(ts, 3, H, hs, C, "blocks.%d.attn.W_O", l), p->wo[l], C, C);
             if (p->keyslot[l]) copy_vec(tensor_add(ts, 2, H, hs, 0, "blocks.%d.attn.k_slot", l), p->keyslot[l], C);
+            if (p->sink[l]) copy_vec(tensor_add(ts, 1, H, 0, 0, "blocks.%d.attn.sink", l), p->sink[l], H);
+            if (p->wgate[l]) { /* (G, C) -> W_gate (C, G): gate = sigmoid(ln1 @ W_gate + b_gate) */
+                const size_t G = (size_t)attn_gate_width(c->attn, c->C, c->H);
+                transpose(tensor_add(ts, 2, C, G, 0, "blocks.%d.attn.W_gate", l), p->wgate[l], G, C);
+                copy_vec(tensor_add(ts, 1, G, 0, 0, "blocks.%d.attn.b_gate", l), p->bgate[l], G);
+            }
         }
         if (p->w1[l]) {
             copy_vec(tensor_add(ts, 1, C, 0, 0, "blocks.%d.ln2.w", l), p->ln2_w[l], C);

@@ -11,13 +11,14 @@
 
 /* ------------------------------------------------------------ attention kinds */
 
-#define BB_ATTN_NAME(id, name, normalised, slot) name,
+#define BB_ATTN_NAME(id, name, normalised, slot, gate) name,
 const char *const attn_kind_names[] = {BB_ATTN_KINDS(BB_ATTN_NAME) NULL};
 
-#define BB_ATTN_COLUMNS(id, name, normalised, slot) {normalised, ATTN_SLOT_##slot},
+#define BB_ATTN_COLUMNS(id, name, normalised, slot, gate) {normalised, ATTN_SLOT_##slot, ATTN_GATE_##gate},
 static const struct {
     int normalised;
     AttnSlot slot;
+    AttnGate gate;
 } attn_kinds[ATTN_NKINDS] = {BB_ATTN_KINDS(BB_ATTN_COLUMNS)};
 
 int attn_kind_normalised(int kind) {
@@ -32,6 +33,12 @@ static AttnSlot attn_kind_slot(int kind) {
 
 int attn_kind_has_slot(int kind) { return attn_kind_slot(kind) != ATTN_SLOT_NONE; }
 int attn_kind_has_keyslot(int kind) { return attn_kind_slot(kind) == ATTN_SLOT_KEY; }
+int attn_kind_has_sink(int kind) { return attn_kind_slot(kind) == ATTN_SLOT_SINK; }
+
+int attn_gate_width(int kind, int C, int H) {
+    BB_CHECK(kind >= 0 && kind < ATTN_NKINDS);
+    return attn_kinds[kind].gate == ATTN_GATE_HEAD ? H : attn_kinds[kind].gate == ATTN_GATE_ELEM ? C : 0;
+}
 
 /* ------------------------------------------------------------ embedding */
 
@@ -257,9 +264,24 @@ static int att_block(int T) {
 
 static int imin(int a, int b) { return a < b ? a : b; }
 
+/* softpick's shifted numerators p[j] = e^(s_j - m) - e^-m (j <= i); returns
+ * D = sum_j |p_j| + eps. All scores <= 0 give p <= 0 (an empty row); m < -87 may give
+ * D = inf (exp_approx clamps), and still weights 0, never NaN. */
+static float softpick_shifted(float *p, const float *s, int i, float m) {
+    const float c = exp_approx(-m);
+    exp_shifted(p, s, i + 1, m);
+    float D = 0.0f;
+    for (int j = 0; j <= i; j++) {
+        p[j] -= c;
+        D += fabsf(p[j]);
+    }
+    return D + BB_SOFTPICK_EPS;
+}
+
 /* One query row: weights a[0..T) from scores s[0..T) (row i sees keys 0..i). Masked
  * scores are set to 0 so preatt holds no stale values. slot_logit: the key slot's score
- * (softmax-keybias; 0 for softmax1). force >= 0: one-hot on that key. */
+ * (softmax-keybias: q_i.k_s/sqrt(hs); softmax1: 0; softmax-sink: S_h). force >= 0:
+ * one-hot on that key. The gated kinds' rows are softmax's. */
 static void attn_row_forward(float *a, float *slot, float *s, int i, int T, int kind, float slot_logit,
                              int force) {
     for (int j = i + 1; j < T; j++) s[j] = a[j] = 0.0f;
@@ -272,7 +294,10 @@ static void attn_row_forward(float *a, float *slot, float *s, int i, int T, int 
     switch (kind) {
     case ATTN_SOFTMAX:
     case ATTN_SOFTMAX_KEYBIAS:
-    case ATTN_SOFTMAX1: {
+    case ATTN_SOFTMAX1:
+    case ATTN_SOFTMAX_SINK:
+    case ATTN_GATED_HEAD:
+    case ATTN_GATED_ELEM: {
         // a_ij = exp(s_ij) / (sum_j' exp(s_ij') [+ exp(slot_logit)])
         const int has_slot = attn_kind_has_slot(kind);
         float m = row_max(s, i + 1);
@@ -302,6 +327,13 @@ static void attn_row_forward(float *a, float *slot, float *s, int i, int T, int 
         for (int j = 0; j <= i; j++) a[j] *= inv;
         break;
     }
+    case ATTN_SOFTPICK: {
+        // a_ij = relu(e^s_ij - 1) / (sum_j' |e^s_ij' - 1| + eps), shifted by m = max_j s_ij:
+        // p_j = e^(s_ij - m) - e^-m, a_ij = max(p_j, 0) / D, D = sum_j' |p_j'| + eps
+        const float m = row_max(s, i + 1), D = softpick_shifted(a, s, i, m), inv = 1.0f / D;
+        for (int j = 0; j <= i; j++) a[j] = a[j] > 0.0f ? a[j] * inv : 0.0f;
+        break;
+    }
     }
 }
 
@@ -314,7 +346,10 @@ static float attn_row_backward(float *ds, const float *a, const float *s, float 
     switch (kind) {
     case ATTN_SOFTMAX:
     case ATTN_SOFTMAX_KEYBIAS:
-    case ATTN_SOFTMAX1: {
+    case ATTN_SOFTMAX1:
+    case ATTN_SOFTMAX_SINK:
+    case ATTN_GATED_HEAD:
+    case ATTN_GATED_ELEM: {
         // forward: a_ij = exp(s_ij) / (sum_j' exp(s_ij') [+ exp(slot_logit)])
         // ds_ij = a_ij (da_ij - sum_j' a_ij' da_ij'); the slot has da = 0
         const float dot = row_dot(a, ds, i + 1);
@@ -346,17 +381,32 @@ static float attn_row_backward(float *ds, const float *a, const float *s, float 
         }
         break;
     }
+    case ATTN_SOFTPICK: {
+        // forward: a_ij = max(p_j, 0) / D, p_j = e^(s_ij - m) - e^-m, D = sum_j' |p_j'| + eps
+        // ds_k = (u_k / D) ([p_k > 0] da_k - sgn(p_k) dot), u_k = e^(s_ik - m), dot = sum_j a_ij da_ij
+        // (the kinks at p = 0 get derivative 0); p, m and D recomputed as in the forward
+        const float dot = row_dot(a, ds, i + 1), m = row_max(s, i + 1), c = exp_approx(-m);
+        float D = 0.0f;
+        for (int j = 0; j <= i; j++) D += fabsf(exp_approx(s[j] - m) - c);
+        const float inv = 1.0f / (D + BB_SOFTPICK_EPS);
+        for (int j = 0; j <= i; j++) {
+            const float u = exp_approx(s[j] - m), pj = u - c;
+            ds[j] = pj > 0.0f ? u * inv * (ds[j] - dot) : pj < 0.0f ? u * inv * dot : 0.0f;
+        }
+        break;
+    }
     }
     return dslot;
 }
 
 void attention_forward(float *atty, float *preatt, float *att, float *att_slot, const float *qkv,
-                       const float *keyslot, const int *const *force_key, int B, int T, int C, int H,
+                       const float *slotp, const int *const *force_key, int B, int T, int C, int H,
                        int attn_kind) {
-    // atty (B,T,C), preatt (B,H,T,T), att (B,H,T,T), att_slot (B,H,T), qkv (B,T,3C), keyslot (H,hs)
+    // atty (B,T,C), preatt (B,H,T,T), att (B,H,T,T), att_slot (B,H,T), qkv (B,T,3C),
+    // slotp: keyslot (H,hs) or sink (H)
     const int hs = C / H, C3 = 3 * C, bs = att_block(T);
     const float scale = 1.0f / sqrtf((float)hs);
-    const int key_slot = attn_kind_has_keyslot(attn_kind);
+    const int key_slot = attn_kind_has_keyslot(attn_kind), sink = attn_kind_has_sink(attn_kind);
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
             const float *q = qkv + (size_t)b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
@@ -375,10 +425,11 @@ void attention_forward(float *atty, float *preatt, float *att, float *att_slot, 
                 float sl = 0.0f;
                 if (key_slot) {
                     // slot logit = q_i . k_s / sqrt(hs)
-                    const float *qi = q + (size_t)i * C3, *ks = keyslot + h * hs;
+                    const float *qi = q + (size_t)i * C3, *ks = slotp + h * hs;
                     for (int d = 0; d < hs; d++) sl += qi[d] * ks[d];
                     sl *= scale;
                 }
+                if (sink) sl = slotp[h]; // slot logit = S_h
                 attn_row_forward(A + (size_t)i * T, slot ? slot + i : NULL, S + (size_t)i * T, i, T, attn_kind,
                                  sl, force ? force[i] : -1);
             }
@@ -391,14 +442,14 @@ void attention_forward(float *atty, float *preatt, float *att, float *att_slot, 
         }
 }
 
-void attention_backward(float *dqkv, float *dkeyslot, float *scratch, const float *datty, const float *qkv,
-                        const float *keyslot, const float *preatt, const float *att, const float *att_slot,
+void attention_backward(float *dqkv, float *dslotp, float *scratch, const float *datty, const float *qkv,
+                        const float *slotp, const float *preatt, const float *att, const float *att_slot,
                         int B, int T, int C, int H, int attn_kind) {
-    // dqkv (B,T,3C), dkeyslot (H,hs), scratch (T,T), datty (B,T,C), qkv (B,T,3C), keyslot (H,hs),
-    // preatt (B,H,T,T), att (B,H,T,T), att_slot (B,H,T)
+    // dqkv (B,T,3C), dslotp (as slotp), scratch (T,T), datty (B,T,C), qkv (B,T,3C),
+    // slotp: keyslot (H,hs) or sink (H), preatt (B,H,T,T), att (B,H,T,T), att_slot (B,H,T)
     const int hs = C / H, C3 = 3 * C, bs = att_block(T);
     const float scale = 1.0f / sqrtf((float)hs);
-    const int key_slot = attn_kind_has_keyslot(attn_kind);
+    const int key_slot = attn_kind_has_keyslot(attn_kind), sink = attn_kind_has_sink(attn_kind);
     float *dA = scratch; /* dL/da, then dL/ds, of one (b, h) */
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
@@ -423,13 +474,15 @@ void attention_backward(float *dqkv, float *dkeyslot, float *scratch, const floa
                                               slot ? slot[i] : 0.0f, i, T, attn_kind);
                 if (key_slot) {
                     // forward: slot logit = q_i . k_s / sqrt(hs)
-                    const float *qi = q + (size_t)i * C3, *ks = keyslot + h * hs;
-                    float *dqi = dq + (size_t)i * C3, *dks = dkeyslot + h * hs;
+                    const float *qi = q + (size_t)i * C3, *ks = slotp + h * hs;
+                    float *dqi = dq + (size_t)i * C3, *dks = dslotp + h * hs;
                     for (int d = 0; d < hs; d++) {
                         dqi[d] += scale * dsl * ks[d];
                         dks[d] += scale * dsl * qi[d];
                     }
                 }
+                // forward: slot logit = S_h
+                if (sink && dslotp) dslotp[h] += dsl;
             }
             for (int r0 = 0; r0 < T; r0 += bs) {
                 int r1 = imin(T, r0 + bs);
@@ -442,6 +495,48 @@ void attention_backward(float *dqkv, float *dkeyslot, float *scratch, const floa
                             q + (size_t)r0 * C3, C3, 1.0f, dk, C3);
             }
         }
+}
+
+/* ------------------------------------------------------------ the output gate */
+
+void gate_forward(float *out, float *gate, const float *y, const float *u, const float *wgate, const float *bgate,
+                  int N, int C, int G) {
+    // out (N,C), gate (N,G), y (N,C), u (N,C), wgate (G,C), bgate (G)
+    const int per = C / G; /* channels per gate: hs (gated-head) or 1 (gated-elem) */
+    // z = u wgate^T + bgate; g = sigmoid(z)
+    matmul_forward(gate, u, wgate, N, C, G);
+    for (int n = 0; n < N; n++) {
+        float *g = gate + (size_t)n * G;
+        for (int k = 0; k < G; k++) g[k] = sigmoid_approx(g[k] + bgate[k]);
+        // out = y * g (each gate over its channels)
+        const float *yn = y + (size_t)n * C;
+        float *on = out + (size_t)n * C;
+        for (int c = 0; c < C; c++) on[c] = yn[c] * g[c / per];
+    }
+}
+
+void gate_backward(float *dy, float *du, float *dwgate, float *dbgate, float *dz, const float *dout,
+                   const float *y, const float *gate, const float *u, const float *wgate, int N, int C, int G) {
+    // dy (N,C), du (N,C), dwgate (G,C), dbgate (G), dz (N,G), dout (N,C), y (N,C), gate (N,G), u (N,C)
+    const int per = C / G;
+    for (int n = 0; n < N; n++) {
+        const float *g = gate + (size_t)n * G, *don = dout + (size_t)n * C, *yn = y + (size_t)n * C;
+        float *dyn = dy + (size_t)n * C, *dzn = dz + (size_t)n * G;
+        // forward: out[c] = y[c] g[c/per]
+        // dy[c] += dout[c] g[c/per]; dg[k] = sum_{c in gate k} dout[c] y[c]
+        for (int k = 0; k < G; k++) dzn[k] = 0.0f;
+        for (int c = 0; c < C; c++) {
+            dyn[c] += don[c] * g[c / per];
+            dzn[c / per] += don[c] * yn[c];
+        }
+        // forward: g = sigmoid(z); dz = dg g (1 - g)
+        for (int k = 0; k < G; k++) dzn[k] *= g[k] * (1.0f - g[k]);
+    }
+    // forward: z = u wgate^T + bgate
+    if (dbgate)
+        for (int n = 0; n < N; n++)
+            for (int k = 0; k < G; k++) dbgate[k] += dz[(size_t)n * G + k];
+    matmul_backward(du, dwgate, dz, u, wgate, N, C, G);
 }
 
 /* ------------------------------------------------------------ cross-entropy */
@@ -497,13 +592,26 @@ void matmul_backward_ref(float *dinp, float *dweight, const float *dout, const f
 
 static double sigmoid_d(double x) { return 1.0 / (1.0 + exp(-x)); }
 
+void gate_forward_ref(float *out, float *gate, const float *y, const float *u, const float *wgate,
+                      const float *bgate, int N, int C, int G) {
+    for (int n = 0; n < N; n++) {
+        for (int k = 0; k < G; k++) {
+            double z = bgate[k];
+            for (int c = 0; c < C; c++) z += (double)u[(size_t)n * C + c] * wgate[(size_t)k * C + c];
+            gate[(size_t)n * G + k] = (float)sigmoid_d(z);
+        }
+        for (int c = 0; c < C; c++)
+            out[(size_t)n * C + c] = (float)((double)y[(size_t)n * C + c] * gate[(size_t)n * G + c / (C / G)]);
+    }
+}
+
 /* The reference works in double, row by row, straight from the definitions. */
 void attention_forward_ref(float *atty, float *preatt, float *att, float *att_slot, const float *qkv,
-                           const float *keyslot, const int *const *force_key, int B, int T, int C, int H,
+                           const float *slotp, const int *const *force_key, int B, int T, int C, int H,
                            int attn_kind) {
     const int hs = C / H, C3 = 3 * C;
     const double scale = 1.0 / sqrt((double)hs);
-    const int key_slot = attn_kind_has_keyslot(attn_kind);
+    const int key_slot = attn_kind_has_keyslot(attn_kind), sink = attn_kind_has_sink(attn_kind);
     double s[T + 1], a[T + 1];
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++)
@@ -518,9 +626,10 @@ void attention_forward_ref(float *atty, float *preatt, float *att, float *att_sl
                 }
                 double sl = 0, aslot = 0; /* slot logit and weight */
                 if (key_slot) {
-                    for (int e = 0; e < hs; e++) sl += (double)qi[e] * keyslot[h * hs + e];
+                    for (int e = 0; e < hs; e++) sl += (double)qi[e] * slotp[h * hs + e];
                     sl *= scale;
                 }
+                if (sink) sl = slotp[h];
                 int force = force_key && force_key[h] ? force_key[h][b * T + i] : -1;
                 if (force >= 0) {
                     for (int j = 0; j <= i; j++) a[j] = j == force;
@@ -532,6 +641,11 @@ void attention_forward_ref(float *atty, float *preatt, float *att, float *att_sl
                     double z = 0;
                     for (int j = 0; j <= i; j++) z += sigmoid_d(s[j]);
                     for (int j = 0; j <= i; j++) a[j] = sigmoid_d(s[j]) / z;
+                } else if (attn_kind == ATTN_SOFTPICK) {
+                    double m = s[0], z = BB_SOFTPICK_EPS;
+                    for (int j = 1; j <= i; j++) m = s[j] > m ? s[j] : m;
+                    for (int j = 0; j <= i; j++) z += fabs(exp(s[j] - m) - exp(-m));
+                    for (int j = 0; j <= i; j++) a[j] = fmax(exp(s[j] - m) - exp(-m), 0.0) / z;
                 } else {
                     double z = attn_kind_has_slot(attn_kind) ? exp(sl) : 0;
                     for (int j = 0; j <= i; j++) z += exp(s[j]);
@@ -551,12 +665,12 @@ void attention_forward_ref(float *atty, float *preatt, float *att, float *att_sl
             }
 }
 
-void attention_backward_ref(float *dqkv, float *dkeyslot, const float *datty, const float *qkv,
-                            const float *keyslot, const float *preatt, const float *att,
+void attention_backward_ref(float *dqkv, float *dslotp, const float *datty, const float *qkv,
+                            const float *slotp, const float *preatt, const float *att,
                             const float *att_slot, int B, int T, int C, int H, int attn_kind) {
     const int hs = C / H, C3 = 3 * C;
     const double scale = 1.0 / sqrt((double)hs);
-    const int key_slot = attn_kind_has_keyslot(attn_kind);
+    const int key_slot = attn_kind_has_keyslot(attn_kind), sink = attn_kind_has_sink(attn_kind);
     double da[T], ds[T];
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++)
@@ -589,6 +703,14 @@ void attention_backward_ref(float *dqkv, float *dkeyslot, const float *datty, co
                         double g = sigmoid_d(s[j]);
                         ds[j] = g * (1 - g) * (da[j] - dot) / z;
                     }
+                } else if (attn_kind == ATTN_SOFTPICK) {
+                    double m = s[0], z = BB_SOFTPICK_EPS;
+                    for (int j = 1; j <= i; j++) m = s[j] > m ? s[j] : m;
+                    for (int j = 0; j <= i; j++) z += fabs(exp(s[j] - m) - exp(-m));
+                    for (int j = 0; j <= i; j++) {
+                        const double u = exp(s[j] - m), pj = u - exp(-m);
+                        ds[j] = u / z * ((pj > 0 ? da[j] : 0) - (pj > 0 ? dot : pj < 0 ? -dot : 0));
+                    }
                 } else {
                     for (int j = 0; j <= i; j++) ds[j] = a[j] * (da[j] - dot);
                     if (att_slot) dsl = -(double)att_slot[((size_t)b * H + h) * T + i] * dot;
@@ -604,9 +726,10 @@ void attention_backward_ref(float *dqkv, float *dkeyslot, const float *datty, co
                 }
                 if (key_slot)
                     for (int e = 0; e < hs; e++) {
-                        dqi[e] += (float)(dsl * scale * keyslot[h * hs + e]);
-                        dkeyslot[h * hs + e] += (float)(dsl * scale * qi[e]);
+                        dqi[e] += (float)(dsl * scale * slotp[h * hs + e]);
+                        dslotp[h * hs + e] += (float)(dsl * scale * qi[e]);
                     }
+                if (sink && dslotp) dslotp[h] += (float)dsl;
             }
 }
 

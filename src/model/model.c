@@ -141,10 +141,10 @@ static size_t param_walk(const ModelConfig *cfg, float *base, ParamPtrs *p, Tens
     const size_t C = (size_t)cfg->C, V = (size_t)cfg->V, T = (size_t)cfg->maxT, H = (size_t)cfg->H,
                  S = (size_t)cfg->simple_hidden;
     const int TF = cfg->kind == MODEL_TRANSFORMER, SIMPLE = cfg->kind == MODEL_SIMPLE;
-    const int KEYBIAS = attn_kind_has_keyslot(cfg->attn);
+    const int KEYBIAS = attn_kind_has_keyslot(cfg->attn), SINK = attn_kind_has_sink(cfg->attn);
+    const size_t G = (size_t)attn_gate_width(cfg->attn, cfg->C, cfg->H);
     size_t off = 0;
     int nt = 0;
-    (void)H;
     if (p) memset(p, 0, sizeof *p);
 
 #define TENSOR(name_, layer_, count_, init_, fan_in_, present_, field_)                              \
@@ -275,6 +275,7 @@ static float *carve(Carver *cv, size_t n) {
 static size_t ws_layout_acts(const ModelConfig *c, Workspace *ws, float *base, int B, int T) {
     Carver cv = {base, 0};
     const size_t N = (size_t)B * T, C = (size_t)c->C, V = (size_t)c->V, H = (size_t)c->H;
+    const size_t G = (size_t)attn_gate_width(c->attn, c->C, c->H);
     if (c->kind == MODEL_SIMPLE) {
         const size_t S = (size_t)c->simple_hidden;
         ws->preatt[0] = carve(&cv, (size_t)B * T * T);
@@ -298,6 +299,10 @@ static size_t ws_layout_acts(const ModelConfig *c, Workspace *ws, float *base, i
             ws->att[l] = carve(&cv, (size_t)B * H * T * T);
             ws->att_slot[l] = attn_kind_has_slot(c->attn) ? carve(&cv, (size_t)B * H * T) : NULL;
             ws->atty[l] = carve(&cv, N * C);
+            if (G) {
+                ws->gate[l] = carve(&cv, N * G);
+                ws->gated[l] = carve(&cv, N * C);
+            }
             ws->attn_out[l] = carve(&cv, N * C);
             ws->resid_mid[l] = carve(&cv, N * C);
         } else {
@@ -330,9 +335,12 @@ static size_t ws_layout_acts(const ModelConfig *c, Workspace *ws, float *base, i
  *   dres (N,C)  gradient of the residual stream, running from the top down
  *   dln  (N,C)  of a LayerNorm's output; also of atty (never live together)
  *   dfch (N,4C) of the MLP's pre-ReLU hidden layer
- *   dtmp (N,max(4C,3C,V)) of the logits, then of each layer's fch_act or qkv */
+ *   dtmp (N,max(4C,3C,V)) of the logits, then of each layer's fch_act or qkv
+ *   dgy  (N,C)  gated kinds: of the gated output
+ *   dgu  (N,C)  gated kinds: the gate's part of dL/d LN1
+ *   dgz  (N,G)  gated kinds: of the gate's logits */
 typedef struct {
-    float *dres, *dln, *dfch, *dtmp;
+    float *dres, *dln, *dfch, *dtmp, *dgy, *dgu, *dgz;
 } GradBufs;
 
 static size_t ws_layout_grads(const ModelConfig *c, GradBufs *g, float *base, int B, int T) {
@@ -353,6 +361,10 @@ static size_t ws_layout_grads(const ModelConfig *c, GradBufs *g, float *base, in
     g->dln = carve(&cv, N * C);
     g->dfch = F ? carve(&cv, N * F) : NULL;
     g->dtmp = carve(&cv, N * tmp);
+    const size_t G = (size_t)attn_gate_width(c->attn, c->C, c->H);
+    g->dgy = G ? carve(&cv, N * C) : NULL;
+    g->dgu = G ? carve(&cv, N * C) : NULL;
+    g->dgz = G ? carve(&cv, N * G) : NULL;
     return cv.off;
 }
 
@@ -413,6 +425,12 @@ size_t model_param_count(const ModelConfig *cfg) {
 
 /* ------------------------------------------------------------ forward */
 
+/* The attention's slot parameter of layer l in a parameter (or gradient) set: keyslot
+ * (softmax-keybias), sink (softmax-sink) or NULL. */
+static float *slot_param(const ModelConfig *c, const ParamPtrs *p, int l) {
+    return attn_kind_has_keyslot(c->attn) ? p->keyslot[l] : attn_kind_has_sink(c->attn) ? p->sink[l] : NULL;
+}
+
 /* Layer l's attention block: resid_mid[l] = resid[l] + Wo attn(LN1(resid[l])). iv: NULL, or
  * the interventions, applied by the hooks where they act. */
 static void attn_block_forward(const Model *m, Workspace *ws, int l, int B, const Intervention *iv) {
@@ -423,10 +441,12 @@ static void attn_block_forward(const Model *m, Workspace *ws, int l, int B, cons
     layernorm_forward(ws->ln1[l], ws->ln1_mean[l], ws->ln1_rstd[l], ws->resid[l], p->ln1_w[l], p->ln1_b[l], N, C);
     matmul_forward(ws->qkv[l], ws->ln1[l], p->wqkv[l], N, C, 3 * C);
     if (iv) hook_qkv(c, ws, iv, l, B);
-    attention_forward(ws->atty[l], ws->preatt[l], ws->att[l], ws->att_slot[l], ws->qkv[l], p->keyslot[l],
+    attention_forward(ws->atty[l], ws->preatt[l], ws->att[l], ws->att_slot[l], ws->qkv[l], slot_param(c, p, l),
                       iv ? hook_forced_keys(c, ws, iv, l, B, force_store) : NULL, B, T, C, H, c->attn);
     if (iv) hook_attention(c, ws, iv, l, B);
-    matmul_forward(ws->attn_out[l], ws->atty[l], p->wo[l], N, C, C);
+    const int G = attn_gate_width(c->attn, C, H);
+    if (G) gate_forward(ws->gated[l], ws->gate[l], ws->atty[l], ws->ln1[l], p->wgate[l], p->bgate[l], N, C, G);
+    matmul_forward(ws->attn_out[l], G ? ws->gated[l] : ws->atty[l], p->wo[l], N, C, C);
     residual_forward(ws->resid_mid[l], ws->resid[l], ws->attn_out[l], (size_t)N * C);
 }
 
@@ -527,15 +547,27 @@ static void attn_block_backward(const Model *m, Workspace *ws, const ParamPtrs *
     const int B = ws->B, T = ws->T, C = c->C, H = c->H, N = B * T;
     const size_t NC = (size_t)N * C;
     // forward: resid_mid = resid[l] + attn_out: d attn_out = dres, d resid[l] = dres
-    float *datty = gb->dln, *dqkv = gb->dtmp;
+    const int G = attn_gate_width(c->attn, C, H);
+    float *datty = gb->dln, *dqkv = gb->dtmp, *dgy = gb->dgy;
     memset(datty, 0, NC * sizeof(float));
-    matmul_backward(datty, g->wo[l], dres, ws->atty[l], p->wo[l], N, C, C);
+    if (G) {
+        // forward: gated = atty * sigmoid(ln1 wgate^T + bgate); attn_out = Wo gated
+        memset(dgy, 0, NC * sizeof(float));
+        matmul_backward(dgy, g->wo[l], dres, ws->gated[l], p->wo[l], N, C, C);
+        memset(gb->dgu, 0, NC * sizeof(float));
+        gate_backward(datty, gb->dgu, g->wgate[l], g->bgate[l], gb->dgz, dgy, ws->atty[l], ws->gate[l], ws->ln1[l],
+                      p->wgate[l], N, C, G);
+    } else {
+        matmul_backward(datty, g->wo[l], dres, ws->atty[l], p->wo[l], N, C, C);
+    }
     memset(dqkv, 0, NC * 3 * sizeof(float));
-    attention_backward(dqkv, g->keyslot[l], ws->scratch, datty, ws->qkv[l], p->keyslot[l], ws->preatt[l],
-                       ws->att[l], ws->att_slot[l], B, T, C, H, c->attn);
+    attention_backward(dqkv, slot_param(c, g, l), ws->scratch, datty, ws->qkv[l], slot_param(c, p, l),
+                       ws->preatt[l], ws->att[l], ws->att_slot[l], B, T, C, H, c->attn);
     float *dln1 = gb->dln; /* datty is consumed */
     memset(dln1, 0, NC * sizeof(float));
     matmul_backward(dln1, g->wqkv[l], dqkv, ws->ln1[l], p->wqkv[l], N, C, 3 * C);
+    if (G) // forward: ln1 feeds both wqkv and the gate
+        for (size_t i = 0; i < NC; i++) dln1[i] += gb->dgu[i];
     layernorm_backward(dres, g->ln1_w[l], g->ln1_b[l], dln1, ws->resid[l], p->ln1_w[l], ws->ln1_mean[l],
                        ws->ln1_rstd[l], N, C);
 }
@@ -599,7 +631,7 @@ double model_forward_flops(const ModelConfig *c, int B, int T) {
     }
     double f = 2.0 * n * d * V;
     for (int l = 0; l < c->L; l++) {
-        if (model_has_attn(c, l)) f += 2.0 * n * 4.0 * d * d + 4.0 * NN * d;
+        if (model_has_attn(c, l)) f += 2.0 * n * 4.0 * d * d + 4.0 * NN * d + 2.0 * n * d * attn_gate_width(c->attn, c->C, c->H);
         if (model_has_mlp(c, l)) f += model_has_linear_mlp(c, l) ? 2.0 * n * d * d : 2.0 * n * 8.0 * d * d;
     }
     return f;
