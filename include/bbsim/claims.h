@@ -128,5 +128,6 @@ int claims_ablation(const char *out, ClaimList *l, BbError *err); /* C13-C14 */
 int claims_activations(const char *out, ClaimList *l, BbError *err); /* C15 */
 int claims_context(const char *out, ClaimList *l, BbError *err);     /* C16 */
 int claims_overmixing(const char *out, ClaimList *l, BbError *err);  /* C17 */
+int claims_sinkfree(const char *out, ClaimList *l, BbError *err);    /* C18 */
 
 #endif

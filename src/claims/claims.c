@@ -275,6 +275,8 @@ const ClaimSection claim_sections[] = {
      "not requested: the related-work sweeps run in make repro-related (paper_repro/related.mk)"},
     {"overmixing", "C17: perturbation spread with and without the sink; Jacobian vs path-sum bound",
      claims_overmixing, "not requested: its analysis (paper_repro/overmixing.mk) is not part of this make repro"},
+    {"sinkfree", "C18: sink-free attentions (softmax-sink, softpick, gated-head, gated-elem) against softmax, 1 and 3 layers",
+     claims_sinkfree, "not requested: the sink-free attentions run in make repro-related (paper_repro/sinkfree.mk)"},
 };
 const int claim_nsections = (int)(sizeof claim_sections / sizeof claim_sections[0]);
 
@@ -305,6 +307,8 @@ const ClaimInfo claim_contract[] = {
     {"C16", "context", "sink rate vs context length and depth", "Spearman correlation with context length > 0"},
     {"C17", "overmixing", "over-mixing: perturbation spread, Jacobian vs path-sum bound",
      "spread larger without the sink; bound holds on every pair"},
+    {"C18", "sinkfree", "sink-free attentions remove the first-token sink, the drain and the peak, at no loss cost",
+     "per variant: Attn<s> <= 0.2 (1L, 3L); |Val<s>|/mean >= 0.5; peak <= 1.5; loss <= 1.05x"},
 };
 const int claim_ncontract = (int)(sizeof claim_contract / sizeof claim_contract[0]);
 
