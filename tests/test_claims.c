@@ -881,6 +881,71 @@ static void test_claims_deep_relu_lr_sweep(void **state) {
     remove_tempdir(d);
 }
 
+/* ---- C18 (section sinkfree) on hand-made analyses */
+
+/* a run's analysis/metrics.tsv (layer 0 head 0 and, with 3 layers, layers 1-2 head 0) and
+ * heads.tsv (layer 0 head 0's removal effects) */
+static void write_sf_run(const char *d, const char *run, int layers, double attn_bos, double val_ratio, double slot,
+                         double peak, double later, double loss, double d_trig, double d_non) {
+    char rel[128], p[512], text[2048];
+    snprintf(rel, sizeof rel, "runs/%s/analysis", run);
+    mkdirs(d, rel);
+    snprintf(p, sizeof p, "%s/%s/metrics.tsv", d, rel);
+    int n = snprintf(text, sizeof text,
+                     "layer\thead\tmetric\tvalue\n# bbsim\n-1\t-1\tloss\t%g\n-1\t-1\tsink_rate\t%g\n"
+                     "0\t-1\tresid_ratio\t%g\n0\t0\tattn_bos\t%g\n0\t0\tval_ratio\t%g\n0\t0\tattn_slot\t%g\n",
+                     loss, attn_bos > 0.3 ? 100.0 : 0.0, peak, attn_bos, val_ratio, slot);
+    for (int l = 1; l < layers; l++) /* layer 2 has the larger share */
+        n += snprintf(text + n, sizeof text - (size_t)n, "%d\t0\tattn_bos\t%g\n", l, l == 2 ? later : later / 2);
+    write_text(p, text);
+    snprintf(p, sizeof p, "%s/%s/heads.tsv", d, rel);
+    snprintf(text, sizeof text,
+             "layer\thead\tdomain\tdelta_risk\n0\t0\ttrigger\t%g\n0\t0\tnontrigger\t%g\n", d_trig, d_non);
+    write_text(p, text);
+}
+
+static void test_claims_sinkfree(void **state) {
+    (void)state;
+    char *d = make_tempdir();
+    static const char *const var[] = {"softmax-sink", "softpick", "gated-head", "gated-elem"};
+    write_sf_run(d, "1L", 1, 0.93, 0.2, 0, 0, 0, 1.70, 6.0, 0.004);
+    write_sf_run(d, "3L", 3, 0.74, 0.3, 0, 6.3, 0.88, 1.68, 1, 0);
+    for (int v = 0; v < 4; v++) { /* every threshold met; softpick sinks in layer 2 and costs 6% loss */
+        char r1[64], r3[64];
+        snprintf(r1, sizeof r1, "sf_1L_%s", var[v]);
+        snprintf(r3, sizeof r3, "sf_3L_%s", var[v]);
+        write_sf_run(d, r1, 1, 0.1, 0.8, v == 0 ? 0.7 : 0, 0, 0, 1.71, 6.0, 0.002);
+        write_sf_run(d, r3, 3, 0.1, 0.9, 0, 1.2, v == 1 ? 0.85 : 0.1, v == 1 ? 1.68 * 1.06 : 1.69, 1, 0);
+    }
+    ClaimList l = {0};
+    BbError err;
+    assert_int_equal(claims_sinkfree(d, &l, &err), 0);
+    assert_int_equal(l.n, 4 * 6 + 1); /* six rows per variant, the slot row for softmax-sink */
+    for (int i = 0; i < l.n; i++) {
+        assert_string_equal(l.c[i].id, "C18");
+        const int softpick = !strncmp(l.c[i].claim, "softpick", 8);
+        const int failing = softpick && (strstr(l.c[i].claim, "later-layer") || strstr(l.c[i].claim, "final loss"));
+        if (l.c[i].pass == failing) fail_msg("row '%s': pass %d", l.c[i].claim, l.c[i].pass);
+    }
+    const Claim *c = find_row(&l, "softpick: final loss");
+    assert_close(c->measured, 1.06, 0, 1e-9);
+    assert_non_null(strstr(find_row(&l, "softpick, 3 layers: largest")->fit, "l2h0; softmax (3L) 0.88 (l2h0)"));
+    assert_close(find_row(&l, "softmax-sink, 1 layer: slot share")->measured, 0.7, 0, 1e-12);
+    /* the mechanism: a head whose removal moves the non-trigger risk by more than tau_loss is not kept */
+    write_sf_run(d, "sf_1L_gated-head", 1, 0.1, 0.8, 0, 0, 0, 1.71, 6.0, 0.05);
+    l.n = 0;
+    assert_int_equal(claims_sinkfree(d, &l, &err), 0);
+    assert_int_equal(find_row(&l, "gated-head, 1 layer: the head still active-dormant")->pass, 0);
+    /* a missing analysis is named */
+    char p[512];
+    snprintf(p, sizeof p, "%s/runs/sf_3L_gated-elem/analysis/metrics.tsv", d);
+    assert_int_equal(remove(p), 0);
+    l.n = 0;
+    assert_int_not_equal(claims_sinkfree(d, &l, &err), 0);
+    assert_non_null(strstr(err.msg, "sf_3L_gated-elem/analysis/metrics.tsv"));
+    remove_tempdir(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tsv_reads_header_rows_and_skips_comments),
@@ -899,6 +964,7 @@ int main(void) {
         cmocka_unit_test(test_claims_context_spearman_and_missing_input),
         cmocka_unit_test(test_claims_ablation_sink_type),
         cmocka_unit_test(test_claims_deep_relu_lr_sweep),
+        cmocka_unit_test(test_claims_sinkfree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
