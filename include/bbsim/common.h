@@ -164,6 +164,29 @@ int bb_open_input(FILE **f, const char *path, const char *what, long long max_by
 /* BB_EINPUT "PATH:LINE: NUL byte" if line[0..len) holds a NUL byte (a text line read with
  * getline: C string functions would stop there and skip the rest of the line). */
 int bb_check_text_line(const char *line, size_t len, const char *path, int lineno, BbError *err);
+/* A text file read line by line, each line checked for NUL bytes (bb_check_text_line):
+ *     LineReader in;
+ *     if ((rc = lines_open(&in, path, "labels file", BB_MAX_TABLE_BYTES, err))) return rc;
+ *     while (lines_next(&in, &rc, err)) { ... in.line, in.len, in.lineno ... }
+ *     lines_close(&in);
+ * lines_open opens path with bb_open_input (what, max_bytes as there); lines_of reads a
+ * stream already open (f stays open at lines_close), `where` naming it in messages.
+ * lines_next: 1 with the next line in line (len bytes, the '\n' kept when there is one,
+ * NUL-terminated; lineno counts from 1); 0 at the end of the file, and 0 with *rc =
+ * BB_EINPUT "WHERE:LINE: NUL byte" for a line that holds one (*rc is left alone
+ * otherwise). Read errors: ferror(in.f), before lines_close. */
+typedef struct LineReader {
+    FILE *f;
+    const char *where;
+    char *line;
+    size_t len, cap;
+    int lineno;
+    int own; /* lines_close closes f */
+} LineReader;
+int lines_open(LineReader *r, const char *path, const char *what, long long max_bytes, BbError *err);
+void lines_of(LineReader *r, FILE *f, const char *where);
+int lines_next(LineReader *r, int *rc, BbError *err);
+void lines_close(LineReader *r);
 
 /* ---- atomic output files: write to "<path>.tmp", rename on success ---- */
 typedef struct AtomicFile {

@@ -228,30 +228,25 @@ static int metrics_truncate(const char *path, long upto, BbError *err) {
     struct stat st;
     if (lstat(path, &st) != 0 && errno == ENOENT)
         return upto > 0 ? metrics_gap(path, 1, upto, "the file is missing", err) : BB_OK;
-    FILE *in;
-    int rc = bb_open_input(&in, path, "metrics file", LLONG_MAX, err);
+    LineReader in;
+    int rc = lines_open(&in, path, "metrics file", LLONG_MAX, err);
     if (rc) return rc;
     AtomicFile af;
     if ((rc = afile_open(&af, path, err))) {
-        fclose(in);
+        lines_close(&in);
         return rc;
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
     long expected = 1; /* the step of the next row */
-    int lineno = 0;
-    while ((len = getline(&line, &cap, in)) > 0) {
-        lineno++;
-        if ((rc = bb_check_text_line(line, (size_t)len, path, lineno, err))) break;
-        if (line[len - 1] != '\n') break; /* a crash may have cut the last row */
+    while (lines_next(&in, &rc, err)) {
+        const char *line = in.line;
+        if (line[in.len - 1] != '\n') break; /* a crash may have cut the last row */
         char *end;
         const long s = strtol(line, &end, 10);
         if (line[0] != '#' && end != line) { /* a row (not a comment, not the column names) */
             if (s > upto) continue;
             if (s != expected) {
                 char found[64];
-                snprintf(found, sizeof found, "line %d holds step %ld", lineno, s);
+                snprintf(found, sizeof found, "line %d holds step %ld", in.lineno, s);
                 rc = metrics_gap(path, expected, upto, found, err);
                 break;
             }
@@ -259,8 +254,7 @@ static int metrics_truncate(const char *path, long upto, BbError *err) {
         }
         fputs(line, af.f);
     }
-    free(line);
-    fclose(in);
+    lines_close(&in);
     if (!rc && expected <= upto) {
         char found[64] = "the file has no rows";
         if (expected > 1) snprintf(found, sizeof found, "the rows end at step %ld", expected - 1);
