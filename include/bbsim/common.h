@@ -9,8 +9,14 @@
 #include <stdio.h>
 #include <gsl/gsl_rng.h>
 
-/* ---- status and messages (GSL style: functions return 0 on success) ---- */
-enum { BB_OK = 0, BB_EINPUT = 2, BB_EIO = 3, BB_ENOMEM = 4, BB_EINTR = 5, BB_ENUM = 6 };
+/* ---- status and messages (GSL style: functions return 0 on success) ----
+ * One code per kind of failure, so that a caller decides on the code, never on the
+ * message. Bad input comes in three kinds: BB_EINPUT (flags, arguments, files: the
+ * general one), BB_ECORRUPT (a damaged file: cut short, a checksum that fails, not the
+ * format it should be, a format version this bbsim does not read; --resume falls back to
+ * an earlier checkpoint) and BB_ENOENT (nothing there to read: a run directory without
+ * checkpoints). */
+enum { BB_OK = 0, BB_EINPUT = 2, BB_EIO = 3, BB_ENOMEM = 4, BB_EINTR = 5, BB_ENUM = 6, BB_ECORRUPT = 7, BB_ENOENT = 8 };
 
 typedef struct BbError {
     char msg[1024];
@@ -34,8 +40,8 @@ int bb_say(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Process exit statuses, the same in every command (docs/method.md#exit-statuses). */
 enum { BB_EXIT_OK = 0, BB_EXIT_FAILURE = 1, BB_EXIT_INPUT = 2, BB_EXIT_INTERRUPTED = 130 };
-/* The exit status of a status code: BB_OK 0, BB_EINPUT 2, BB_EINTR 130, any other
- * (BB_EIO, BB_ENOMEM, BB_ENUM) 1. */
+/* The exit status of a status code: BB_OK 0, bad input (BB_EINPUT, BB_ECORRUPT, BB_ENOENT)
+ * 2, BB_EINTR 130, any other (BB_EIO, BB_ENOMEM, BB_ENUM) 1. */
 int bb_exit_status(int code);
 /* Print "bbsim CMD: message" on stderr; returns bb_exit_status(code). */
 int bb_report(const char *cmd, int code, const BbError *err);

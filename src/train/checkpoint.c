@@ -1,7 +1,7 @@
 /* Checkpoint files: the configuration, the parameters and (optionally) the optimizer
  * state at one step, with a checksum. The byte layout, its versions and a NumPy reader
  * are in docs/format.md#checkpoint-files. Writes are atomic (temp + rename); reads check
- * every field and the checksum. */
+ * every field and the checksum, and say damage with BB_ECORRUPT. */
 #include "bbsim/checkpoint.h"
 
 #include <errno.h>
@@ -69,7 +69,7 @@ uint64_t ckpt_identity(const TrainConfig *c, const uint64_t *input_hash) {
     /* what --resume may change (steps, eval-every) is left out; but --cosine decays over
      * --steps, so there the steps are the schedule and stay in (a resume may not change
      * them). chunks 0 is what runs made before 0.2 recorded, and resume reads it as the
-     * rule of then (train.c) */
+     * rule of then (state_resume, resume.c) */
     TrainConfig k = *c;
     if (!k.optim.cosine) k.steps = 0;
     k.eval_every = 0;
@@ -128,7 +128,7 @@ int ckpt_write(const char *path, const TrainConfig *cfg, const Model *m, const O
 }
 
 static int truncated(BbError *err, const char *path, const char *what) {
-    return bb_fail(err, BB_EINPUT, "%s: truncated checkpoint (file ends inside %s)", path, what);
+    return bb_fail(err, BB_ECORRUPT, "%s: truncated checkpoint (file ends inside %s)", path, what);
 }
 
 /* The header up to the step: magic, version, configuration, identity (stored from version
@@ -137,13 +137,13 @@ static int read_header(HashFile *hf, const char *path, TrainConfig *cfg, uint32_
     char magic[8];
     uint32_t hlen;
     if (hget(hf, magic, sizeof magic) || memcmp(magic, MAGIC, sizeof MAGIC))
-        return bb_fail(err, BB_EINPUT, "%s: not a bbsim checkpoint (bad magic)", path);
+        return bb_fail(err, BB_ECORRUPT, "%s: not a bbsim checkpoint (bad magic)", path);
     if (hget(hf, version, sizeof *version)) return truncated(err, path, "the version");
     if (*version < FORMAT_OLDEST || *version > FORMAT_VERSION)
-        return bb_fail(err, BB_EINPUT, "%s: checkpoint format version %u, this bbsim reads versions %d to %d", path,
+        return bb_fail(err, BB_ECORRUPT, "%s: checkpoint format version %u, this bbsim reads versions %d to %d", path,
                        *version, FORMAT_OLDEST, FORMAT_VERSION);
     if (hget(hf, &hlen, sizeof hlen)) return truncated(err, path, "the header length");
-    if (hlen > (1u << 20)) return bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (header of %u bytes)", path, hlen);
+    if (hlen > (1u << 20)) return bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (header of %u bytes)", path, hlen);
     char *text = bb_malloc(hlen + 1);
     if (hget(hf, text, hlen)) {
         free(text);
@@ -198,7 +198,7 @@ static int verify_checksum(FILE *f, const char *path, BbError *err) {
     char magic[8];
     rewind(f);
     if (fread(magic, 1, sizeof magic, f) != sizeof magic || memcmp(magic, MAGIC, sizeof MAGIC))
-        return bb_fail(err, BB_EINPUT, "%s: not a bbsim checkpoint (bad magic)", path);
+        return bb_fail(err, BB_ECORRUPT, "%s: not a bbsim checkpoint (bad magic)", path);
     if (fseek(f, 0, SEEK_END) != 0) return bb_fail(err, BB_EINPUT, "%s: cannot seek: %s", path, strerror(errno));
     const long size = ftell(f);
     if (size < (long)(sizeof magic + sizeof(uint64_t))) return truncated(err, path, "the header");
@@ -212,7 +212,7 @@ static int verify_checksum(FILE *f, const char *path, BbError *err) {
         left -= (long)want;
     }
     if (fread(&sum, sizeof sum, 1, f) != 1) return truncated(err, path, "the checksum");
-    if (sum != hash) return bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (checksum mismatch)", path);
+    if (sum != hash) return bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (checksum mismatch)", path);
     return BB_OK;
 }
 
@@ -229,7 +229,11 @@ int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *c
          * in a file whose checksum fails is damage, said as such: resume then falls back to
          * an earlier checkpoint; a file cut short says so itself */
         BbError sum_err;
-        if (!hf.short_read && verify_checksum(f, path, &sum_err)) *err = sum_err;
+        const int sum_rc = hf.short_read ? BB_OK : verify_checksum(f, path, &sum_err);
+        if (sum_rc) {
+            rc = sum_rc;
+            *err = sum_err;
+        }
         goto fail;
     }
     if (hget(&hf, &ustep, sizeof ustep) || hget(&hf, &n, sizeof n) || hget(&hf, &okind, sizeof okind) ||
@@ -238,7 +242,7 @@ int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *c
         goto fail;
     }
     if (has_optim > 1) {
-        rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (optimizer-state flag %u)", path, has_optim);
+        rc = bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (optimizer-state flag %u)", path, has_optim);
         goto fail;
     }
     {
@@ -258,7 +262,7 @@ int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *c
         goto fail;
     }
     if ((int)okind != cfg->optim.kind) {
-        rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (optimizer kind %u, configuration says %s)", path,
+        rc = bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (optimizer kind %u, configuration says %s)", path,
                      okind, optim_kind_names[cfg->optim.kind]);
         goto fail;
     }
@@ -281,12 +285,12 @@ int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *c
     }
     if (sum != expect) {
         optim_free(&tmp);
-        rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (checksum mismatch)", path);
+        rc = bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (checksum mismatch)", path);
         goto fail;
     }
     if (fgetc(f) != EOF) {
         optim_free(&tmp);
-        rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (trailing bytes after the checksum)", path);
+        rc = bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (trailing bytes after the checksum)", path);
         goto fail;
     }
     if (o && !has_optim) { /* checked last: a damaged file says so first */

@@ -368,7 +368,7 @@ static int state_resume(TrainConfig *c, RunMeta *meta, Task *task, Model *model,
     long *steps;
     int n, rc;
     if ((rc = run_checkpoints(c->resume, &steps, &n, err))) {
-        if (!strstr(err->msg, "no checkpoints in")) return rc;
+        if (rc != BB_ENOENT) return rc;
         char inner[sizeof err->msg];
         snprintf(inner, sizeof inner, "%s", err->msg);
         return bb_fail(err, rc, "%s: the run never saved a checkpoint; start it again with --out %s", inner,
@@ -415,8 +415,7 @@ static int state_resume(TrainConfig *c, RunMeta *meta, Task *task, Model *model,
         if (k == 0) first = e;
         /* damage falls back to an earlier checkpoint; anything else (foreign, changed
          * inputs, weights only) stops */
-        if (!strstr(e.msg, "truncated checkpoint") && !strstr(e.msg, "corrupt checkpoint") &&
-            !strstr(e.msg, "not a bbsim checkpoint") && !strstr(e.msg, "format version")) {
+        if (rc != BB_ECORRUPT) {
             if (k > 0) first = e;
             break;
         }
