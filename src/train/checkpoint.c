@@ -216,6 +216,60 @@ static int verify_checksum(FILE *f, const char *path, BbError *err) {
     return BB_OK;
 }
 
+/* The task and the model (its weights not read yet) of the header's configuration, the
+ * tables from inputs[i] where given, checked against the file's parameter count n and
+ * optimizer kind. On failure nothing is left allocated. */
+static int build_from_header(const char *path, const char *const *inputs, const TrainConfig *cfg, uint64_t n,
+                             uint32_t okind, Task *task, Model *m, BbError *err) {
+    TaskConfig tc = cfg->task; /* the run's recorded copies of its tables, when given */
+    for (int i = 0; inputs && i < CKPT_NINPUTS; i++)
+        if (inputs[i]) snprintf(ckpt_input_path(&tc, i), BB_STRLEN, "%s", inputs[i]);
+    int rc = task_build(task, &tc, err);
+    if (rc) return rc;
+    ModelConfig mc = cfg->model;
+    train_model_config_from_task(&mc, task);
+    if ((rc = model_alloc(m, &mc, err))) {
+        task_free(task);
+        return rc;
+    }
+    if (n != m->nparams)
+        rc = bb_fail(err, BB_EINPUT, "%s: checkpoint holds %llu parameters, its configuration needs %zu", path,
+                     (unsigned long long)n, m->nparams);
+    else if ((int)okind != cfg->optim.kind)
+        rc = bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (optimizer kind %u, configuration says %s)", path,
+                     okind, optim_kind_names[cfg->optim.kind]);
+    if (rc) {
+        model_free(m);
+        task_free(task);
+    }
+    return rc;
+}
+
+/* What follows the sizes: the parameters into m, the optimizer state (when has_optim) into
+ * *opt (oc, t updates), then the checksum, which ends the file. On failure *opt is freed. */
+static int read_data(HashFile *hf, const char *path, const OptimConfig *oc, int has_optim, uint64_t t, Model *m,
+                     Optim *opt, BbError *err) {
+    const size_t n = m->nparams;
+    uint64_t sum;
+    int rc = BB_OK;
+    *opt = (Optim){0};
+    if (hget(hf, m->params, n * sizeof(float))) return truncated(err, path, "the parameters");
+    if (has_optim) {
+        optim_alloc(opt, oc, n);
+        opt->t = (long)t;
+    }
+    if (has_optim && (hget(hf, opt->m, n * sizeof(float)) || (opt->v && hget(hf, opt->v, n * sizeof(float)))))
+        rc = truncated(err, path, "the optimizer state");
+    else if (fread(&sum, sizeof sum, 1, hf->f) != 1)
+        rc = truncated(err, path, "the checksum");
+    else if (sum != hf->hash)
+        rc = bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (checksum mismatch)", path);
+    else if (fgetc(hf->f) != EOF)
+        rc = bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (trailing bytes after the checksum)", path);
+    if (rc) optim_free(opt);
+    return rc;
+}
+
 int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *cfg, Task *task, Model *m, Optim *o,
                      long *step, BbError *err) {
     FILE *f; /* a regular file only: a FIFO named step_N.bbck would block the reader */
@@ -223,7 +277,8 @@ int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *c
     HashFile hf = {f, 0xcbf29ce484222325ULL, 0};
     uint32_t version, okind, has_optim = 1; /* version 1 always holds it */
     uint64_t ustep, n, t;
-    int rc = BB_EINPUT, have_task = 0, have_model = 0;
+    int rc, have_state = 0;
+    Optim tmp;
     if ((rc = read_header(&hf, path, cfg, &version, err))) {
         /* a header that does not parse (a flipped bit in "vocab 64" reads as a bad value)
          * in a file whose checksum fails is damage, said as such: resume then falls back to
@@ -245,56 +300,10 @@ int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *c
         rc = bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (optimizer-state flag %u)", path, has_optim);
         goto fail;
     }
-    {
-        TaskConfig tc = cfg->task; /* the run's recorded copies of its tables, when given */
-        for (int i = 0; inputs && i < CKPT_NINPUTS; i++)
-            if (inputs[i]) snprintf(ckpt_input_path(&tc, i), BB_STRLEN, "%s", inputs[i]);
-        if ((rc = task_build(task, &tc, err))) goto fail;
-    }
-    have_task = 1;
-    ModelConfig mc = cfg->model;
-    train_model_config_from_task(&mc, task);
-    if ((rc = model_alloc(m, &mc, err))) goto fail; /* its weights are read below */
-    have_model = 1;
-    if (n != m->nparams) {
-        rc = bb_fail(err, BB_EINPUT, "%s: checkpoint holds %llu parameters, its configuration needs %zu", path,
-                     (unsigned long long)n, m->nparams);
-        goto fail;
-    }
-    if ((int)okind != cfg->optim.kind) {
-        rc = bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (optimizer kind %u, configuration says %s)", path,
-                     okind, optim_kind_names[cfg->optim.kind]);
-        goto fail;
-    }
-    if (hget(&hf, m->params, n * sizeof(float))) { rc = truncated(err, path, "the parameters"); goto fail; }
-    Optim tmp = {0}; /* the optimizer state, when the file holds it */
-    if (has_optim) {
-        optim_alloc(&tmp, &cfg->optim, n);
-        tmp.t = (long)t;
-    }
-    if (has_optim && (hget(&hf, tmp.m, n * sizeof(float)) || (tmp.v && hget(&hf, tmp.v, n * sizeof(float))))) {
-        optim_free(&tmp);
-        rc = truncated(err, path, "the optimizer state");
-        goto fail;
-    }
-    uint64_t expect = hf.hash, sum;
-    if (fread(&sum, sizeof sum, 1, f) != 1) {
-        optim_free(&tmp);
-        rc = truncated(err, path, "the checksum");
-        goto fail;
-    }
-    if (sum != expect) {
-        optim_free(&tmp);
-        rc = bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (checksum mismatch)", path);
-        goto fail;
-    }
-    if (fgetc(f) != EOF) {
-        optim_free(&tmp);
-        rc = bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (trailing bytes after the checksum)", path);
-        goto fail;
-    }
+    if ((rc = build_from_header(path, inputs, cfg, n, okind, task, m, err))) goto fail;
+    have_state = 1;
+    if ((rc = read_data(&hf, path, &cfg->optim, has_optim, t, m, &tmp, err))) goto fail;
     if (o && !has_optim) { /* checked last: a damaged file says so first */
-        optim_free(&tmp);
         const char *slash = strrchr(path, '/');
         int dirlen = slash ? (int)(slash - path) : 1;
         rc = bb_fail(err, BB_EINPUT,
@@ -309,8 +318,10 @@ int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *c
     fclose(f);
     return BB_OK;
 fail:
-    if (have_model) model_free(m);
-    if (have_task) task_free(task);
+    if (have_state) {
+        model_free(m);
+        task_free(task);
+    }
     fclose(f);
     return rc;
 }
