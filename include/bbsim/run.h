@@ -66,12 +66,12 @@ void run_free(Run *r);
 int run_eval_task(Run *r, int bos, int packing, BbError *err);
 /* 1 when r->task differs from the task the run trained on (run_eval_task). */
 int run_eval_overridden(const Run *r);
-/* Steps of every checkpoint in dir, ascending (malloc'd). BB_ENOENT when there is none.
- * Refused (BB_EINPUT, naming the file): a file in ckpt/ other than step_NNNNNNNNN.bbck, the resume files and *.tmp (a write
- * under way); a checkpoint whose header holds another step than its name or another run
- * identity than the run's (config.txt's run-id; for runs before checkpoint format 3,
- * the earliest checkpoint's). A checkpoint whose header does not read is listed
- * (loading it says what is wrong). */
+/* Steps of every checkpoint in dir, ascending (malloc'd); BB_ENOENT when there is none.
+ * Refused (BB_EINPUT, naming the file): a file in ckpt/ other than step_NNNNNNNNN.bbck,
+ * the resume files and *.tmp (a write under way); a checkpoint whose header holds another
+ * step than its name or another run identity than the run's (config.txt's run-id; for
+ * runs before checkpoint format 3, the earliest checkpoint's). A checkpoint whose header
+ * does not read is listed (loading it says what is wrong). */
 int run_checkpoints(const char *dir, long **steps, int *n, BbError *err);
 
 #endif
