@@ -36,7 +36,8 @@ void ckpt_fnv1a(uint64_t *h, const void *data, size_t n);
  * what --resume may change (steps, eval-every) and the runtime fields, and of the hashes
  * of the recorded input tables (input_hash[CKPT_NINPUTS], or NULL for runs without). */
 uint64_t ckpt_identity(const TrainConfig *c, const uint64_t *input_hash);
-/* What a checkpoint's header says, read without its parameters or checksum. */
+/* What a checkpoint's header says, read without its parameters or checksum (errors as
+ * ckpt_read's). */
 typedef struct {
     unsigned version;
     long step;
@@ -49,8 +50,11 @@ int ckpt_write(const char *path, const TrainConfig *cfg, const Model *m, const O
                CkptContents what, BbError *err);
 /* Rebuilds task and model from the checkpoint's own configuration; o (optional) gets
  * the optimizer state: with o, a weights-only file is refused (BB_EINPUT, naming the
- * file and resume.bbck). Reads format versions 1 (always full) and 2. On failure
- * nothing is left allocated. */
+ * file and resume.bbck). Reads format versions 1 (always full) to 3. A damaged file
+ * (cut short, a checksum that fails, no bbsim checkpoint, another format version, a
+ * field out of its range) is BB_ECORRUPT; a file that cannot be opened, a configuration
+ * that does not build, a weights-only file with o, BB_EINPUT. On failure nothing is
+ * left allocated. */
 int ckpt_read(const char *path, TrainConfig *cfg, Task *task, Model *m, Optim *o, long *step, BbError *err);
 /* ckpt_read building the task from inputs[i] (non-NULL entries of CKPT_NINPUTS) instead of
  * the table paths of the header; cfg keeps the header's paths. cfg->run_id gets the

@@ -9,8 +9,14 @@
 #include <stdio.h>
 #include <gsl/gsl_rng.h>
 
-/* ---- status and messages (GSL style: functions return 0 on success) ---- */
-enum { BB_OK = 0, BB_EINPUT = 2, BB_EIO = 3, BB_ENOMEM = 4, BB_EINTR = 5, BB_ENUM = 6 };
+/* ---- status and messages (GSL style: functions return 0 on success) ----
+ * One code per kind of failure, so that a caller decides on the code, never on the
+ * message. Bad input comes in three kinds: BB_EINPUT (flags, arguments, files: the
+ * general one), BB_ECORRUPT (a damaged file: cut short, a checksum that fails, not the
+ * format it should be, a format version this bbsim does not read; --resume falls back to
+ * an earlier checkpoint) and BB_ENOENT (nothing there to read: a run directory without
+ * checkpoints). */
+enum { BB_OK = 0, BB_EINPUT = 2, BB_EIO = 3, BB_ENOMEM = 4, BB_EINTR = 5, BB_ENUM = 6, BB_ECORRUPT = 7, BB_ENOENT = 8 };
 
 typedef struct BbError {
     char msg[1024];
@@ -34,8 +40,8 @@ int bb_say(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Process exit statuses, the same in every command (docs/method.md#exit-statuses). */
 enum { BB_EXIT_OK = 0, BB_EXIT_FAILURE = 1, BB_EXIT_INPUT = 2, BB_EXIT_INTERRUPTED = 130 };
-/* The exit status of a status code: BB_OK 0, BB_EINPUT 2, BB_EINTR 130, any other
- * (BB_EIO, BB_ENOMEM, BB_ENUM) 1. */
+/* The exit status of a status code: BB_OK 0, bad input (BB_EINPUT, BB_ECORRUPT, BB_ENOENT)
+ * 2, BB_EINTR 130, any other (BB_EIO, BB_ENOMEM, BB_ENUM) 1. */
 int bb_exit_status(int code);
 /* Print "bbsim CMD: message" on stderr; returns bb_exit_status(code). */
 int bb_report(const char *cmd, int code, const BbError *err);
@@ -164,6 +170,29 @@ int bb_open_input(FILE **f, const char *path, const char *what, long long max_by
 /* BB_EINPUT "PATH:LINE: NUL byte" if line[0..len) holds a NUL byte (a text line read with
  * getline: C string functions would stop there and skip the rest of the line). */
 int bb_check_text_line(const char *line, size_t len, const char *path, int lineno, BbError *err);
+/* A text file read line by line, each line checked for NUL bytes (bb_check_text_line):
+ *     LineReader in;
+ *     if ((rc = lines_open(&in, path, "labels file", BB_MAX_TABLE_BYTES, err))) return rc;
+ *     while (lines_next(&in, &rc, err)) { ... in.line, in.len, in.lineno ... }
+ *     lines_close(&in);
+ * lines_open opens path with bb_open_input (what, max_bytes as there); lines_of reads a
+ * stream already open (f stays open at lines_close), `where` naming it in messages.
+ * lines_next: 1 with the next line in line (len bytes, the '\n' kept when there is one,
+ * NUL-terminated; lineno counts from 1); 0 at the end of the file, and 0 with *rc =
+ * BB_EINPUT "WHERE:LINE: NUL byte" for a line that holds one (*rc is left alone
+ * otherwise). Read errors: ferror(in.f), before lines_close. */
+typedef struct LineReader {
+    FILE *f;
+    const char *where;
+    char *line;
+    size_t len, cap;
+    int lineno;
+    int own; /* lines_close closes f */
+} LineReader;
+int lines_open(LineReader *r, const char *path, const char *what, long long max_bytes, BbError *err);
+void lines_of(LineReader *r, FILE *f, const char *where);
+int lines_next(LineReader *r, int *rc, BbError *err);
+void lines_close(LineReader *r);
 
 /* ---- atomic output files: write to "<path>.tmp", rename on success ---- */
 typedef struct AtomicFile {

@@ -46,11 +46,14 @@ int run_lock_ckpt(const char *dir, int *fd, BbError *err);
 void run_unlock(int fd);
 /* ckpt_read of path (a checkpoint of dir) with the run's recorded inputs, refused (BB_EINPUT,
  * naming the file) when its identity is not the run's or its step is not name_step (-1:
- * not checked). On failure nothing is left allocated. */
+ * not checked); a damaged file is BB_ECORRUPT (ckpt_read). On failure nothing is left
+ * allocated. */
 int run_ckpt_load(const char *dir, const char *path, long name_step, TrainConfig *cfg, Task *task, Model *model,
                   Optim *opt, long *step, BbError *err);
 
-/* step = -1: the last checkpoint. */
+/* step = -1: the last checkpoint. Every checkpoint that does not load, a damaged one or
+ * none at all included, is BB_EINPUT here (the kinds BB_ECORRUPT and BB_ENOENT are for a
+ * caller with an earlier checkpoint to fall back on: --resume). */
 int run_load(Run *r, const char *dir, long step, BbError *err);
 /* The value of a --ckpt flag: a step (>= 0), or "last" (-1). BB_EINPUT otherwise, the
  * message naming the flag and `choices` (e.g. "a step or 'last'"). */
@@ -63,12 +66,12 @@ void run_free(Run *r);
 int run_eval_task(Run *r, int bos, int packing, BbError *err);
 /* 1 when r->task differs from the task the run trained on (run_eval_task). */
 int run_eval_overridden(const Run *r);
-/* Steps of every checkpoint in dir, ascending (malloc'd). Refused (BB_EINPUT, naming the
- * file): a file in ckpt/ other than step_NNNNNNNNN.bbck, the resume files and *.tmp (a write
- * under way); a checkpoint whose header holds another step than its name or another run
- * identity than the run's (config.txt's run-id; for runs before checkpoint format 3,
- * the earliest checkpoint's). A checkpoint whose header does not read is listed
- * (loading it says what is wrong). */
+/* Steps of every checkpoint in dir, ascending (malloc'd); BB_ENOENT when there is none.
+ * Refused (BB_EINPUT, naming the file): a file in ckpt/ other than step_NNNNNNNNN.bbck,
+ * the resume files and *.tmp (a write under way); a checkpoint whose header holds another
+ * step than its name or another run identity than the run's (config.txt's run-id; for
+ * runs before checkpoint format 3, the earliest checkpoint's). A checkpoint whose header
+ * does not read is listed (loading it says what is wrong). */
 int run_checkpoints(const char *dir, long **steps, int *n, BbError *err);
 
 #endif

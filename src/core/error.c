@@ -77,7 +77,9 @@ int bb_say(FILE *f, const char *fmt, ...) {
 int bb_exit_status(int code) {
     switch (code) {
     case BB_OK: return BB_EXIT_OK;
-    case BB_EINPUT: return BB_EXIT_INPUT;
+    case BB_EINPUT:
+    case BB_ECORRUPT:
+    case BB_ENOENT: return BB_EXIT_INPUT;
     case BB_EINTR: return BB_EXIT_INTERRUPTED;
     default: return BB_EXIT_FAILURE;
     }

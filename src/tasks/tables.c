@@ -341,14 +341,13 @@ static int parse_count(const char *where, int line, const char *what, const char
 int counts_read_table(TaskCounts *tc, FILE *f, const char *where, char *source, size_t source_len, BbError *err) {
     memset(tc, 0, sizeof *tc);
     if (source_len) source[0] = '\0';
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int lineno = 0, rows = -1, n = 0, rc = BB_OK, have_sum = 0;
+    LineReader in;
+    lines_of(&in, f, where);
+    int rows = -1, n = 0, rc = BB_OK, have_sum = 0;
     uint64_t h = FNV_START, stored = 0;
-    while (rc == BB_OK && (len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        if ((rc = bb_check_text_line(line, (size_t)len, where, lineno, err))) break;
+    while (rc == BB_OK && lines_next(&in, &rc, err)) {
+        char *line = in.line;
+        const int lineno = in.lineno;
         if (line[0] == '#') {
             char *end = NULL;
             if (!strncmp(line, CHECKSUM_TAG, strlen(CHECKSUM_TAG))) {
@@ -362,7 +361,7 @@ int counts_read_table(TaskCounts *tc, FILE *f, const char *where, char *source, 
             }
             continue;
         }
-        fnv1a(&h, line, (size_t)len);
+        fnv1a(&h, line, in.len);
         line[strcspn(line, "\r\n")] = '\0';
         char *p = line;
         if (rows < 0) { /* the header: label, count, one column per token */
@@ -432,7 +431,7 @@ int counts_read_table(TaskCounts *tc, FILE *f, const char *where, char *source, 
         }
         rows++;
     }
-    free(line);
+    lines_close(&in);
     if (rc == BB_OK && ferror(f)) rc = bb_fail(err, BB_EINPUT, "%s: read error", where);
     if (rc == BB_OK && rows < 0) rc = bb_fail(err, BB_EINPUT, "%s: no header line (label, count, tokens)", where);
     if (rc == BB_OK && rows != n)
@@ -488,19 +487,15 @@ static char *clean_line(char *line) {
 }
 
 static int read_matrix(const char *path, double **Pout, int *nout, BbError *err) {
-    FILE *f;
-    int rc = bb_open_input(&f, path, "transitions file", BB_MAX_TABLE_BYTES, err);
+    LineReader in;
+    int rc = lines_open(&in, path, "transitions file", BB_MAX_TABLE_BYTES, err);
     if (rc) return rc;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int lineno = 0, cols = 0, rows = 0;
+    int cols = 0, rows = 0;
     double *M = NULL;
     int *row_line = NULL;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        if ((rc = bb_check_text_line(line, (size_t)len, path, lineno, err))) break;
-        char *p = clean_line(line);
+    while (lines_next(&in, &rc, err)) {
+        const int lineno = in.lineno;
+        char *p = clean_line(in.line);
         if (*p == '\0') continue;
         /* count the columns first (for the square / too-large messages) */
         int ncol = 0;
@@ -536,7 +531,7 @@ static int read_matrix(const char *path, double **Pout, int *nout, BbError *err)
         if (rc) break;
         row_line[rows++] = lineno;
     }
-    if (rc == BB_OK && ferror(f)) rc = bb_fail(err, BB_EINPUT, "cannot read transitions file %s", path);
+    if (rc == BB_OK && ferror(in.f)) rc = bb_fail(err, BB_EINPUT, "cannot read transitions file %s", path);
     if (rc == BB_OK && rows == 0) rc = bb_fail(err, BB_EINPUT, "%s: empty table: the file has no numbers", path);
     if (rc == BB_OK && rows != cols)
         rc = bb_fail(err, BB_EINPUT, "%s:%d: the matrix ends after row %d but rows have %d columns (the matrix must be square)",
@@ -548,8 +543,7 @@ static int read_matrix(const char *path, double **Pout, int *nout, BbError *err)
             rc = bb_fail(err, BB_EINPUT, "%s:%d: row %d %s (every token needs a successor law)", path,
                          row_line[a], a + 1, s > 0 ? "overflows" : "sums to zero");
     }
-    free(line);
-    fclose(f);
+    lines_close(&in);
     if (rc) {
         free(M);
         free(row_line);
@@ -562,17 +556,13 @@ static int read_matrix(const char *path, double **Pout, int *nout, BbError *err)
 }
 
 static int read_marginal(const char *path, int n, double *pi, BbError *err) {
-    FILE *f;
-    int rc = bb_open_input(&f, path, "marginal file", BB_MAX_TABLE_BYTES, err);
+    LineReader in;
+    int rc = lines_open(&in, path, "marginal file", BB_MAX_TABLE_BYTES, err);
     if (rc) return rc;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int lineno = 0, got = 0;
-    while (rc == BB_OK && (len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        if ((rc = bb_check_text_line(line, (size_t)len, path, lineno, err))) break;
-        char *p = clean_line(line);
+    int got = 0;
+    while (rc == BB_OK && lines_next(&in, &rc, err)) {
+        const int lineno = in.lineno;
+        char *p = clean_line(in.line);
         while (*p && rc == BB_OK) {
             if (got == n) {
                 rc = bb_fail(err, BB_EINPUT, "%s:%d: more than %d values (the marginal needs one per token)", path,
@@ -584,8 +574,7 @@ static int read_marginal(const char *path, int n, double *pi, BbError *err) {
             p += strspn(p, " \t");
         }
     }
-    free(line);
-    fclose(f);
+    lines_close(&in);
     if (rc) return rc;
     if (got != n)
         return bb_fail(err, BB_EINPUT, "%s: %d values but the table has %d tokens (the marginal needs one per token)",
@@ -598,16 +587,13 @@ static int read_marginal(const char *path, int n, double *pi, BbError *err) {
 }
 
 static int read_labels(const char *path, int n, char (*labels)[TASK_LABEL_LEN], BbError *err) {
-    FILE *f;
-    int rc = bb_open_input(&f, path, "labels file", BB_MAX_TABLE_BYTES, err);
+    LineReader in;
+    int rc = lines_open(&in, path, "labels file", BB_MAX_TABLE_BYTES, err);
     if (rc) return rc;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int lineno = 0;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        if ((rc = bb_check_text_line(line, (size_t)len, path, lineno, err))) break;
+    while (lines_next(&in, &rc, err)) {
+        char *line = in.line;
+        size_t len = in.len;
+        const int lineno = in.lineno;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
         if (len == 0) {
             rc = bb_fail(err, BB_EINPUT, "%s:%d: empty label (one label per line, one line per token)", path, lineno);
@@ -618,12 +604,12 @@ static int read_labels(const char *path, int n, char (*labels)[TASK_LABEL_LEN], 
                          lineno, n);
             break;
         }
-        task_escape_label((const unsigned char *)line, (size_t)len, labels[lineno - 1]);
+        task_escape_label((const unsigned char *)line, len, labels[lineno - 1]);
     }
-    free(line);
-    fclose(f);
-    if (rc == BB_OK && lineno != n)
-        rc = bb_fail(err, BB_EINPUT, "%s: %d labels but the table has %d tokens (one label per line)", path, lineno, n);
+    if (rc == BB_OK && in.lineno != n)
+        rc = bb_fail(err, BB_EINPUT, "%s: %d labels but the table has %d tokens (one label per line)", path, in.lineno,
+                     n);
+    lines_close(&in);
     return rc;
 }
 

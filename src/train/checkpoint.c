@@ -1,7 +1,7 @@
 /* Checkpoint files: the configuration, the parameters and (optionally) the optimizer
  * state at one step, with a checksum. The byte layout, its versions and a NumPy reader
  * are in docs/format.md#checkpoint-files. Writes are atomic (temp + rename); reads check
- * every field and the checksum. */
+ * every field and the checksum, and say damage with BB_ECORRUPT. */
 #include "bbsim/checkpoint.h"
 
 #include <errno.h>
@@ -69,7 +69,7 @@ uint64_t ckpt_identity(const TrainConfig *c, const uint64_t *input_hash) {
     /* what --resume may change (steps, eval-every) is left out; but --cosine decays over
      * --steps, so there the steps are the schedule and stay in (a resume may not change
      * them). chunks 0 is what runs made before 0.2 recorded, and resume reads it as the
-     * rule of then (train.c) */
+     * rule of then (state_resume, resume.c) */
     TrainConfig k = *c;
     if (!k.optim.cosine) k.steps = 0;
     k.eval_every = 0;
@@ -128,7 +128,7 @@ int ckpt_write(const char *path, const TrainConfig *cfg, const Model *m, const O
 }
 
 static int truncated(BbError *err, const char *path, const char *what) {
-    return bb_fail(err, BB_EINPUT, "%s: truncated checkpoint (file ends inside %s)", path, what);
+    return bb_fail(err, BB_ECORRUPT, "%s: truncated checkpoint (file ends inside %s)", path, what);
 }
 
 /* The header up to the step: magic, version, configuration, identity (stored from version
@@ -137,13 +137,13 @@ static int read_header(HashFile *hf, const char *path, TrainConfig *cfg, uint32_
     char magic[8];
     uint32_t hlen;
     if (hget(hf, magic, sizeof magic) || memcmp(magic, MAGIC, sizeof MAGIC))
-        return bb_fail(err, BB_EINPUT, "%s: not a bbsim checkpoint (bad magic)", path);
+        return bb_fail(err, BB_ECORRUPT, "%s: not a bbsim checkpoint (bad magic)", path);
     if (hget(hf, version, sizeof *version)) return truncated(err, path, "the version");
     if (*version < FORMAT_OLDEST || *version > FORMAT_VERSION)
-        return bb_fail(err, BB_EINPUT, "%s: checkpoint format version %u, this bbsim reads versions %d to %d", path,
+        return bb_fail(err, BB_ECORRUPT, "%s: checkpoint format version %u, this bbsim reads versions %d to %d", path,
                        *version, FORMAT_OLDEST, FORMAT_VERSION);
     if (hget(hf, &hlen, sizeof hlen)) return truncated(err, path, "the header length");
-    if (hlen > (1u << 20)) return bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (header of %u bytes)", path, hlen);
+    if (hlen > (1u << 20)) return bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (header of %u bytes)", path, hlen);
     char *text = bb_malloc(hlen + 1);
     if (hget(hf, text, hlen)) {
         free(text);
@@ -198,7 +198,7 @@ static int verify_checksum(FILE *f, const char *path, BbError *err) {
     char magic[8];
     rewind(f);
     if (fread(magic, 1, sizeof magic, f) != sizeof magic || memcmp(magic, MAGIC, sizeof MAGIC))
-        return bb_fail(err, BB_EINPUT, "%s: not a bbsim checkpoint (bad magic)", path);
+        return bb_fail(err, BB_ECORRUPT, "%s: not a bbsim checkpoint (bad magic)", path);
     if (fseek(f, 0, SEEK_END) != 0) return bb_fail(err, BB_EINPUT, "%s: cannot seek: %s", path, strerror(errno));
     const long size = ftell(f);
     if (size < (long)(sizeof magic + sizeof(uint64_t))) return truncated(err, path, "the header");
@@ -212,8 +212,62 @@ static int verify_checksum(FILE *f, const char *path, BbError *err) {
         left -= (long)want;
     }
     if (fread(&sum, sizeof sum, 1, f) != 1) return truncated(err, path, "the checksum");
-    if (sum != hash) return bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (checksum mismatch)", path);
+    if (sum != hash) return bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (checksum mismatch)", path);
     return BB_OK;
+}
+
+/* The task and the model (its weights not read yet) of the header's configuration, the
+ * tables from inputs[i] where given, checked against the file's parameter count n and
+ * optimizer kind. On failure nothing is left allocated. */
+static int build_from_header(const char *path, const char *const *inputs, const TrainConfig *cfg, uint64_t n,
+                             uint32_t okind, Task *task, Model *m, BbError *err) {
+    TaskConfig tc = cfg->task; /* the run's recorded copies of its tables, when given */
+    for (int i = 0; inputs && i < CKPT_NINPUTS; i++)
+        if (inputs[i]) snprintf(ckpt_input_path(&tc, i), BB_STRLEN, "%s", inputs[i]);
+    int rc = task_build(task, &tc, err);
+    if (rc) return rc;
+    ModelConfig mc = cfg->model;
+    train_model_config_from_task(&mc, task);
+    if ((rc = model_alloc(m, &mc, err))) {
+        task_free(task);
+        return rc;
+    }
+    if (n != m->nparams)
+        rc = bb_fail(err, BB_EINPUT, "%s: checkpoint holds %llu parameters, its configuration needs %zu", path,
+                     (unsigned long long)n, m->nparams);
+    else if ((int)okind != cfg->optim.kind)
+        rc = bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (optimizer kind %u, configuration says %s)", path,
+                     okind, optim_kind_names[cfg->optim.kind]);
+    if (rc) {
+        model_free(m);
+        task_free(task);
+    }
+    return rc;
+}
+
+/* What follows the sizes: the parameters into m, the optimizer state (when has_optim) into
+ * *opt (oc, t updates), then the checksum, which ends the file. On failure *opt is freed. */
+static int read_data(HashFile *hf, const char *path, const OptimConfig *oc, int has_optim, uint64_t t, Model *m,
+                     Optim *opt, BbError *err) {
+    const size_t n = m->nparams;
+    uint64_t sum;
+    int rc = BB_OK;
+    *opt = (Optim){0};
+    if (hget(hf, m->params, n * sizeof(float))) return truncated(err, path, "the parameters");
+    if (has_optim) {
+        optim_alloc(opt, oc, n);
+        opt->t = (long)t;
+    }
+    if (has_optim && (hget(hf, opt->m, n * sizeof(float)) || (opt->v && hget(hf, opt->v, n * sizeof(float)))))
+        rc = truncated(err, path, "the optimizer state");
+    else if (fread(&sum, sizeof sum, 1, hf->f) != 1)
+        rc = truncated(err, path, "the checksum");
+    else if (sum != hf->hash)
+        rc = bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (checksum mismatch)", path);
+    else if (fgetc(hf->f) != EOF)
+        rc = bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (trailing bytes after the checksum)", path);
+    if (rc) optim_free(opt);
+    return rc;
 }
 
 int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *cfg, Task *task, Model *m, Optim *o,
@@ -223,13 +277,18 @@ int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *c
     HashFile hf = {f, 0xcbf29ce484222325ULL, 0};
     uint32_t version, okind, has_optim = 1; /* version 1 always holds it */
     uint64_t ustep, n, t;
-    int rc = BB_EINPUT, have_task = 0, have_model = 0;
+    int rc, have_state = 0;
+    Optim tmp;
     if ((rc = read_header(&hf, path, cfg, &version, err))) {
         /* a header that does not parse (a flipped bit in "vocab 64" reads as a bad value)
          * in a file whose checksum fails is damage, said as such: resume then falls back to
          * an earlier checkpoint; a file cut short says so itself */
         BbError sum_err;
-        if (!hf.short_read && verify_checksum(f, path, &sum_err)) *err = sum_err;
+        const int sum_rc = hf.short_read ? BB_OK : verify_checksum(f, path, &sum_err);
+        if (sum_rc) {
+            rc = sum_rc;
+            *err = sum_err;
+        }
         goto fail;
     }
     if (hget(&hf, &ustep, sizeof ustep) || hget(&hf, &n, sizeof n) || hget(&hf, &okind, sizeof okind) ||
@@ -238,59 +297,13 @@ int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *c
         goto fail;
     }
     if (has_optim > 1) {
-        rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (optimizer-state flag %u)", path, has_optim);
+        rc = bb_fail(err, BB_ECORRUPT, "%s: corrupt checkpoint (optimizer-state flag %u)", path, has_optim);
         goto fail;
     }
-    {
-        TaskConfig tc = cfg->task; /* the run's recorded copies of its tables, when given */
-        for (int i = 0; inputs && i < CKPT_NINPUTS; i++)
-            if (inputs[i]) snprintf(ckpt_input_path(&tc, i), BB_STRLEN, "%s", inputs[i]);
-        if ((rc = task_build(task, &tc, err))) goto fail;
-    }
-    have_task = 1;
-    ModelConfig mc = cfg->model;
-    train_model_config_from_task(&mc, task);
-    if ((rc = model_alloc(m, &mc, err))) goto fail; /* its weights are read below */
-    have_model = 1;
-    if (n != m->nparams) {
-        rc = bb_fail(err, BB_EINPUT, "%s: checkpoint holds %llu parameters, its configuration needs %zu", path,
-                     (unsigned long long)n, m->nparams);
-        goto fail;
-    }
-    if ((int)okind != cfg->optim.kind) {
-        rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (optimizer kind %u, configuration says %s)", path,
-                     okind, optim_kind_names[cfg->optim.kind]);
-        goto fail;
-    }
-    if (hget(&hf, m->params, n * sizeof(float))) { rc = truncated(err, path, "the parameters"); goto fail; }
-    Optim tmp = {0}; /* the optimizer state, when the file holds it */
-    if (has_optim) {
-        optim_alloc(&tmp, &cfg->optim, n);
-        tmp.t = (long)t;
-    }
-    if (has_optim && (hget(&hf, tmp.m, n * sizeof(float)) || (tmp.v && hget(&hf, tmp.v, n * sizeof(float))))) {
-        optim_free(&tmp);
-        rc = truncated(err, path, "the optimizer state");
-        goto fail;
-    }
-    uint64_t expect = hf.hash, sum;
-    if (fread(&sum, sizeof sum, 1, f) != 1) {
-        optim_free(&tmp);
-        rc = truncated(err, path, "the checksum");
-        goto fail;
-    }
-    if (sum != expect) {
-        optim_free(&tmp);
-        rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (checksum mismatch)", path);
-        goto fail;
-    }
-    if (fgetc(f) != EOF) {
-        optim_free(&tmp);
-        rc = bb_fail(err, BB_EINPUT, "%s: corrupt checkpoint (trailing bytes after the checksum)", path);
-        goto fail;
-    }
+    if ((rc = build_from_header(path, inputs, cfg, n, okind, task, m, err))) goto fail;
+    have_state = 1;
+    if ((rc = read_data(&hf, path, &cfg->optim, has_optim, t, m, &tmp, err))) goto fail;
     if (o && !has_optim) { /* checked last: a damaged file says so first */
-        optim_free(&tmp);
         const char *slash = strrchr(path, '/');
         int dirlen = slash ? (int)(slash - path) : 1;
         rc = bb_fail(err, BB_EINPUT,
@@ -305,8 +318,10 @@ int ckpt_read_inputs(const char *path, const char *const *inputs, TrainConfig *c
     fclose(f);
     return BB_OK;
 fail:
-    if (have_model) model_free(m);
-    if (have_task) task_free(task);
+    if (have_state) {
+        model_free(m);
+        task_free(task);
+    }
     fclose(f);
     return rc;
 }

@@ -263,7 +263,7 @@ int run_checkpoints(const char *dir, long **steps, int *n, BbError *err) {
         (*steps)[(*n)++] = s;
     }
     closedir(d);
-    if (!rc && *n == 0) rc = bb_fail(err, BB_EINPUT, "%s: no checkpoints in %s", dir, path);
+    if (!rc && *n == 0) rc = bb_fail(err, BB_ENOENT, "%s: no checkpoints in %s", dir, path);
     if (!rc) qsort(*steps, (size_t)*n, sizeof(long), cmp_long);
     /* every step file (and the two resume files) must carry this run's identity and its own step;
      * one whose header does not read is damaged, and said so when it is loaded */
@@ -317,13 +317,16 @@ int run_ckpt_load(const char *dir, const char *path, long name_step, TrainConfig
     return rc;
 }
 
+/* A run to analyse has no other checkpoint to fall back on: what does not load is bad input. */
+static int input_kind(int rc) { return rc == BB_ECORRUPT || rc == BB_ENOENT ? BB_EINPUT : rc; }
+
 int run_load(Run *r, const char *dir, long step, BbError *err) {
     memset(r, 0, sizeof *r);
     if (step < 0) {
         long *steps;
         int n;
         int rc = run_checkpoints(dir, &steps, &n, err);
-        if (rc) return rc;
+        if (rc) return input_kind(rc);
         step = steps[n - 1];
         free(steps);
     }
@@ -334,7 +337,7 @@ int run_load(Run *r, const char *dir, long step, BbError *err) {
         return bb_fail(err, BB_EINPUT, "%s: no checkpoint at step %ld (%s)", dir, step, r->path);
     long got;
     int rc = run_ckpt_load(dir, r->path, step, &r->cfg, &r->task, &r->model, NULL, &got, err);
-    if (rc) return rc;
+    if (rc) return input_kind(rc);
     if ((rc = model_check_finite(&r->model, r->path, got, err))) { run_free(r); return rc; }
     r->step = got;
     snprintf(r->cfg.out, sizeof r->cfg.out, "%s", dir);
