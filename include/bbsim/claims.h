@@ -81,6 +81,13 @@ void claims_set_rate(ClaimList *l, double k, double n, double threshold, int pas
  * (ids and claim texts, in order); an error names the replicate that does not. */
 struct ClaimSection;
 int claims_decide_seeds(const struct ClaimSection *sec, const char *out, int nseeds, ClaimList *l, BbError *err);
+/* --sections as bbsim claims takes it: "all", or NAME[:SEEDS],... with known names, 1-99
+ * seeds and no empty item (BB_EINPUT naming what is wrong). */
+int claims_sections_check(const char *sections, BbError *err);
+/* Every claim of the contract into cl, in claim order (C1 ... C18; each claim's rows in the
+ * order they came): the requested sections decided over their seeds from the make repro
+ * output dir, NOT RUN (with why) for the others. */
+int claims_decide(const char *dir, const char *sections, ClaimList *cl, BbError *err);
 
 /* ---- the sections of `bbsim claims`: each reads OUT/runs/<run>/... (names fixed by the
  * paper_repro Makefile fragments) and appends its rows. */

@@ -40,17 +40,6 @@ static int claims_runtime_opts(ClaimsOpts *o, Opt *t) {
     return 1;
 }
 
-/* The number of seeds of section `name` in the --sections list (NAME or NAME:SEEDS, or
- * "all"): 0 when it is not listed, 1 without a count. */
-static int wanted(const char *list, const char *name) {
-    if (!strcmp(list, "all")) return 1;
-    size_t n = strlen(name);
-    for (const char *p = list; (p = strstr(p, name)); p += n)
-        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0' || p[n] == ':'))
-            return p[n] == ':' ? atoi(p + n + 1) : 1;
-    return 0;
-}
-
 int cmd_claims(int argc, char **argv) {
     ClaimsOpts o = {.sections = "all", .profile = 0};
     Opt t[8];
@@ -82,81 +71,9 @@ int cmd_claims(int argc, char **argv) {
         return bb_report("claims", BB_EINPUT, &err);
     }
     const char *dir = pos[0];
-    /* every requested section must exist, and at least one be named: an empty item (",",
-     * "a,,b", a trailing comma) is refused, it would leave sections silently NOT RUN */
-    if (strcmp(o.sections, "all")) {
-        char buf[BB_STRLEN];
-        snprintf(buf, sizeof buf, "%s", o.sections);
-        const size_t len = strlen(buf);
-        if (!len || buf[0] == ',' || buf[len - 1] == ',' || strstr(buf, ",,")) {
-            bb_fail(&err, BB_EINPUT, "--sections '%s': an empty section name (give NAME[:SEEDS],... or all)",
-                    o.sections);
-            return bb_report("claims", BB_EINPUT, &err);
-        }
-        for (char *save = NULL, *s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
-            char *colon = strchr(s, ':');
-            if (colon) { /* NAME:SEEDS, 1 to 99 seeds */
-                char *end;
-                long seeds = strtol(colon + 1, &end, 10);
-                if (end == colon + 1 || *end || seeds < 1 || seeds > 99) {
-                    bb_fail(&err, BB_EINPUT, "--sections: '%s': the number of seeds after ':' must be 1 to 99", s);
-                    return bb_report("claims", BB_EINPUT, &err);
-                }
-                *colon = '\0';
-            }
-            int found = 0;
-            const char *names[64];
-            for (int k = 0; k < claim_nsections && k < 64; k++) {
-                found |= !strcmp(claim_sections[k].name, s);
-                names[k] = claim_sections[k].name;
-            }
-            if (!found) {
-                char near[256], hint[300] = "";
-                if (bb_suggest(near, sizeof near, s, names, claim_nsections < 64 ? claim_nsections : 64, ""))
-                    snprintf(hint, sizeof hint, "did you mean %s? ", near);
-                bb_fail(&err, BB_EINPUT, "--sections: unknown section '%s' (%sbbsim claims --help lists them)", s,
-                        hint);
-                return bb_report("claims", BB_EINPUT, &err);
-            }
-        }
-    }
-    /* every claim of the contract gets rows, in contract order: a requested section's
-     * measured ones, NOT RUN (with why) for the others */
-    static ClaimList cl;
-    cl.n = 0;
-    for (int k = 0; k < claim_nsections; k++) {
-        const ClaimSection *sec = &claim_sections[k];
-        const int nseeds = wanted(o.sections, sec->name);
-        if (nseeds) {
-            if ((rc = claims_decide_seeds(sec, dir, nseeds, &cl, &err))) {
-                bb_fail(&err, rc, "section %s: %s", sec->name, err.msg);
-                return bb_report("claims", rc, &err);
-            }
-            for (int c = 0; c < claim_ncontract; c++) { /* a claim its inputs did not decide */
-                if (strcmp(claim_contract[c].section, sec->name)) continue;
-                int rows = 0;
-                for (int i = 0; i < cl.n; i++) rows += !strcmp(cl.c[i].id, claim_contract[c].id);
-                if (!rows)
-                    claims_not_run(&cl, claim_contract[c].id, claim_contract[c].claim, claim_contract[c].threshold,
-                                   "its section ran but its inputs hold no row for it");
-            }
-            continue;
-        }
-        for (int c = 0; c < claim_ncontract; c++)
-            if (!strcmp(claim_contract[c].section, sec->name))
-                claims_not_run(&cl, claim_contract[c].id, claim_contract[c].claim, claim_contract[c].threshold,
-                               sec->not_run);
-    }
-    /* rows in claim order (C1 ... C17), each claim's rows in the order they came */
-    for (int i = 1; i < cl.n; i++) {
-        Claim c = cl.c[i];
-        int j = i;
-        while (j > 0 && atoi(cl.c[j - 1].id + 1) > atoi(c.id + 1)) {
-            cl.c[j] = cl.c[j - 1];
-            j--;
-        }
-        cl.c[j] = c;
-    }
+    static ClaimList cl; /* large: not on the stack */
+    if ((rc = claims_sections_check(o.sections, &err)) || (rc = claims_decide(dir, o.sections, &cl, &err)))
+        return bb_report("claims", rc, &err);
     char path[BB_STRLEN];
     if (o.out[0])
         snprintf(path, sizeof path, "%s", o.out);
