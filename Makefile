@@ -21,7 +21,7 @@ TASK_FLAGS_ABS := $(foreach w,$(TASK_FLAGS),$(if $(wildcard $(w)),$(abspath $(w)
 REPRO_JOBS ?= $(if $(filter paper,$(PROFILE)),1,$(JOBS))
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-fresh repro repro-related bench bench-peer fuzz faults clean help \
+.PHONY: all deps build test test-fresh repro repro-related repro-atlas bench bench-peer fuzz faults clean help \
         runlist repro-slurm repro-parallel deps-cluster test-cluster
 
 all: build
@@ -29,6 +29,9 @@ all: build
 help:
 	@echo "make repro       regenerate every figure and claims.tsv (PROFILE=$(PROFILE), into $(OUT)/)"
 	@echo "                 SEEDS=N: every run trained for N seeds, every claim decided over them (docs/figures.md#seeds)"
+	@echo "make repro-related  make repro + the related-work sweeps (C15, C16), into the same OUT"
+	@echo "make repro-atlas make repro + the phase diagram of the extreme-token phenomena (~1 h on 2 cores),"
+	@echo "                 into the same OUT: figures/atlas.pdf, atlas/atlas.tsv (docs/figures.md#phase-diagram-atlas)"
 	@echo "make test        build and run all tests (but the cluster test: make test-cluster)"
 	@echo "make bench       time training steps, report GFLOP/s"
 	@echo "make fuzz        (not CI) build the libFuzzer targets into $(FUZZ_BUILD)/fuzz/ (clang; fuzz/README.md)"
@@ -80,10 +83,17 @@ repro-related: build
 	$(MAKE) -C paper_repro -j $(REPRO_JOBS) PROFILE=$(PROFILE) OUT=$(abspath $(OUT)) BBSIM=$(abspath $(BUILD))/bbsim \
 	    TASK_FLAGS='$(TASK_FLAGS_ABS)' RELATED=1 --no-print-directory
 
+# make repro plus the phase diagram of the extreme-token phenomena (paper_repro/atlas.mk:
+# one run per optimizer x attention activation x lr cell on the 1- and 3-layer models,
+# about an hour on 2 cores) into the same OUT: what make repro already made is reused.
+repro-atlas: build
+	$(MAKE) -C paper_repro -j $(REPRO_JOBS) PROFILE=$(PROFILE) OUT=$(abspath $(OUT)) BBSIM=$(abspath $(BUILD))/bbsim \
+	    TASK_FLAGS='$(TASK_FLAGS_ABS)' ATLAS=1 --no-print-directory
+
 # ---- past one machine (docs/cluster.md): make repro cut into independent jobs, one per
 # training with its analyses (make -C paper_repro runlist), run as a Slurm array with a
 # collect job after it, or by GNU parallel; the collect job is make repro itself, which
-# then finds every run done. PROFILE, RELATED=1, TASK_FLAGS, THREADS, RUN_CPUS and
+# then finds every run done. PROFILE, RELATED=1, ATLAS=1, TASK_FLAGS, THREADS, RUN_CPUS and
 # RUN_MEM_MB apply as to make repro; SLURM_FLAGS, SLURM_ARRAY_LIMIT, PARALLEL_JOBS and
 # SSHLOGINFILE are read by paper_repro/slurm.sh and parallel.sh.
 RUNLIST := $(abspath $(OUT))/cluster/runlist.tsv
