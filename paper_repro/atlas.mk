@@ -15,7 +15,7 @@
 # `--attn NAME ... (a|b|c)` line of `bbsim train --help`): a new activation joins the atlas
 # by itself, in the help's order (the figure's rows).
 ATLAS_ACTS := $(shell $(BBSIM) train --help 2>/dev/null \
-    | sed -n 's/^ *--attn NAME .*(\([A-Za-z0-9_|-]*\)) *\[default.*/\1/p' | tr '|' ' ')
+    | sed -n 's/^ *--attn NAME .*(\([A-Za-z0-9_-]*|[A-Za-z0-9_|-]*\)).*/\1/p' | tr '|' ' ')
 ifeq ($(strip $(ATLAS_ACTS)),)
 $(error atlas.mk: no attention activation in '$(BBSIM) train --help' (its --attn NAME ... (a|b|c) line); build bbsim first (make build))
 endif

@@ -49,7 +49,7 @@ else
     echo "repro_smoke: $py has no numpy: the TSVs were not loaded (apt-get install python3-numpy)"
 fi
 # ---- the atlas: one row per (model, optimizer, lr, activation), every activation bbsim has
-acts=$("$bbsim" train --help | sed -n 's/^ *--attn NAME .*(\([A-Za-z0-9_|-]*\)).*/\1/p' | tr '|' ' ')
+acts=$("$bbsim" train --help | sed -n 's/^ *--attn NAME .*(\([A-Za-z0-9_-]*|[A-Za-z0-9_|-]*\)).*/\1/p' | tr '|' ' ')
 n_acts=$(wc -w <<< "$acts")
 want=$((2 * 3 * 3 * n_acts))   # 2 models x 3 optimizers x 3 lrs x the activations
 atlas=$out/atlas/atlas.tsv
