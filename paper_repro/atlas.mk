@@ -42,8 +42,8 @@ $(foreach o,$(ATLAS_OPTIMS),$(eval ATLAS_LRS_$(o) := $(foreach f,$(ATLAS_LR_FACT
 # per cell. 3 optimizers x 3 lrs x A activations: A = 6 (bbsim 0.3) 295 TFLOP, A = 10
 # (with issue 24's four) 492 TFLOP; at 204 GFLOP/s (2 cores, README.md#speed) the FLOP
 # bound is 1,447 s and 2,412 s, and make repro's measured 1.5x of it gives about 36 min and
-# 60 min of wall (the analyses and bbsim collect are a few percent beside it; the gated
-# activations add a little per step). quick's 1L and 3L train 4,000 and 8,000 steps: 2,000
+# 60 min of wall (the analyses and bbsim collect are a few percent beside it; an activation
+# with weights of its own, a gate, costs a little more per step, which the plan counts). quick's 1L and 3L train 4,000 and 8,000 steps: 2,000
 # keeps the atlas at an hour; C4's sink forms by 1,000 steps, C6's peak ratio is 2.0 at
 # 1,250 (paper_repro/README.md#quick-sizes-on-the-papers-table).
 # paper: the atlas has no paper size (the paper has no phase diagram and a paper-size
@@ -70,7 +70,7 @@ atlas_run = atlas_$(1)_$(2)_lr$(3)_$(4)
 # table's row order; the figure takes its rows and columns in order of appearance)
 ATLAS_RUNS := $(foreach m,$(ATLAS_MODELS),$(foreach o,$(ATLAS_OPTIMS),$(foreach l,$(ATLAS_LRS_$(o)),\
     $(foreach a,$(ATLAS_ACTS),$(call atlas_run,$(m),$(o),$(l),$(a))))))
-# $(call atlas_cell,MODEL,OPTIM,LR,ATTN): train and analyse one cell's run. A run that
+# $(call atlas_cell,MODEL,OPTIM,LR,ATTN): train one cell's run (analysed below). A run that
 # diverges (a non-finite loss: large lrs may) is kept as such (BB_DIVERGE_OK, Makefile's
 # train_rep) and shows as a grey cell, instead of failing the atlas.
 define atlas_cell
