@@ -39,11 +39,11 @@ $(foreach o,$(ATLAS_OPTIMS),$(eval ATLAS_LRS_$(o) := $(foreach f,$(ATLAS_LR_FACT
 # steps, a checkpoint at step 0 and at the end only (the analysis reads the last), no
 # evaluation during training (the paper preset's). Cost (bbsim train --plan, softmax):
 # 1L 0.858 GFLOP/step x 2,000 = 1.716 TFLOP, 3L 1.876 x 2,000 = 3.752 TFLOP: 5.47 TFLOP
-# per cell. 3 optimizers x 3 lrs x A activations: A = 6 (bbsim 0.3) 295 TFLOP, A = 10
-# (with issue 24's four) 492 TFLOP; at 204 GFLOP/s (2 cores, README.md#speed) the FLOP
-# bound is 1,447 s and 2,412 s, and make repro's measured 1.5x of it gives about 36 min and
-# 60 min of wall (the analyses and bbsim collect are a few percent beside it; an activation
-# with weights of its own, a gate, costs a little more per step, which the plan counts). quick's 1L and 3L train 4,000 and 8,000 steps: 2,000
+# per cell (gated-elem's gate adds 0.15 GFLOP/step to the 3-layer run). 3 optimizers x
+# 3 lrs x the 10 activations of today: 90 cells, 180 runs, 495.8 TFLOP (the sum of the
+# plans); at 204 GFLOP/s (2 cores, README.md#speed) the FLOP bound is 2,430 s and make
+# repro's measured 1.5x of it gives about 61 min of wall (the analyses and bbsim collect
+# are a few percent beside it). Each new activation adds 18 runs, 49 TFLOP, ~6 min. quick's 1L and 3L train 4,000 and 8,000 steps: 2,000
 # keeps the atlas at an hour; C4's sink forms by 1,000 steps, C6's peak ratio is 2.0 at
 # 1,250 (paper_repro/README.md#quick-sizes-on-the-papers-table).
 # paper: the atlas has no paper size (the paper has no phase diagram and a paper-size
