@@ -349,7 +349,24 @@ out:
     return rc;
 }
 
+/* out's folder must exist and out must not be a folder: said before any work (bad input, exit 2). */
+static int check_out(const char *out, BbError *err) {
+    struct stat st;
+    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) return bb_fail(err, BB_EINPUT, "--out %s is a directory", out);
+    char folder[BB_STRLEN];
+    snprintf(folder, sizeof folder, "%s", out);
+    char *slash = strrchr(folder, '/');
+    if (!slash) return BB_OK;
+    if (slash == folder) slash[1] = '\0';
+    else *slash = '\0';
+    if (stat(folder, &st) != 0 || !S_ISDIR(st.st_mode))
+        return bb_fail(err, BB_EINPUT, "--out %s: no directory %s (make it first)", out, folder);
+    return BB_OK;
+}
+
 int explore_run(const char *dir, const char *out, const ExploreRequest *req, FILE *report, BbError *err) {
+    int rc = check_out(out, err);
+    if (rc) return rc;
     const char *tpl = (const char *)explore_template;
     const char *at = strstr(tpl, EXPLORE_PLACEHOLDER);
     BB_CHECK(at != NULL); /* the build embeds plots/explore.html, which has it */
@@ -358,7 +375,7 @@ int explore_run(const char *dir, const char *out, const ExploreRequest *req, FIL
     size_t len = 0;
     FILE *mem = open_memstream(&json, &len);
     BB_CHECK(mem != NULL);
-    int rc = explore_write_json(mem, dir, req, report, err);
+    rc = explore_write_json(mem, dir, req, report, err);
     BB_CHECK(fclose(mem) == 0);
     if (rc) {
         free(json);
