@@ -23,6 +23,7 @@ CHECKS=(
     "gnuplot|gnuplot-nox|gnuplot with the pdfcairo terminal"
     "pdftext|gnuplot-nox fonts-dejavu-core|a pdfcairo plot with text (a PDF with an embedded font)"
     "numpy|python3-numpy|NumPy for /usr/bin/python3 (make test: tests/export_numpy.sh runs examples/load_bbsim.py)"
+    "chromium|chromium|headless Chromium (make test: tests/browser_explore.sh opens bbsim explore's page)"
 )
 
 # First line of a command's output, for a one-line reason.
@@ -77,6 +78,10 @@ check_numpy() {
     /usr/bin/python3 -c 'import numpy' > "$tmp/numpy.log" 2>&1 || { echo "/usr/bin/python3 cannot import numpy: $(tail -1 "$tmp/numpy.log" | cut -c1-120)"; return 1; }
 }
 
+check_chromium() {
+    command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { echo "chromium not found"; return 1; }
+}
+
 # Run every check; fill FAILED (check names), PKGS (their packages, deduplicated) and
 # print one "deps: ..." line per problem.
 run_checks() {
@@ -98,7 +103,7 @@ summary() {
     echo "deps: cmake $(cmake --version | sed -n '1s/.* //p'), cc ($(cc -dumpfullversion 2>/dev/null || cc -dumpversion)), pkg-config," \
          "GSL $(pkg-config --modversion gsl), cmocka $(pkg-config --modversion cmocka)," \
          "OpenBLAS $(pkg-config --modversion openblas), OpenMP, gnuplot (pdfcairo with text)," \
-         "NumPy $(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)'): all present"
+         "NumPy $(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)'), chromium: all present"
 }
 
 run_checks

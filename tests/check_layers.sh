@@ -14,7 +14,7 @@ header_module() {
         task.h) echo tasks ;;
         kernels.h | model.h) echo model ;;
         optim.h | train_config.h | checkpoint.h | run.h | train.h | bench.h) echo train ;;
-        metrics.h | fit.h | analysis.h | sensitivity.h | collect.h) echo analysis ;;
+        metrics.h | fit.h | analysis.h | sensitivity.h | collect.h | explore.h) echo analysis ;;
         claims.h) echo claims ;;
         theory.h) echo theory ;;
         cli.h) echo cli ;;

@@ -32,6 +32,11 @@ for f in $expected; do
     is_pdf "$out/figures/$f.pdf" || { echo "repro_smoke: $f.pdf is missing, empty or not a PDF" >&2; bad=1; }
 done
 is_pdf "$out/report.pdf" || { echo "repro_smoke: report.pdf is missing, empty or not a PDF" >&2; bad=1; }
+# bbsim explore's pages (paper_repro/explore.mk): a page each, its data filled in
+for r in 1L 3L; do
+    grep -q '"steps":\[[0-9]' "$out/explore/$r.html" 2>/dev/null \
+        || { echo "repro_smoke: explore/$r.html is missing or holds no data" >&2; bad=1; }
+done
 for id in $(seq 1 17); do
     grep -q "^C$id	" "$out/claims.tsv" || { echo "repro_smoke: claims.tsv has no row for C$id" >&2; bad=1; }
 done

@@ -17,6 +17,7 @@ int cmd_sensitivity(int argc, char **argv);
 int cmd_figures(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_explore(int argc, char **argv);
 
 /* The configuration `bbsim train argv` would run, without running it: train_config_default,
  * then --preset (small unless given), then --config FILE, then the flags wherever they

@@ -25,6 +25,7 @@ static const Command commands[] = {
     {"collect", cmd_collect, "one tidy table of a sweep: differing config fields and final metrics per run"},
     {"claims", cmd_claims, "decide the claims of the paper's figures from a make repro output directory"},
     {"export", cmd_export, "a trained model as named tensors (safetensors or .npz) for NumPy / PyTorch"},
+    {"explore", cmd_explore, "one self-contained HTML page of a run: attention maps over training, dynamics"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
