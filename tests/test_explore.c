@@ -14,21 +14,31 @@
 static void test_pick_checkpoints(void **state) {
     (void)state;
     int idx[200];
-    assert_int_equal(explore_pick_checkpoints(5, 40, idx), 5);
+    long steps[400];
+    for (int k = 0; k < 400; k++) steps[k] = 10L * k;
+    assert_int_equal(explore_pick_checkpoints(steps, 5, 40, idx), 5);
     for (int k = 0; k < 5; k++) assert_int_equal(idx[k], k);
-    assert_int_equal(explore_pick_checkpoints(3, 2, idx), 2);
+    assert_int_equal(explore_pick_checkpoints(steps, 3, 2, idx), 2);
     assert_int_equal(idx[0], 0);
     assert_int_equal(idx[1], 2);
     for (int n = 3; n <= 200; n += 7)
         for (int max = 2; max < n; max += 5) {
-            assert_int_equal(explore_pick_checkpoints(n, max, idx), max);
+            assert_int_equal(explore_pick_checkpoints(steps, n, max, idx), max);
             assert_int_equal(idx[0], 0);
             assert_int_equal(idx[max - 1], n - 1);
             for (int k = 1; k < max; k++) assert_true(idx[k] > idx[k - 1]);
         }
-    /* geometric: 100 checkpoints into 10 keeps the early ones dense */
-    explore_pick_checkpoints(100, 10, idx);
-    assert_true(idx[1] <= 2 && idx[2] <= 4 && idx[8] >= 50);
+    /* the quick 1L schedule (every 10 steps to 600, then x1.05 to 4,000: 98 checkpoints):
+     * 40 picks even in log t put 9 after step 600, where the sink forms (log 600 / log 4000
+     * = 0.77 of the axis), and none closer than the schedule allows (by index: 5) */
+    int n = 0;
+    for (long s = 0; s <= 600; s += 10) steps[n++] = s;
+    for (double s = 600 * 1.05; s < 4000; s *= 1.05) steps[n++] = (long)s;
+    steps[n++] = 4000;
+    assert_int_equal(explore_pick_checkpoints(steps, n, 40, idx), 40);
+    int late = 0;
+    for (int k = 0; k < 40; k++) late += steps[idx[k]] > 600;
+    assert_int_equal(late, 9);
 }
 
 static char *json_of(const char *s) {

@@ -17,11 +17,12 @@ typedef struct ExploreRequest {
 
 void explore_request_default(ExploreRequest *r);
 
-/* Indices into n checkpoints, at most max (>= 2) of them: all when n <= max, else max
- * indices with the first and the last, spaced geometrically (dense early, where the
- * dynamics are fast): idx[k] ~ n^(k/(max-1)) - 1, made strictly increasing. Returns how
- * many were written into idx (room for min(n, max)). */
-int explore_pick_checkpoints(int n, int max, int *idx);
+/* Indices into n checkpoints at steps[0..n) (ascending), at most max (>= 2) of them: all
+ * when n <= max, else max indices with the first and the last, the k-th the checkpoint
+ * nearest (in log step) to a geometric grid in step + 1 from steps[0] to steps[n-1], made
+ * strictly increasing: even in log t whatever the run's own checkpoint schedule. Returns
+ * how many were written into idx (room for min(n, max)). */
+int explore_pick_checkpoints(const long *steps, int n, int max, int *idx);
 
 /* s as a JSON string literal (quotes included) safe inside an HTML <script> element:
  * '"' and '\' escaped, and every control byte, byte >= 0x7f and each of < > & ' written

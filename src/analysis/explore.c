@@ -19,20 +19,22 @@ void explore_request_default(ExploreRequest *r) {
     analysis_config_default(&r->ac);
 }
 
-int explore_pick_checkpoints(int n, int max, int *idx) {
+int explore_pick_checkpoints(const long *steps, int n, int max, int *idx) {
     if (n <= 0) return 0;
     if (max < 2) max = 2;
     if (n <= max) {
         for (int k = 0; k < n; k++) idx[k] = k;
         return n;
     }
-    /* idx[k] ~ n^(k/(max-1)) - 1; each at least one past the one before and leaving room
-     * for the ones after, so the max indices are distinct and the last is n-1 */
+    const double lo = log((double)steps[0] + 1), hi = log((double)steps[n - 1] + 1);
+    int i = 0; /* the checkpoint nearest to each grid point in log(step + 1), scanned forward */
     for (int k = 0; k < max; k++) {
-        int i = (int)lround(pow((double)n, (double)k / (max - 1))) - 1;
-        if (k > 0 && i <= idx[k - 1]) i = idx[k - 1] + 1;
-        if (i > n - max + k) i = n - max + k;
-        idx[k] = i;
+        const double t = lo + (hi - lo) * k / (max - 1);
+        while (i + 1 < n && fabs(log((double)steps[i + 1] + 1) - t) <= fabs(log((double)steps[i] + 1) - t)) i++;
+        int pick = i;
+        if (k > 0 && pick <= idx[k - 1]) pick = idx[k - 1] + 1; /* distinct ... */
+        if (pick > n - max + k) pick = n - max + k;             /* ... leaving room for the rest */
+        idx[k] = pick;
     }
     return max;
 }
@@ -323,7 +325,7 @@ int explore_write_json(FILE *f, const char *dir, const ExploreRequest *req, FILE
         rc = bb_fail(err, BB_EINPUT, "sink key %d: the run's sequences have %d positions", req->ac.sink_key, T);
         goto out;
     }
-    n = explore_pick_checkpoints(total, req->max_ckpts, idx);
+    n = explore_pick_checkpoints(all, total, req->max_ckpts, idx);
     for (int k = 0; k < n; k++) steps[k] = all[idx[k]];
     cd = bb_calloc((size_t)n, sizeof *cd);
     analysis_batch(&eb, &last.task, B, NULL);
