@@ -23,6 +23,10 @@ CHECKS=(
     "gnuplot|gnuplot-nox|gnuplot with the pdfcairo terminal"
     "pdftext|gnuplot-nox fonts-dejavu-core|a pdfcairo plot with text (a PDF with an embedded font)"
     "numpy|python3-numpy|NumPy for /usr/bin/python3 (make test: tests/export_numpy.sh runs examples/load_bbsim.py)"
+)
+# Optional: installed like the others when possible; when it cannot be, make goes on and the
+# tests that need it skip (exit 77) saying so.
+OPTIONAL=(
     "chromium|chromium|headless Chromium (make test: tests/browser_explore.sh opens bbsim explore's page)"
 )
 
@@ -103,13 +107,30 @@ summary() {
     echo "deps: cmake $(cmake --version | sed -n '1s/.* //p'), cc ($(cc -dumpfullversion 2>/dev/null || cc -dumpversion)), pkg-config," \
          "GSL $(pkg-config --modversion gsl), cmocka $(pkg-config --modversion cmocka)," \
          "OpenBLAS $(pkg-config --modversion openblas), OpenMP, gnuplot (pdfcairo with text)," \
-         "NumPy $(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)'), chromium: all present"
+         "NumPy $(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)'): all present"
 }
 
-run_checks
-if [ ${#FAILED[@]} -eq 0 ]; then summary; exit 0; fi
+# The optional checks: as root install what is missing; otherwise, or when that fails, say
+# which tests will skip and go on (exit 0).
+optional() {
+    local entry name pkgs what why
+    for entry in "${OPTIONAL[@]}"; do
+        IFS='|' read -r name pkgs what <<< "$entry"
+        why=$("check_$name") && { echo "deps: optional: $what: present"; continue; }
+        echo "deps: optional: missing: $what: $why (Debian: $pkgs)" >&2
+        # shellcheck disable=SC2086 # the package list is words
+        if apt_install deps "$pkgs" $pkgs && why=$("check_$name"); then
+            echo "deps: optional: $what: installed"
+        else
+            echo "deps: optional: going on without it: the tests that need it are skipped (exit 77)" >&2
+        fi
+    done
+}
 
 . "$(dirname "$0")/apt.sh"
+run_checks
+if [ ${#FAILED[@]} -eq 0 ]; then summary; optional; exit 0; fi
+
 apt_install deps "the equivalents of the Debian packages: ${PKGS[*]}" "${PKGS[@]}" || exit 1
 
 run_checks
@@ -118,3 +139,4 @@ if [ ${#FAILED[@]} -ne 0 ]; then
     exit 1
 fi
 summary
+optional
