@@ -22,22 +22,8 @@ static int setup(void **state) {
     (void)state;
     g_tmp = make_tempdir();
     snprintf(g_run, sizeof g_run, "%s/run", g_tmp);
-    TrainConfig c;
-    train_config_default(&c);
-    c.task.seq = 16;
-    c.task.eval_batch = 16;
-    c.model.L = 1;
-    c.model.C = 16;
-    c.batch = 8;
-    c.steps = 30;
-    c.ckpt_every = 10;
-    c.ckpt_dense = 30;
-    c.eval_every = 10;
-    c.threads = 1;
-    c.quiet = 1;
-    snprintf(c.out, sizeof c.out, "%s", g_run);
-    BbError err;
-    if (train_run(&c, &err)) fail_msg("train_run: %s", err.msg);
+    TrainConfig c = tiny_run_config(g_run);
+    train_tiny(&c);
     return 0;
 }
 

@@ -21,26 +21,12 @@ static char g_run[3][800], g_sweep[512], g_simple[512];
 static const double g_lr[3] = {1e-3, 3e-3, 1e-2};
 static const int g_heads[3] = {1, 2, 2};
 
-static void train_tiny(const char *dir, double lr, int heads, int simple) {
-    TrainConfig c;
-    train_config_default(&c);
-    c.task.seq = 16;
-    c.task.eval_batch = 16;
-    c.model.L = 1;
+static void train_tiny_run(const char *dir, double lr, int heads, int simple) {
+    TrainConfig c = tiny_run_config(dir);
     c.model.H = heads;
-    c.model.C = 16;
     if (simple) c.model.kind = MODEL_SIMPLE;
-    c.batch = 8;
     c.optim.lr = lr;
-    c.steps = 30;
-    c.ckpt_every = 10;
-    c.ckpt_dense = 30;
-    c.eval_every = 10;
-    c.threads = 1;
-    c.quiet = 1;
-    snprintf(c.out, sizeof c.out, "%s", dir);
-    BbError err;
-    if (train_run(&c, &err)) fail_msg("train_run %s: %s", dir, err.msg);
+    train_tiny(&c);
 }
 
 static int setup(void **state) {
@@ -49,10 +35,10 @@ static int setup(void **state) {
     snprintf(g_sweep, sizeof g_sweep, "%s/sweep", g_tmp);
     for (int k = 0; k < 3; k++) {
         snprintf(g_run[k], sizeof g_run[k], "%s/%c", g_sweep, 'a' + k);
-        train_tiny(g_run[k], g_lr[k], g_heads[k], 0);
+        train_tiny_run(g_run[k], g_lr[k], g_heads[k], 0);
     }
     snprintf(g_simple, sizeof g_simple, "%s/simple", g_tmp);
-    train_tiny(g_simple, 1e-2, 1, 1);
+    train_tiny_run(g_simple, 1e-2, 1, 1);
     return 0;
 }
 

@@ -81,3 +81,27 @@ void write_text(const char *path, const char *text) {
     fputs(text, f);
     fclose(f);
 }
+
+TrainConfig tiny_run_config(const char *dir) {
+    TrainConfig c;
+    train_config_default(&c);
+    c.task.seq = 16;
+    c.task.eval_batch = 16;
+    c.model.L = 1;
+    c.model.C = 16;
+    c.batch = 8;
+    c.steps = 30;
+    c.ckpt_every = 10;
+    c.ckpt_dense = 30;
+    c.eval_every = 10;
+    c.threads = 1;
+    c.quiet = 1;
+    snprintf(c.out, sizeof c.out, "%s", dir);
+    return c;
+}
+
+void train_tiny(const TrainConfig *c) {
+    TrainConfig run = *c;
+    BbError err;
+    if (train_run(&run, &err)) fail_msg("train_run %s: %s", c->out, err.msg);
+}

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include "bbsim/train.h"
 
 /* Fails the test (naming the worst index) unless |a-e| <= atol + rtol*|e| everywhere. */
 #define assert_allclose(actual, expected, n, atol, rtol) \
@@ -31,5 +32,11 @@ char *make_tempdir(void);
 void remove_tempdir(char *dir);
 /* Write text to path (for malformed-file tests). */
 void write_text(const char *path, const char *text);
+
+/* The tiny run the tests train in-process: 1 layer x 1 head, d 16, N 16, batch 8, 30
+ * steps, checkpoints at 0, 10, 20, 30, one thread, quiet, into dir. Change fields, then
+ * train_tiny (fails the test on an error). */
+TrainConfig tiny_run_config(const char *dir);
+void train_tiny(const TrainConfig *c);
 
 #endif
