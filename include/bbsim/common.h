@@ -16,7 +16,8 @@
  * format it should be, a format version this bbsim does not read; --resume falls back to
  * an earlier checkpoint) and BB_ENOENT (nothing there to read: a run directory without
  * checkpoints). */
-enum { BB_OK = 0, BB_EINPUT = 2, BB_EIO = 3, BB_ENOMEM = 4, BB_EINTR = 5, BB_ENUM = 6, BB_ECORRUPT = 7, BB_ENOENT = 8 };
+enum { BB_OK = 0, BB_EINPUT = 2, BB_EIO = 3, BB_ENOMEM = 4, BB_EINTR = 5, BB_ENUM = 6, BB_ECORRUPT = 7, BB_ENOENT = 8,
+       BB_EDIVERGED = 9 /* bbsim train stopped on a non-finite loss or gradient */ };
 
 typedef struct BbError {
     char msg[1024];
@@ -39,9 +40,9 @@ size_t bb_escape_msg(char *out, size_t cap, const char *in, const char *keep);
 int bb_say(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Process exit statuses, the same in every command (docs/method.md#exit-statuses). */
-enum { BB_EXIT_OK = 0, BB_EXIT_FAILURE = 1, BB_EXIT_INPUT = 2, BB_EXIT_INTERRUPTED = 130 };
+enum { BB_EXIT_OK = 0, BB_EXIT_FAILURE = 1, BB_EXIT_INPUT = 2, BB_EXIT_DIVERGED = 4, BB_EXIT_INTERRUPTED = 130 };
 /* The exit status of a status code: BB_OK 0, bad input (BB_EINPUT, BB_ECORRUPT, BB_ENOENT)
- * 2, BB_EINTR 130, any other (BB_EIO, BB_ENOMEM, BB_ENUM) 1. */
+ * 2, BB_EDIVERGED 4, BB_EINTR 130, any other (BB_EIO, BB_ENOMEM, BB_ENUM) 1. */
 int bb_exit_status(int code);
 /* Print "bbsim CMD: message" on stderr; returns bb_exit_status(code). */
 int bb_report(const char *cmd, int code, const BbError *err);

@@ -80,6 +80,7 @@ int bb_exit_status(int code) {
     case BB_EINPUT:
     case BB_ECORRUPT:
     case BB_ENOENT: return BB_EXIT_INPUT;
+    case BB_EDIVERGED: return BB_EXIT_DIVERGED;
     case BB_EINTR: return BB_EXIT_INTERRUPTED;
     default: return BB_EXIT_FAILURE;
     }

@@ -226,7 +226,7 @@ static int update(const TrainConfig *c, TrainState *s, Loop *lp, double *train, 
     float *grads = trainer_grads(lp->tr);
     *gnorm = trainer_grad_norm(lp->tr);
     if (!isfinite(train[0]) || !isfinite(*gnorm))
-        return bb_fail(err, BB_ENUM, "non-finite %s at step %ld (loss %g, gradient norm %g); stopped",
+        return bb_fail(err, BB_EDIVERGED, "non-finite %s at step %ld (loss %g, gradient norm %g); stopped",
                        isfinite(train[0]) ? "gradient" : "loss", step + 1, train[0], *gnorm);
     if (c->optim.clip > 0 && *gnorm > c->optim.clip) {
         float scale = (float)(c->optim.clip / *gnorm);
