@@ -40,11 +40,16 @@ static double log_sum_exp(const float *logits, int V) {
     return mx + log(s);
 }
 
-double metrics_cross_entropy(const double *pstar, const float *logits, int V) {
-    double lse = log_sum_exp(logits, V), ce = 0;
+/* -sum_v p*_v log q_v with log q = logits - lse */
+static double cross_entropy_lse(const double *pstar, const float *logits, int V, double lse) {
+    double ce = 0;
     for (int v = 0; v < V; v++)
-        if (pstar[v] > 0) ce += pstar[v] * (lse - (double)logits[v]); // -p* log q, log q = l - lse
+        if (pstar[v] > 0) ce += pstar[v] * (lse - (double)logits[v]);
     return ce;
+}
+
+double metrics_cross_entropy(const double *pstar, const float *logits, int V) {
+    return cross_entropy_lse(pstar, logits, V, log_sum_exp(logits, V));
 }
 
 double metrics_target_loss(const float *logits, int V, int target) {
@@ -69,9 +74,9 @@ void metrics_risk_accumulate(RiskAcc *acc, const Task *t, const int *inputs, con
         for (int i = 0; i < T; i++) {
             size_t r = (size_t)b * T + i;
             const float *l = logits + r * V;
-            double entropy = task_oracle(t, x, i, pscratch);
-            double ce = metrics_cross_entropy(pscratch, l, V);
-            double loss = targets ? metrics_target_loss(l, V, targets[r]) : 0.0;
+            const double entropy = task_oracle(t, x, i, pscratch), lse = log_sum_exp(l, V);
+            const double ce = cross_entropy_lse(pscratch, l, V, lse);
+            const double loss = targets ? lse - (double)l[targets[r]] : 0.0; /* metrics_target_loss */
             metrics_risk_add(acc, dom[r], ce, entropy, loss);
         }
     }
