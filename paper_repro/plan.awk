@@ -33,7 +33,7 @@ END {
     if (what == "plan") {
         already = trained ? sprintf(", %d already trained", trained) : ""
         checks = (theory > 0) ? sprintf(", and %d theory check%s", theory, (theory > 1) ? "s" : "") : ""
-        printf "plan: %d trainings, %d to run (%.1f TFLOP)%s%s; sgemm ceiling %.0f GFLOP/s on %d core%s (%d job slot%s): FLOP bound %s, expected about %s (%.1fx the bound, README.md#speed)\n",
+        printf "plan: %d trainings, %d to run (%.1f TFLOP)%s%s; sgemm ceiling %.0f GFLOP/s on %d core%s (%d job slot%s): FLOP bound %s, expected about %s (%.2fx the bound, README.md#speed)\n",
             all, todo, total, already, checks, ceiling, cores, (cores > 1) ? "s" : "", slots, (slots > 1) ? "s" : "",
             minutes(bound), minutes(bound * expect_x), expect_x
     } else if (what == "progress") {
